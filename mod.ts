@@ -1,0 +1,79 @@
+/**
+ * verdict: event sourcing for TypeScript. Write domain logic once as pure
+ * deciders, run commands through a bus with middleware, record every
+ * command's whole life with the audit middleware, and keep the same
+ * aggregates on any store — memory, PostgreSQL, Deno KV or IndexedDB.
+ *
+ * This entry is the core: no runtime-specific code and no store, so it runs
+ * in Deno, Node and the browser alike.
+ *
+ * @example A bank account, end to end
+ * ```ts
+ * import {
+ *   CommandBus,
+ *   CommandRejectedError,
+ *   type Decider,
+ *   deciderHandler,
+ * } from "@verdict/verdict";
+ * import { MemoryEventStore } from "@verdict/verdict/memory";
+ * import assert from "node:assert/strict";
+ *
+ * type Command =
+ *   | { type: "Deposit"; data: { id: string; amount: number } }
+ *   | { type: "Withdraw"; data: { id: string; amount: number } };
+ * type Event =
+ *   | { type: "Deposited"; data: { amount: number } }
+ *   | { type: "Withdrew"; data: { amount: number } };
+ *
+ * const account: Decider<Command, number, Event> = {
+ *   initialState: () => 0,
+ *   decide(command, balance) {
+ *     if (command.type === "Withdraw" && command.data.amount > balance) {
+ *       throw new CommandRejectedError("insufficient funds");
+ *     }
+ *     return [{
+ *       type: command.type === "Deposit" ? "Deposited" : "Withdrew",
+ *       data: { amount: command.data.amount },
+ *     }];
+ *   },
+ *   evolve: (balance, event) =>
+ *     event.type === "Deposited"
+ *       ? balance + event.data.amount
+ *       : balance - event.data.amount,
+ * };
+ *
+ * const handler = deciderHandler({
+ *   decider: account,
+ *   store: new MemoryEventStore(),
+ *   streamId: (command) => `account-${command.data.id}`,
+ * });
+ * const bus = new CommandBus<Command>()
+ *   .register("Deposit", handler)
+ *   .register("Withdraw", handler);
+ *
+ * await bus.dispatch({ type: "Deposit", data: { id: "1", amount: 100 } });
+ * const refused = await bus.dispatch({ type: "Withdraw", data: { id: "1", amount: 500 } });
+ * assert.equal(refused.status, "rejected");
+ * ```
+ *
+ * @module
+ */
+
+export * from "./src/errors.ts";
+export * from "./src/uuid.ts";
+export * from "./src/clock.ts";
+export * from "./src/event.ts";
+export * from "./src/decider.ts";
+export * from "./src/event_store.ts";
+export * from "./src/append_rules.ts";
+export * from "./src/command_record.ts";
+export * from "./src/command_bus.ts";
+export * from "./src/state_cache.ts";
+export * from "./src/retry.ts";
+export * from "./src/decider_handler.ts";
+export * from "./src/audit.ts";
+export * from "./src/middleware/validation.ts";
+export * from "./src/middleware/correlation.ts";
+export * from "./src/middleware/idempotency.ts";
+export * from "./src/middleware/timeout.ts";
+export * from "./src/middleware/observe.ts";

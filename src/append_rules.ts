@@ -1,0 +1,208 @@
+/**
+ * The rules every store applies to an append before writing, shared so each
+ * store reports bad input and conflicts the same way.
+ *
+ * @module
+ */
+
+import { ConcurrencyError, type ExpectedVersion, StreamNotFoundError } from "./errors.ts";
+import type { ReadAllOptions, ReadStreamOptions } from "./event_store.ts";
+
+/**
+ * Throws a `TypeError` unless `streamId` is a non-empty string.
+ *
+ * @example
+ * ```ts
+ * import { assertValidStreamId } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * assertValidStreamId("account-1");
+ * assert.throws(() => assertValidStreamId(""), TypeError);
+ * ```
+ */
+export function assertValidStreamId(streamId: unknown): asserts streamId is string {
+  if (typeof streamId !== "string" || streamId.length === 0) {
+    throw new TypeError(
+      `A stream id must be a non-empty string, got ${describe(streamId)}`,
+    );
+  }
+}
+
+/**
+ * Throws a `TypeError` unless `expected` is a valid expected version: an
+ * integer ≥ 0 or one of `"no_stream"`, `"stream_exists"`, `"any"`.
+ *
+ * @example
+ * ```ts
+ * import { assertValidExpectedVersion } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * assertValidExpectedVersion("no_stream");
+ * assert.throws(() => assertValidExpectedVersion(-1), TypeError);
+ * ```
+ */
+export function assertValidExpectedVersion(
+  expected: unknown,
+): asserts expected is ExpectedVersion {
+  if (
+    expected === "any" || expected === "no_stream" ||
+    expected === "stream_exists" ||
+    (typeof expected === "number" && Number.isSafeInteger(expected) &&
+      expected >= 0)
+  ) return;
+  throw new TypeError(
+    `An expected version must be an integer >= 0, "no_stream", "stream_exists" or "any", got ${
+      describe(expected)
+    }`,
+  );
+}
+
+/**
+ * Throws a `TypeError` unless every event has a non-empty string `type`, and
+ * an `id`, when given, that is a non-empty string; ids must also be distinct.
+ *
+ * @example
+ * ```ts
+ * import { assertValidEvents } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * assertValidEvents([{ type: "Opened", data: {} }]);
+ * assert.throws(() => assertValidEvents([{ type: "", data: {} }]), TypeError);
+ * ```
+ */
+export function assertValidEvents(
+  events: readonly { readonly type: unknown; readonly id?: unknown }[],
+): void {
+  if (!Array.isArray(events)) {
+    throw new TypeError(`Events must be an array, got ${describe(events)}`);
+  }
+  let ids: Set<unknown> | undefined;
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i];
+    if (typeof event !== "object" || event === null) {
+      throw new TypeError(`Event ${i} must be an object, got ${describe(event)}`);
+    }
+    if (typeof event.type !== "string" || event.type.length === 0) {
+      throw new TypeError(
+        `Event ${i} must have a non-empty string type, got ${describe(event.type)}`,
+      );
+    }
+    if (event.id !== undefined) {
+      if (typeof event.id !== "string" || event.id.length === 0) {
+        throw new TypeError(
+          `Event ${i} has an id that is not a non-empty string: ${describe(event.id)}`,
+        );
+      }
+      ids ??= new Set();
+      if (ids.has(event.id)) {
+        throw new TypeError(`Event id ${event.id} appears twice in one append`);
+      }
+      ids.add(event.id);
+    }
+  }
+}
+
+/**
+ * Checks an expected version against a stream's actual version (0 when the
+ * stream does not exist) and throws the matching conflict error.
+ *
+ * @throws {StreamNotFoundError} `"stream_exists"` on a missing stream.
+ * @throws {ConcurrencyError} any other mismatch, with the real actual version.
+ *
+ * @example
+ * ```ts
+ * import { checkExpectedVersion, ConcurrencyError } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * checkExpectedVersion("s", "any", 7);
+ * checkExpectedVersion("s", 7, 7);
+ * assert.throws(() => checkExpectedVersion("s", "no_stream", 7), ConcurrencyError);
+ * ```
+ */
+export function checkExpectedVersion(
+  streamId: string,
+  expected: ExpectedVersion,
+  actual: number,
+): void {
+  switch (expected) {
+    case "any":
+      return;
+    case "no_stream":
+      if (actual !== 0) throw new ConcurrencyError(streamId, expected, actual);
+      return;
+    case "stream_exists":
+      if (actual === 0) throw new StreamNotFoundError(streamId);
+      return;
+    default:
+      if (actual !== expected) {
+        throw new ConcurrencyError(streamId, expected, actual);
+      }
+  }
+}
+
+/**
+ * Validates {@linkcode ReadStreamOptions}, throwing a `RangeError` for a
+ * `from` below 1 or a `limit` below 0, or for values that are not integers.
+ *
+ * @example
+ * ```ts
+ * import { assertValidReadStreamOptions } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * assertValidReadStreamOptions({ from: 1, limit: 10 });
+ * assert.throws(() => assertValidReadStreamOptions({ from: 0 }), RangeError);
+ * ```
+ */
+export function assertValidReadStreamOptions(
+  options: ReadStreamOptions | undefined,
+): void {
+  if (!options) return;
+  if (options.from !== undefined) assertInteger("from", options.from, 1);
+  if (options.limit !== undefined) assertInteger("limit", options.limit, 0);
+  if (
+    options.direction !== undefined && options.direction !== "forward" &&
+    options.direction !== "backward"
+  ) {
+    throw new RangeError(
+      `direction must be "forward" or "backward", got ${describe(options.direction)}`,
+    );
+  }
+}
+
+/**
+ * Validates {@linkcode ReadAllOptions}, throwing a `RangeError` for an
+ * `after` or `limit` below 0, or for values that are not integers.
+ *
+ * @example
+ * ```ts
+ * import { assertValidReadAllOptions } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * assertValidReadAllOptions({ after: 0, limit: 100 });
+ * assert.throws(() => assertValidReadAllOptions({ limit: 1.5 }), RangeError);
+ * ```
+ */
+export function assertValidReadAllOptions(
+  options: ReadAllOptions | undefined,
+): void {
+  if (!options) return;
+  if (options.after !== undefined) assertInteger("after", options.after, 0);
+  if (options.limit !== undefined) assertInteger("limit", options.limit, 0);
+}
+
+function assertInteger(name: string, value: unknown, min: number): void {
+  if (
+    typeof value !== "number" || !Number.isSafeInteger(value) || value < min
+  ) {
+    throw new RangeError(
+      `${name} must be an integer >= ${min}, got ${describe(value)}`,
+    );
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  return typeof value === "object" ? "an object" : String(value);
+}

@@ -1,0 +1,290 @@
+/**
+ * The audit middleware: a {@linkcode CommandRecord} for every dispatched
+ * command, accepted, rejected or failed.
+ *
+ * @module
+ */
+
+import type {
+  AtomicAuditRequest,
+  Command,
+  CommandContext,
+  CommandResult,
+  Middleware,
+} from "./command_bus.ts";
+import {
+  type CommandLogStore,
+  type CommandRecord,
+  type CommandRecordError,
+  type CommandStatus,
+  jsonCodec,
+  type PayloadCodec,
+} from "./command_record.ts";
+import { CommandRejectedError, ValidationError, VerdictError } from "./errors.ts";
+
+/** Options of {@linkcode audit}. */
+export interface AuditOptions<C extends Command> {
+  /** Encodes the command for the log (default {@linkcode jsonCodec}). */
+  readonly codec?: PayloadCodec;
+  /**
+   * Paths of fields to replace with `"[REDACTED]"` before the command is
+   * encoded, as dotted paths into the command, e.g. `"data.password"` or
+   * `"data.card.number"`. Array elements are addressed by index or `*`.
+   */
+  readonly redact?: readonly string[];
+  /** Derives the correlation id (default: the context's, else the command id). */
+  readonly correlationId?: (context: CommandContext<C>) => string;
+  /**
+   * Derives the record's metadata (default: the principal as `userId`, the
+   * `tenantId`, and the context's `metadata`, e.g. the client IP).
+   */
+  readonly metadata?: (context: CommandContext<C>) => Record<string, unknown>;
+}
+
+/**
+ * The audit record of a command could not be written. It is reported through
+ * the bus's `onError` hook; the command's own result is unchanged.
+ *
+ * @example
+ * ```ts
+ * import { AuditWriteError } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new AuditWriteError("cmd-1", new Error("disk full"));
+ * assert.equal(error.commandId, "cmd-1");
+ * ```
+ */
+export class AuditWriteError extends VerdictError {
+  /** The command whose record was lost. */
+  readonly commandId: string;
+  /** Creates the error for the command whose record failed to write. */
+  constructor(commandId: string, cause: unknown) {
+    super(
+      `The audit record of command ${commandId} could not be written: ${
+        cause instanceof Error ? cause.message : String(cause)
+      }`,
+      { cause },
+    );
+    this.name = "AuditWriteError";
+    this.commandId = commandId;
+  }
+}
+
+const REDACTED = "[REDACTED]";
+
+/**
+ * Returns a copy of `value` with the fields at `paths` replaced by
+ * `"[REDACTED]"`; the original is not touched.
+ *
+ * @example
+ * ```ts
+ * import { redact } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * const command = { type: "SignUp", data: { email: "a@b.c", password: "hunter2" } };
+ * assert.deepEqual(redact(command, ["data.password"]), {
+ *   type: "SignUp",
+ *   data: { email: "a@b.c", password: "[REDACTED]" },
+ * });
+ * assert.equal(command.data.password, "hunter2");
+ * ```
+ */
+export function redact<T>(value: T, paths: readonly string[]): T {
+  let result: unknown = value;
+  for (const path of paths) result = redactPath(result, path.split("."));
+  return result as T;
+}
+
+function redactPath(value: unknown, keys: readonly string[]): unknown {
+  if (keys.length === 0 || typeof value !== "object" || value === null) {
+    return value;
+  }
+  const [key, ...rest] = keys;
+  if (Array.isArray(value)) {
+    if (key === "*") {
+      return value.map((item) => rest.length ? redactPath(item, rest) : REDACTED);
+    }
+    const index = Number(key);
+    if (!Number.isInteger(index) || index < 0 || index >= value.length) return value;
+    const copy = [...value];
+    copy[index] = rest.length ? redactPath(copy[index], rest) : REDACTED;
+    return copy;
+  }
+  const record = value as Record<string, unknown>;
+  if (key === "*") {
+    const copy: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(record)) {
+      copy[k] = rest.length ? redactPath(v, rest) : REDACTED;
+    }
+    return copy;
+  }
+  if (!Object.hasOwn(record, key)) return value;
+  return { ...record, [key]: rest.length ? redactPath(record[key], rest) : REDACTED };
+}
+
+/**
+ * Turns a rejection or failure into the error a command record keeps.
+ *
+ * @example
+ * ```ts
+ * import { recordErrorOf, ValidationError } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * const error = recordErrorOf(
+ *   new ValidationError("Deposit", [{ path: ["amount"], message: "too small" }]),
+ * );
+ * assert.equal(error.name, "ValidationError");
+ * assert.deepEqual(error.issues, [{ path: ["amount"], message: "too small" }]);
+ * ```
+ */
+export function recordErrorOf(error: Error): CommandRecordError {
+  const recorded: {
+    name: string;
+    message: string;
+    code?: string;
+    issues?: ValidationError["issues"];
+    details?: Readonly<Record<string, unknown>>;
+  } = { name: error.name, message: error.message };
+  if (error instanceof CommandRejectedError) {
+    recorded.code = error.code;
+    if (error.details !== undefined) recorded.details = error.details;
+  }
+  if (error instanceof ValidationError) recorded.issues = error.issues;
+  return recorded;
+}
+
+function defaultRecordMetadata(context: CommandContext): Record<string, unknown> {
+  const metadata: Record<string, unknown> = { ...context.metadata };
+  if (context.principal !== undefined) metadata.userId = context.principal;
+  if (context.tenantId !== undefined) metadata.tenantId = context.tenantId;
+  return metadata;
+}
+
+/**
+ * Records every dispatched command in a {@linkcode CommandLogStore}: what was
+ * asked (type, payload as sent, redacted and encoded; metadata), what was
+ * decided (accepted, rejected with the reason, failed with the error), what
+ * it caused (event and stream ids), how long it took, and its correlation
+ * and causation. Put it first (outermost) so it sees the command as the user
+ * sent it and every outcome, including those of other middleware.
+ *
+ * When the command log is the event store's own `commandLog`, the decider
+ * handler commits an accepted command's record in the same transaction as
+ * its events. Otherwise the record is written after the decision; a failure
+ * to write it is reported through the bus's `onError` as an
+ * {@linkcode AuditWriteError} and the command's result stays as it was.
+ *
+ * @example Audit a bank deposit and find it by correlation
+ * ```ts
+ * import { audit, CommandBus, CommandRejectedError } from "@verdict/verdict";
+ * import { MemoryCommandLog } from "@verdict/verdict/memory";
+ * import assert from "node:assert/strict";
+ *
+ * const log = new MemoryCommandLog();
+ * const bus = new CommandBus();
+ * bus.use(audit(log, { redact: ["data.pin"] }));
+ * bus.register("Withdraw", () => {
+ *   throw new CommandRejectedError("insufficient funds");
+ * });
+ *
+ * await bus.dispatch(
+ *   { type: "Withdraw", data: { amount: 50, pin: "1234" } },
+ *   { correlationId: "req-1", principal: "ada" },
+ * );
+ * const [record] = await log.findByCorrelation("req-1");
+ * assert.equal(record.status, "rejected");
+ * assert.equal(record.error?.message, "insufficient funds");
+ * assert.equal(record.metadata.userId, "ada");
+ * assert.doesNotMatch(String(record.payload), /1234/);
+ * ```
+ */
+export function audit<C extends Command>(
+  log: CommandLogStore,
+  options: AuditOptions<C> = {},
+): Middleware<C> {
+  const codec = options.codec ?? jsonCodec;
+  const paths = options.redact ?? [];
+  const correlationOf = options.correlationId ??
+    ((context: CommandContext<C>) => context.correlationId ?? context.commandId);
+  const metadataOf = options.metadata ??
+    (defaultRecordMetadata as (context: CommandContext<C>) => Record<string, unknown>);
+
+  return async (context, next) => {
+    // Encode now: the command as the user sent it, before any middleware
+    // replaces it (validation swaps in the parsed payload).
+    const sent = context.command;
+    let payload: string | Uint8Array | undefined;
+    const build = (
+      status: CommandStatus,
+      error: Error | undefined,
+      eventIds: readonly string[],
+      streamIds: readonly string[],
+    ): CommandRecord => {
+      payload ??= codec.encode(paths.length ? redact(sent, paths) : sent);
+      return {
+        id: context.commandId,
+        correlationId: correlationOf(context),
+        ...(context.causationId === undefined
+          ? {}
+          : { causationId: context.causationId }),
+        commandType: sent.type,
+        payload,
+        payloadCodec: codec.name,
+        metadata: metadataOf(context),
+        status,
+        ...(error ? { error: recordErrorOf(error) } : {}),
+        eventIds,
+        streamIds,
+        durationMs: context.clock.now() - context.startedAt,
+        timestamp: new Date(context.startedAt),
+      };
+    };
+
+    const outer = context.atomicAudit;
+    const request: AtomicAuditRequest = {
+      log,
+      committed: false,
+      buildAccepted: (eventIds, streamIds) =>
+        build("accepted", undefined, eventIds, streamIds),
+    };
+    context.atomicAudit = request;
+    let result: CommandResult;
+    try {
+      result = await next();
+    } finally {
+      context.atomicAudit = outer;
+    }
+    if (request.committed) return result;
+
+    try {
+      await log.record(recordOf(result, build));
+    } catch (error) {
+      context.reportError(new AuditWriteError(context.commandId, error));
+    }
+    return result;
+  };
+}
+
+function recordOf(
+  result: CommandResult,
+  build: (
+    status: CommandStatus,
+    error: Error | undefined,
+    eventIds: readonly string[],
+    streamIds: readonly string[],
+  ) => CommandRecord,
+): CommandRecord {
+  switch (result.status) {
+    case "accepted":
+      return build(
+        "accepted",
+        undefined,
+        result.events.map((event) => event.id),
+        result.streams.map((stream) => stream.streamId),
+      );
+    case "rejected":
+      return build("rejected", result.reason, [], []);
+    case "failed":
+      return build("failed", result.error, [], []);
+  }
+}

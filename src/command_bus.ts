@@ -1,0 +1,337 @@
+/**
+ * The command bus: handlers by command type, an onion of middleware around
+ * them, and a result for every dispatch — accepted, rejected or failed.
+ *
+ * @module
+ */
+
+import { type Clock, systemClock } from "./clock.ts";
+import type { CommandLogStore, CommandRecord } from "./command_record.ts";
+import { CommandRejectedError, UnknownCommandError, ValidationError } from "./errors.ts";
+import type { RecordedEvent } from "./event.ts";
+import { uuidv7 } from "./uuid.ts";
+
+/** A command: an intent, named in the imperative, with its data. */
+export interface Command<Type extends string = string, Data = unknown> {
+  /** What is asked for, e.g. `"Deposit"`. */
+  readonly type: Type;
+  /** The facts of the request. */
+  readonly data: Data;
+}
+
+/** What the caller tells the bus about a dispatch. Every field is optional. */
+export interface DispatchContext {
+  /** The command's id (a UUIDv7 is generated when absent). */
+  readonly commandId?: string;
+  /** Continues an existing correlation; see the `correlation()` middleware. */
+  readonly correlationId?: string;
+  /** The command or event that caused this command. */
+  readonly causationId?: string;
+  /** Who is asking (a user or service id). */
+  readonly principal?: string;
+  /** The tenant the command belongs to. */
+  readonly tenantId?: string;
+  /** The same key dispatched twice yields the first result (see `idempotency()`). */
+  readonly idempotencyKey?: string;
+  /** Milliseconds since the epoch after which the command must not commit. */
+  readonly deadline?: number;
+  /** Aborts the command before it commits. */
+  readonly signal?: AbortSignal;
+  /** Anything else to carry along, e.g. the client's IP or a trace id. */
+  readonly metadata?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * The seam between the audit middleware and a handler that can write the
+ * audit record in the same transaction as its events.
+ */
+export interface AtomicAuditRequest {
+  /** The log the audit middleware writes to. */
+  readonly log: CommandLogStore;
+  /** Builds the record of an accepted command that wrote these events. */
+  buildAccepted(eventIds: readonly string[], streamIds: readonly string[]): CommandRecord;
+  /** Set by the handler once the record committed with the events. */
+  committed: boolean;
+}
+
+/**
+ * What middleware and handlers see of one dispatch. Middleware may enrich it
+ * (correlation, deadline, signal) before calling `next`.
+ */
+export interface CommandContext<C extends Command = Command> {
+  /** The command; validation middleware may replace it with the parsed one. */
+  command: C;
+  /** The command's id. */
+  readonly commandId: string;
+  /** The correlation id, once set by the caller or middleware. */
+  correlationId?: string;
+  /** The cause of this command, if any. */
+  causationId?: string;
+  /** Who is asking. */
+  principal?: string;
+  /** The tenant. */
+  tenantId?: string;
+  /** The idempotency key. */
+  idempotencyKey?: string;
+  /** Milliseconds since the epoch after which the command must not commit. */
+  deadline?: number;
+  /** Aborted when the command must stop (deadline, caller's cancellation). */
+  signal?: AbortSignal;
+  /** Extra metadata from the caller and middleware. */
+  metadata: Record<string, unknown>;
+  /** When the dispatch began (from the bus's clock). */
+  readonly startedAt: number;
+  /** The bus's clock. */
+  readonly clock: Clock;
+  /** Set by the audit middleware when it wants the record written atomically. */
+  atomicAudit?: AtomicAuditRequest;
+  /** Reports an error that must not change the command's outcome (the bus's `onError`). */
+  reportError(error: unknown): void;
+}
+
+/** A stream's version after a command wrote to it. */
+export interface StreamVersion {
+  /** The stream. */
+  readonly streamId: string;
+  /** Its version after the write. */
+  readonly version: number;
+}
+
+/** What a handler returns for an accepted command. */
+export interface HandlerOutcome {
+  /** The events the command wrote (empty when it decided nothing). */
+  readonly events: readonly RecordedEvent[];
+  /** The streams it wrote to, with their new versions. */
+  readonly streams: readonly StreamVersion[];
+}
+
+/** The command was accepted; its events are committed. */
+export interface AcceptedResult extends HandlerOutcome {
+  /** Discriminant. */
+  readonly status: "accepted";
+  /** The command's id. */
+  readonly commandId: string;
+}
+
+/** The command was refused by the domain or by validation; nothing was written. */
+export interface RejectedResult {
+  /** Discriminant. */
+  readonly status: "rejected";
+  /** The command's id. */
+  readonly commandId: string;
+  /** Why it was refused. */
+  readonly reason: CommandRejectedError;
+}
+
+/** The command failed (infrastructure, timeout, conflicts, a bug); nothing was written. */
+export interface FailedResult {
+  /** Discriminant. */
+  readonly status: "failed";
+  /** The command's id. */
+  readonly commandId: string;
+  /** What went wrong. */
+  readonly error: Error;
+}
+
+/** The outcome of a dispatch. */
+export type CommandResult = AcceptedResult | RejectedResult | FailedResult;
+
+/** Runs one command type. Throw a {@linkcode CommandRejectedError} to refuse. */
+export type CommandHandler<C extends Command = Command> = (
+  command: C,
+  context: CommandContext<C>,
+) => HandlerOutcome | Promise<HandlerOutcome>;
+
+/**
+ * A layer of the onion around every handler. It sees the context before the
+ * handler runs and the result after; it may short-circuit by not calling
+ * `next`.
+ */
+export type Middleware<C extends Command = Command> = (
+  context: CommandContext<C>,
+  next: () => Promise<CommandResult>,
+) => Promise<CommandResult>;
+
+/** Options of a {@linkcode CommandBus}. */
+export interface CommandBusOptions {
+  /**
+   * Called with errors that must not change a command's outcome, e.g. an
+   * audit record that could not be written. Defaults to `console.error`.
+   */
+  onError?: (error: unknown, context: CommandContext) => void;
+  /** The clock for timestamps and deadlines (default: the system clock). */
+  clock?: Clock;
+}
+
+/**
+ * Turns an error thrown by a handler or middleware into a result: a
+ * {@linkcode CommandRejectedError} (including validation) is a rejection,
+ * anything else a failure.
+ *
+ * @example
+ * ```ts
+ * import { CommandRejectedError, resultFromError } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * const result = resultFromError("cmd-1", new CommandRejectedError("no"));
+ * assert.equal(result.status, "rejected");
+ * assert.equal(resultFromError("cmd-1", new Error("db down")).status, "failed");
+ * ```
+ */
+export function resultFromError(
+  commandId: string,
+  error: unknown,
+): RejectedResult | FailedResult {
+  if (error instanceof CommandRejectedError) {
+    return { status: "rejected", commandId, reason: error };
+  }
+  return {
+    status: "failed",
+    commandId,
+    error: error instanceof Error ? error : new Error(String(error)),
+  };
+}
+
+/**
+ * Runs commands through middleware to their handlers. `dispatch` never
+ * throws for a command's outcome: it returns an accepted, rejected or failed
+ * result.
+ *
+ * @typeParam C The union of commands the bus accepts.
+ *
+ * @example A bus with one handler and a logging middleware
+ * ```ts
+ * import { CommandBus, type Command } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * type Greet = Command<"Greet", { name: string }>;
+ * const bus = new CommandBus<Greet>();
+ * const seen: string[] = [];
+ * bus.use(async (ctx, next) => {
+ *   const result = await next();
+ *   seen.push(`${ctx.command.type}: ${result.status}`);
+ *   return result;
+ * });
+ * bus.register("Greet", () => ({ events: [], streams: [] }));
+ *
+ * const result = await bus.dispatch({ type: "Greet", data: { name: "Ada" } });
+ * assert.equal(result.status, "accepted");
+ * assert.deepEqual(seen, ["Greet: accepted"]);
+ * ```
+ */
+export class CommandBus<C extends Command = Command> {
+  readonly #handlers = new Map<string, CommandHandler<C>>();
+  readonly #middleware: Middleware<C>[] = [];
+  readonly #onError: (error: unknown, context: CommandContext) => void;
+  readonly #clock: Clock;
+
+  /** Creates a bus with no handlers and no middleware. */
+  constructor(options: CommandBusOptions = {}) {
+    this.#onError = options.onError ??
+      ((error, context) =>
+        console.error(
+          `verdict: error outside the outcome of ${context.command.type} ${context.commandId}:`,
+          error,
+        ));
+    this.#clock = options.clock ?? systemClock;
+  }
+
+  /**
+   * Registers the handler of one command type.
+   *
+   * @throws {Error} when the type already has a handler.
+   */
+  register<T extends C["type"]>(
+    type: T,
+    handler: CommandHandler<Extract<C, { type: T }>>,
+  ): this {
+    if (typeof type !== "string" || type.length === 0) {
+      throw new TypeError("A command type must be a non-empty string");
+    }
+    if (this.#handlers.has(type)) {
+      throw new Error(`A handler for "${type}" is already registered`);
+    }
+    this.#handlers.set(type, handler as unknown as CommandHandler<C>);
+    return this;
+  }
+
+  /**
+   * Adds a middleware. The first one added is the outermost: it runs first
+   * and sees the final result last.
+   */
+  use(middleware: Middleware<C>): this {
+    if (typeof middleware !== "function") {
+      throw new TypeError("A middleware must be a function (context, next)");
+    }
+    this.#middleware.push(middleware);
+    return this;
+  }
+
+  /** Dispatches a command and resolves to its result. */
+  async dispatch(command: C, context: DispatchContext = {}): Promise<CommandResult> {
+    const commandId = context.commandId ?? uuidv7();
+    const onError = this.#onError;
+    const ctx: CommandContext<C> = {
+      command,
+      commandId,
+      correlationId: context.correlationId,
+      causationId: context.causationId,
+      principal: context.principal,
+      tenantId: context.tenantId,
+      idempotencyKey: context.idempotencyKey,
+      deadline: context.deadline,
+      signal: context.signal,
+      metadata: { ...context.metadata },
+      startedAt: this.#clock.now(),
+      clock: this.#clock,
+      reportError(error) {
+        try {
+          onError(error, ctx as CommandContext);
+        } catch {
+          // An error hook that throws must not change the command's outcome.
+        }
+      },
+    };
+    const middleware = this.#middleware;
+    const handlers = this.#handlers;
+    const run = async (index: number): Promise<CommandResult> => {
+      try {
+        if (index < middleware.length) {
+          return await middleware[index](ctx, () => run(index + 1));
+        }
+        const current = ctx.command;
+        if (
+          typeof current !== "object" || current === null ||
+          typeof current.type !== "string"
+        ) {
+          return resultFromError(
+            commandId,
+            new ValidationError(String(current?.type ?? "unknown"), [{
+              path: ["type"],
+              message: "a command must be an object with a string type",
+            }]),
+          );
+        }
+        const handler = handlers.get(current.type);
+        if (!handler) {
+          return resultFromError(commandId, new UnknownCommandError(current.type));
+        }
+        const outcome = await handler(current, ctx);
+        return {
+          status: "accepted",
+          commandId,
+          events: outcome.events,
+          streams: outcome.streams,
+        };
+      } catch (error) {
+        return resultFromError(commandId, error);
+      }
+    };
+    return await run(0);
+  }
+
+  /** Whether a handler is registered for this command type. */
+  handles(type: string): boolean {
+    return this.#handlers.has(type);
+  }
+}

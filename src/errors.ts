@@ -1,0 +1,316 @@
+/**
+ * Typed errors. Each has a stable `name`, a message a user can act on, and
+ * the facts as fields, so code can branch on them without parsing text.
+ *
+ * @module
+ */
+
+/** The expected version of a stream, as given to an append. */
+export type ExpectedVersion = number | "no_stream" | "stream_exists" | "any";
+
+/**
+ * Base class of every error verdict raises on purpose.
+ *
+ * @example Catch any verdict error
+ * ```ts
+ * import { ConcurrencyError, VerdictError } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * const error: unknown = new ConcurrencyError("account-1", 3, 4);
+ * assert.ok(error instanceof VerdictError);
+ * ```
+ */
+export class VerdictError extends Error {
+  /** Creates the error; subclasses set `name`. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "VerdictError";
+  }
+}
+
+function describeExpected(expected: ExpectedVersion): string {
+  return typeof expected === "number" ? `version ${expected}` : `"${expected}"`;
+}
+
+/**
+ * An append met a stream whose version is not the one the caller expected.
+ * `actual` is the stream's real version at the time of the check: 0 for a
+ * stream that does not exist, never -1.
+ *
+ * @example Inspect a conflict
+ * ```ts
+ * import { ConcurrencyError } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new ConcurrencyError("account-1", 3, 5);
+ * assert.equal(error.streamId, "account-1");
+ * assert.equal(error.expected, 3);
+ * assert.equal(error.actual, 5);
+ * ```
+ */
+export class ConcurrencyError extends VerdictError {
+  /** The stream the append targeted. */
+  readonly streamId: string;
+  /** What the caller expected. */
+  readonly expected: ExpectedVersion;
+  /** The stream's version when the append was checked (0 = no stream). */
+  readonly actual: number;
+
+  /** Creates the error from the stream, the expectation and the real version. */
+  constructor(
+    streamId: string,
+    expected: ExpectedVersion,
+    actual: number,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `Stream "${streamId}" was expected at ${
+        describeExpected(expected)
+      } but is at version ${actual}`,
+      options,
+    );
+    this.name = "ConcurrencyError";
+    this.streamId = streamId;
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
+/**
+ * An append with `expectedVersion: "stream_exists"` met a stream that does not
+ * exist. It is a {@linkcode ConcurrencyError} (expected `"stream_exists"`,
+ * actual 0), so code that handles conflicts handles it too.
+ *
+ * @example Recognise a missing stream
+ * ```ts
+ * import { ConcurrencyError, StreamNotFoundError } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new StreamNotFoundError("account-9");
+ * assert.ok(error instanceof ConcurrencyError);
+ * assert.equal(error.actual, 0);
+ * ```
+ */
+export class StreamNotFoundError extends ConcurrencyError {
+  /** Creates the error for the missing stream. */
+  constructor(streamId: string, options?: ErrorOptions) {
+    super(streamId, "stream_exists", 0, options);
+    this.name = "StreamNotFoundError";
+    this.message = `Stream "${streamId}" does not exist`;
+  }
+}
+
+/**
+ * An append reused an event id that the store already holds for a different
+ * event or position. A retry of the very same append is not an error: it
+ * returns the first result.
+ *
+ * @example
+ * ```ts
+ * import { DuplicateEventIdError } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new DuplicateEventIdError("0190f0c8-0000-7000-8000-000000000000");
+ * assert.equal(error.name, "DuplicateEventIdError");
+ * ```
+ */
+export class DuplicateEventIdError extends VerdictError {
+  /** The event id that is already taken. */
+  readonly eventId: string;
+  /** Creates the error for the id that is taken. */
+  constructor(eventId: string, options?: ErrorOptions) {
+    super(
+      `Event id ${eventId} is already stored for another event; a retried append must send the same events to the same stream`,
+      options,
+    );
+    this.name = "DuplicateEventIdError";
+    this.eventId = eventId;
+  }
+}
+
+/**
+ * A business refusal: the decider looked at the state and said no. Throw it
+ * (or a subclass) from `decide`; the bus reports the command as `rejected`
+ * rather than `failed`.
+ *
+ * @example Refuse an overdraft
+ * ```ts
+ * import { CommandRejectedError } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * const refusal = new CommandRejectedError("insufficient funds", {
+ *   code: "insufficient_funds",
+ *   details: { balance: 10, requested: 50 },
+ * });
+ * assert.equal(refusal.code, "insufficient_funds");
+ * ```
+ */
+export class CommandRejectedError extends VerdictError {
+  /** A stable, machine-readable reason, e.g. `"insufficient_funds"`. */
+  readonly code: string;
+  /** Facts that explain the refusal. */
+  readonly details?: Readonly<Record<string, unknown>>;
+
+  /** Creates a refusal with a human message and an optional code and details. */
+  constructor(
+    reason: string,
+    options?: {
+      code?: string;
+      details?: Readonly<Record<string, unknown>>;
+      cause?: unknown;
+    },
+  ) {
+    super(reason, { cause: options?.cause });
+    this.name = "CommandRejectedError";
+    this.code = options?.code ?? "rejected";
+    this.details = options?.details;
+  }
+}
+
+/** One problem found while validating input, with the path to the value. */
+export interface ValidationIssue {
+  /** Where the problem is, e.g. `["data", "amount"]`. */
+  readonly path: readonly (string | number)[];
+  /** What is wrong. */
+  readonly message: string;
+  /** A machine-readable code, where the validator gives one. */
+  readonly code?: string;
+}
+
+/**
+ * A command's payload failed validation. It is a rejection (the command was
+ * refused, nothing broke), and it lists every issue with its path.
+ *
+ * @example
+ * ```ts
+ * import { CommandRejectedError, ValidationError } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new ValidationError("Deposit", [
+ *   { path: ["amount"], message: "must be positive" },
+ * ]);
+ * assert.ok(error instanceof CommandRejectedError);
+ * assert.match(error.message, /amount: must be positive/);
+ * ```
+ */
+export class ValidationError extends CommandRejectedError {
+  /** Every problem found. */
+  readonly issues: readonly ValidationIssue[];
+  /** Creates the error for a command type and its issues. */
+  constructor(commandType: string, issues: readonly ValidationIssue[]) {
+    const summary = issues
+      .map((issue) =>
+        `${issue.path.length ? issue.path.join(".") : "(root)"}: ${issue.message}`
+      )
+      .join("; ");
+    super(`Invalid ${commandType} command: ${summary}`, {
+      code: "validation_failed",
+    });
+    this.name = "ValidationError";
+    this.issues = issues;
+  }
+}
+
+/**
+ * A stored event could not be decoded. Raised by reads instead of skipping the
+ * event silently; it names the position and keeps the raw stored data.
+ *
+ * @example
+ * ```ts
+ * import { EventDecodeError } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new EventDecodeError(42, "{not json", new SyntaxError("bad"));
+ * assert.equal(error.position, 42);
+ * assert.equal(error.raw, "{not json");
+ * ```
+ */
+export class EventDecodeError extends VerdictError {
+  /** Global position of the unreadable event. */
+  readonly position: number;
+  /** The data as stored, untouched. */
+  readonly raw: unknown;
+  /** Creates the error for the event at `position`. */
+  constructor(position: number, raw: unknown, cause?: unknown) {
+    super(
+      `The stored event at position ${position} cannot be decoded${
+        cause instanceof Error ? `: ${cause.message}` : ""
+      }`,
+      { cause },
+    );
+    this.name = "EventDecodeError";
+    this.position = position;
+    this.raw = raw;
+  }
+}
+
+/**
+ * A command ran past its deadline before it committed anything.
+ *
+ * @example
+ * ```ts
+ * import { CommandTimeoutError } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new CommandTimeoutError("Deposit", 1_700_000_000_000);
+ * assert.equal(error.deadline, 1_700_000_000_000);
+ * ```
+ */
+export class CommandTimeoutError extends VerdictError {
+  /** The type of the command that timed out. */
+  readonly commandType: string;
+  /** The deadline, in milliseconds since the epoch. */
+  readonly deadline: number;
+  /** Creates the error for a command type and its deadline. */
+  constructor(commandType: string, deadline: number) {
+    super(
+      `${commandType} passed its deadline (${
+        new Date(deadline).toISOString()
+      }) before committing`,
+    );
+    this.name = "CommandTimeoutError";
+    this.commandType = commandType;
+    this.deadline = deadline;
+  }
+}
+
+/**
+ * A command was dispatched for which no handler is registered.
+ *
+ * @example
+ * ```ts
+ * import { UnknownCommandError } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(new UnknownCommandError("Refund").commandType, "Refund");
+ * ```
+ */
+export class UnknownCommandError extends VerdictError {
+  /** The command type without a handler. */
+  readonly commandType: string;
+  /** Creates the error for the unhandled command type. */
+  constructor(commandType: string) {
+    super(`No handler is registered for command type "${commandType}"`);
+    this.name = "UnknownCommandError";
+    this.commandType = commandType;
+  }
+}
+
+/**
+ * A store was used after `close()`.
+ *
+ * @example
+ * ```ts
+ * import { StoreClosedError } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * assert.match(new StoreClosedError("memory event store").message, /closed/);
+ * ```
+ */
+export class StoreClosedError extends VerdictError {
+  /** Creates the error naming the closed store. */
+  constructor(store: string) {
+    super(`The ${store} is closed`);
+    this.name = "StoreClosedError";
+  }
+}

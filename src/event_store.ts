@@ -1,0 +1,126 @@
+/**
+ * The event store port: what every store (memory, PostgreSQL, Deno KV,
+ * IndexedDB, or your own) must do. The contract suite in `./testing` checks
+ * it.
+ *
+ * @module
+ */
+
+import type { CommandLogStore, CommandRecord } from "./command_record.ts";
+import type { ExpectedVersion } from "./errors.ts";
+import type { Event, NewEvent, RecordedEvent } from "./event.ts";
+
+export type { ExpectedVersion } from "./errors.ts";
+
+/** Options of a single-stream append. */
+export interface AppendOptions {
+  /**
+   * What the stream's version must be for the append to happen: an exact
+   * version (0 = no stream), `"no_stream"`, `"stream_exists"` or `"any"`
+   * (the default).
+   */
+  readonly expectedVersion?: ExpectedVersion;
+  /**
+   * A command record to commit in the same transaction as the events. Only
+   * valid on a store whose {@linkcode EventStore.commandLog} is set; the
+   * record lands in that log.
+   */
+  readonly commandRecord?: CommandRecord;
+}
+
+/** One stream's part of a multi-stream append. */
+export interface StreamAppend<E extends Event = Event> {
+  /** The stream to append to. */
+  readonly streamId: string;
+  /** The events to append, in order. */
+  readonly events: readonly NewEvent<E>[];
+  /** This stream's expected version (default `"any"`). */
+  readonly expectedVersion?: ExpectedVersion;
+}
+
+/** What an append wrote to one stream. */
+export interface AppendResult<E extends Event = Event> {
+  /** The stream appended to. */
+  readonly streamId: string;
+  /** The stream's version after the append: pass it as the next expected version. */
+  readonly nextExpectedVersion: number;
+  /** The events as recorded, with ids, versions and positions. */
+  readonly events: readonly RecordedEvent<E>[];
+}
+
+/** Options of {@linkcode EventStore.readStream}. */
+export interface ReadStreamOptions {
+  /**
+   * The first version to read (inclusive). Forward reads default to 1,
+   * backward reads to the stream's last version.
+   */
+  readonly from?: number;
+  /** Read at most this many events. */
+  readonly limit?: number;
+  /** `"forward"` (default) from old to new, `"backward"` from new to old. */
+  readonly direction?: "forward" | "backward";
+}
+
+/** Options of {@linkcode EventStore.readAll}. */
+export interface ReadAllOptions {
+  /** Read events whose global position is greater than this (default 0). */
+  readonly after?: number;
+  /** Read at most this many events. */
+  readonly limit?: number;
+}
+
+/**
+ * An event store: append-only streams of events, with a global order that
+ * every reader sees the same way.
+ *
+ * Guarantees every implementation must give (the contract suite checks them):
+ * - every expected-version mode is enforced, also under concurrent writers,
+ *   and a conflict is a {@linkcode ConcurrencyError} carrying the real
+ *   actual version;
+ * - a multi-stream append is all-or-nothing;
+ * - `readAll` returns events in strictly increasing, gap-free position order,
+ *   and a reader never sees a position before an earlier one has committed;
+ * - a retried append with the same event ids returns the first result;
+ * - returned events never alias stored ones.
+ */
+export interface EventStore {
+  /**
+   * The command log that commits in the same transaction as this store's
+   * appends, when the store has one. The decider handler uses it to write an
+   * accepted command's audit record atomically with its events.
+   */
+  readonly commandLog?: CommandLogStore;
+
+  /** Appends events to one stream, checking its expected version. */
+  appendToStream<E extends Event = Event>(
+    streamId: string,
+    events: readonly NewEvent<E>[],
+    options?: AppendOptions,
+  ): Promise<AppendResult<E>>;
+
+  /**
+   * Appends to several streams in one transaction: either every stream's
+   * expected version holds and all events are written, or nothing is.
+   */
+  appendToStreams<E extends Event = Event>(
+    appends: readonly StreamAppend<E>[],
+    options?: Omit<AppendOptions, "expectedVersion">,
+  ): Promise<AppendResult<E>[]>;
+
+  /** Reads one stream's events (empty for a stream that does not exist). */
+  readStream<E extends Event = Event>(
+    streamId: string,
+    options?: ReadStreamOptions,
+  ): Promise<RecordedEvent<E>[]>;
+
+  /** Reads every stream's events in global order after a position. */
+  readAll<E extends Event = Event>(
+    options?: ReadAllOptions,
+  ): Promise<RecordedEvent<E>[]>;
+
+  /** The stream's current version: its last event's version, 0 when it has none. */
+  streamVersion(streamId: string): Promise<number>;
+
+  /** Releases the store's resources; later calls fail with `StoreClosedError`. */
+  close(): Promise<void>;
+}

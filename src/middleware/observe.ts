@@ -1,0 +1,62 @@
+/**
+ * A hook for logging and metrics.
+ *
+ * @module
+ */
+
+import type {
+  Command,
+  CommandContext,
+  CommandResult,
+  Middleware,
+} from "../command_bus.ts";
+
+/** Callbacks of {@linkcode observe}. */
+export interface Observer<C extends Command> {
+  /** Called when a command reaches this middleware. */
+  readonly onDispatch?: (context: CommandContext<C>) => void;
+  /** Called with every command's result and how long it took. */
+  readonly onOutcome?: (
+    context: CommandContext<C>,
+    result: CommandResult,
+    durationMs: number,
+  ) => void;
+}
+
+/**
+ * Calls your logging or metrics code around every command. Errors thrown by
+ * the callbacks are reported through the bus's `onError` and never change
+ * the command's outcome.
+ *
+ * @example Count outcomes
+ * ```ts
+ * import { CommandBus, observe } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * const counts: Record<string, number> = {};
+ * const bus = new CommandBus();
+ * bus.use(observe({
+ *   onOutcome: (_, result) => {
+ *     counts[result.status] = (counts[result.status] ?? 0) + 1;
+ *   },
+ * }));
+ * await bus.dispatch({ type: "Nobody", data: null });
+ * assert.deepEqual(counts, { failed: 1 });
+ * ```
+ */
+export function observe<C extends Command>(observer: Observer<C>): Middleware<C> {
+  return async (context, next) => {
+    try {
+      observer.onDispatch?.(context);
+    } catch (error) {
+      context.reportError(error);
+    }
+    const result = await next();
+    try {
+      observer.onOutcome?.(context, result, context.clock.now() - context.startedAt);
+    } catch (error) {
+      context.reportError(error);
+    }
+    return result;
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * Validation of command payloads with zod (or any schema with `safeParse`).
+ *
+ * @module
+ */
+
+import type { Command, Middleware } from "../command_bus.ts";
+import { ValidationError, type ValidationIssue } from "../errors.ts";
+
+/**
+ * The part of a schema the validation middleware uses: zod's `safeParse`.
+ * Zod 3 and 4 schemas fit it, as does any validator with the same shape, so
+ * the core needs no dependency on zod.
+ */
+export interface PayloadSchema<T = unknown> {
+  /** Parses the payload, returning the parsed value or the issues found. */
+  safeParse(input: unknown):
+    | { success: true; data: T }
+    | {
+      success: false;
+      error: {
+        issues: readonly {
+          path: readonly PropertyKey[];
+          message: string;
+          code?: string;
+        }[];
+      };
+    };
+}
+
+/** Options of {@linkcode validate}. */
+export interface ValidateOptions {
+  /**
+   * What to do with a command type that has no schema: `"reject"` refuses it
+   * (a closed list of commands), `"pass"` (the default) lets it through.
+   */
+  readonly unknownCommands?: "reject" | "pass";
+}
+
+/**
+ * Validates each command's `data` against the schema of its type. An invalid
+ * payload becomes a `rejected` result carrying a {@linkcode ValidationError}
+ * with every issue and its path; the handler does not run. A valid payload
+ * is replaced by the parsed value (zod's defaults and coercions apply).
+ *
+ * @example With zod
+ * ```ts
+ * import { CommandBus, type Command, validate, ValidationError } from "@verdict/verdict";
+ * import { z } from "zod";
+ * import assert from "node:assert/strict";
+ *
+ * type Deposit = Command<"Deposit", { amount: number }>;
+ * const bus = new CommandBus<Deposit>();
+ * bus.use(validate({ Deposit: z.object({ amount: z.number().positive() }) }));
+ * bus.register("Deposit", () => ({ events: [], streams: [] }));
+ *
+ * const result = await bus.dispatch({ type: "Deposit", data: { amount: -5 } });
+ * assert.equal(result.status, "rejected");
+ * if (result.status === "rejected") {
+ *   assert.ok(result.reason instanceof ValidationError);
+ *   assert.deepEqual(result.reason.issues[0].path, ["amount"]);
+ * }
+ * ```
+ */
+export function validate<C extends Command>(
+  schemas: { readonly [T in C["type"]]?: PayloadSchema },
+  options: ValidateOptions = {},
+): Middleware<C> {
+  const bySchema = schemas as Readonly<Record<string, PayloadSchema | undefined>>;
+  return (context, next) => {
+    const { command } = context;
+    const schema = Object.hasOwn(bySchema, command.type)
+      ? bySchema[command.type]
+      : undefined;
+    if (!schema) {
+      if (options.unknownCommands === "reject") {
+        throw new ValidationError(command.type, [{
+          path: ["type"],
+          message: `no schema is registered for command type "${command.type}"`,
+        }]);
+      }
+      return next();
+    }
+    const parsed = schema.safeParse(command.data);
+    if (!parsed.success) {
+      throw new ValidationError(
+        command.type,
+        parsed.error.issues.map((issue): ValidationIssue => ({
+          path: issue.path.map((key) => typeof key === "number" ? key : String(key)),
+          message: issue.message,
+          ...(issue.code === undefined ? {} : { code: issue.code }),
+        })),
+      );
+    }
+    context.command = { ...command, data: parsed.data };
+    return next();
+  };
+}

@@ -1,0 +1,240 @@
+/**
+ * The in-memory command log: the reference implementation of the
+ * `CommandLogStore` port.
+ *
+ * @module
+ */
+
+import {
+  type CommandCursor,
+  type CommandLogStore,
+  type CommandPage,
+  type CommandQuery,
+  type CommandRecord,
+  type CommandStatus,
+  compareCommandOrder,
+  decodeCommandCursor,
+  encodeCommandCursor,
+  StoreClosedError,
+  VerdictError,
+} from "../../mod.ts";
+import { cloneData } from "./clone.ts";
+
+interface Entry {
+  readonly record: CommandRecord;
+  readonly order: CommandCursor;
+}
+
+const DEFAULT_LIMIT = 100;
+
+/**
+ * A command log in this process's memory, kept in timestamp order with
+ * indexes by id, correlation and type. Records are copied in and out. Pass it
+ * to a `MemoryEventStore` as `commandLog` to have accepted commands' records
+ * commit atomically with their events.
+ *
+ * @example
+ * ```ts
+ * import { MemoryCommandLog } from "@verdict/verdict/memory";
+ * import assert from "node:assert/strict";
+ *
+ * const log = new MemoryCommandLog();
+ * await log.record({
+ *   id: "cmd-1",
+ *   correlationId: "req-1",
+ *   commandType: "Deposit",
+ *   payload: '{"amount":5}',
+ *   payloadCodec: "json",
+ *   metadata: {},
+ *   status: "accepted",
+ *   eventIds: ["evt-1"],
+ *   streamIds: ["account-1"],
+ *   durationMs: 1,
+ *   timestamp: new Date(),
+ * });
+ * assert.equal((await log.get("cmd-1"))?.status, "accepted");
+ * assert.equal((await log.list()).records.length, 1);
+ * ```
+ */
+export class MemoryCommandLog implements CommandLogStore {
+  readonly #ordered: Entry[] = [];
+  readonly #byId = new Map<string, Entry>();
+  readonly #byCorrelation = new Map<string, Entry[]>();
+  readonly #byType = new Map<string, Entry[]>();
+  #closed = false;
+
+  /** Stores a record. */
+  record(record: CommandRecord): Promise<void> {
+    try {
+      this.recordInTransaction(record);
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Stores a record synchronously. The memory event store calls it inside an
+   * append, so the record and the events land together or not at all; it
+   * throws before changing anything when the record cannot be stored.
+   */
+  recordInTransaction(record: CommandRecord): void {
+    this.#assertOpen();
+    assertValidRecord(record);
+    if (this.#byId.has(record.id)) {
+      throw new VerdictError(`Command ${record.id} is already recorded`);
+    }
+    const entry: Entry = {
+      record: copyRecord(record),
+      order: { timestamp: record.timestamp.getTime(), id: record.id },
+    };
+    this.#byId.set(record.id, entry);
+    insertOrdered(this.#ordered, entry);
+    insertOrdered(indexList(this.#byCorrelation, record.correlationId), entry);
+    insertOrdered(indexList(this.#byType, record.commandType), entry);
+  }
+
+  /** The record with this id, or `undefined`. */
+  get(id: string): Promise<CommandRecord | undefined> {
+    try {
+      this.#assertOpen();
+      const entry = this.#byId.get(id);
+      return Promise.resolve(entry && copyRecord(entry.record));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Every record of one correlation, in timestamp order. */
+  findByCorrelation(correlationId: string): Promise<CommandRecord[]> {
+    try {
+      this.#assertOpen();
+      const entries = this.#byCorrelation.get(correlationId) ?? [];
+      return Promise.resolve(entries.map((entry) => copyRecord(entry.record)));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Records of one command type, paged. */
+  findByType(commandType: string, query: CommandQuery = {}): Promise<CommandPage> {
+    try {
+      this.#assertOpen();
+      return Promise.resolve(page(this.#byType.get(commandType) ?? [], query));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** All records, paged. */
+  list(query: CommandQuery = {}): Promise<CommandPage> {
+    try {
+      this.#assertOpen();
+      return Promise.resolve(page(this.#ordered, query));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Closes the log. */
+  close(): Promise<void> {
+    this.#closed = true;
+    return Promise.resolve();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new StoreClosedError("memory command log");
+  }
+}
+
+function indexList(index: Map<string, Entry[]>, key: string): Entry[] {
+  let list = index.get(key);
+  if (!list) index.set(key, list = []);
+  return list;
+}
+
+/** Inserts in (timestamp, id) order; records almost always arrive last. */
+function insertOrdered(list: Entry[], entry: Entry): void {
+  const last = list[list.length - 1];
+  if (!last || compareCommandOrder(last.order, entry.order) < 0) {
+    list.push(entry);
+    return;
+  }
+  list.splice(firstAfter(list, entry.order), 0, entry);
+}
+
+/** Index of the first entry ordered after `cursor`. */
+function firstAfter(list: readonly Entry[], cursor: CommandCursor): number {
+  let low = 0;
+  let high = list.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (compareCommandOrder(list[mid].order, cursor) <= 0) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+function page(list: readonly Entry[], query: CommandQuery): CommandPage {
+  const limit = query.limit ?? DEFAULT_LIMIT;
+  if (!Number.isSafeInteger(limit) || limit < 1) {
+    throw new RangeError(`limit must be an integer >= 1, got ${limit}`);
+  }
+  const statuses = query.status === undefined ? undefined : new Set<CommandStatus>(
+    typeof query.status === "string" ? [query.status] : query.status,
+  );
+  let start = 0;
+  if (query.cursor !== undefined) {
+    start = firstAfter(list, decodeCommandCursor(query.cursor));
+  }
+  if (query.after !== undefined) {
+    // The last entry before `after` in order is (after - 1ms, any id).
+    start = Math.max(
+      start,
+      firstAfter(list, { timestamp: query.after.getTime() - 1, id: "\uffff" }),
+    );
+  }
+  const before = query.before?.getTime() ?? Infinity;
+  const records: CommandRecord[] = [];
+  let last: Entry | undefined;
+  for (let i = start; i < list.length; i++) {
+    const entry = list[i];
+    if (entry.order.timestamp >= before) break;
+    if (statuses && !statuses.has(entry.record.status)) continue;
+    if (records.length === limit) {
+      return { records, nextCursor: encodeCommandCursor(last!.order) };
+    }
+    records.push(copyRecord(entry.record));
+    last = entry;
+  }
+  return { records };
+}
+
+function copyRecord(record: CommandRecord): CommandRecord {
+  return {
+    ...record,
+    payload: typeof record.payload === "string" ? record.payload : record.payload.slice(),
+    metadata: cloneData(record.metadata),
+    ...(record.error ? { error: cloneData(record.error) } : {}),
+    eventIds: record.eventIds.slice(),
+    streamIds: record.streamIds.slice(),
+    timestamp: new Date(record.timestamp.getTime()),
+  };
+}
+
+function assertValidRecord(record: CommandRecord): void {
+  if (typeof record !== "object" || record === null) {
+    throw new TypeError("A command record must be an object");
+  }
+  for (const field of ["id", "correlationId", "commandType"] as const) {
+    if (typeof record[field] !== "string" || record[field].length === 0) {
+      throw new TypeError(`A command record needs a non-empty string ${field}`);
+    }
+  }
+  if (!(record.timestamp instanceof Date) || Number.isNaN(record.timestamp.getTime())) {
+    throw new TypeError("A command record needs a valid Date timestamp");
+  }
+  if (!["accepted", "rejected", "failed"].includes(record.status)) {
+    throw new TypeError(`Unknown command status ${JSON.stringify(record.status)}`);
+  }
+}
