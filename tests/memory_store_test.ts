@@ -1,5 +1,5 @@
 import { MemoryCommandLog, MemoryEventStore } from "@verdict/verdict/memory";
-import { eventStoreContract } from "@verdict/verdict/testing";
+import { commandLogContract, eventStoreContract } from "@verdict/verdict/testing";
 
 Deno.test("the memory event store keeps the event-store contract", async (t) => {
   for (const c of eventStoreContract(() => new MemoryEventStore())) {
@@ -10,6 +10,12 @@ Deno.test("the memory event store keeps the event-store contract", async (t) => 
 Deno.test("the memory event store with a command log keeps the event-store contract", async (t) => {
   const factory = () => new MemoryEventStore({ commandLog: new MemoryCommandLog() });
   for (const c of eventStoreContract(factory)) {
+    await t.step(c.name, c.run);
+  }
+});
+
+Deno.test("the memory command log keeps the command-log contract", async (t) => {
+  for (const c of commandLogContract(() => new MemoryCommandLog())) {
     await t.step(c.name, c.run);
   }
 });

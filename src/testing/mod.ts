@@ -24,3 +24,4 @@ export * from "./assert.ts";
 export * from "./contract.ts";
 export * from "./decider_spec.ts";
 export * from "./event_store_contract.ts";
+export * from "./command_log_contract.ts";

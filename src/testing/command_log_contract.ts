@@ -1,0 +1,387 @@
+/**
+ * The command-log contract suite: what every `CommandLogStore` must do, as
+ * plain async cases that take a log factory and import no test runner.
+ *
+ * @module
+ */
+
+import type {
+  CommandLogStore,
+  CommandPage,
+  CommandQuery,
+  CommandRecord,
+} from "../command_record.ts";
+import { uuidv7 } from "../uuid.ts";
+import { check, checkEqual, checkRejects } from "./assert.ts";
+import type { ContractCase } from "./contract.ts";
+
+/** Makes a new, empty command log for one case. */
+export type CommandLogFactory = () => CommandLogStore | Promise<CommandLogStore>;
+
+const BASE_TIME = Date.UTC(2026, 0, 1);
+
+/**
+ * A valid command record with every field filled in, for tests of command
+ * logs; `overrides` replace fields.
+ *
+ * @example
+ * ```ts
+ * import { sampleCommandRecord } from "@verdict/verdict/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const record = sampleCommandRecord({ status: "rejected" });
+ * assert.equal(record.status, "rejected");
+ * assert.equal(record.eventIds.length, 0);
+ * ```
+ */
+export function sampleCommandRecord(
+  overrides: Partial<CommandRecord> = {},
+): CommandRecord {
+  const status = overrides.status ?? "accepted";
+  return {
+    id: uuidv7(),
+    correlationId: "corr-default",
+    commandType: "Deposit",
+    payload: JSON.stringify({ type: "Deposit", data: { amount: 5 } }),
+    payloadCodec: "json",
+    metadata: { userId: "ada", tenantId: "t-1", ip: "127.0.0.1" },
+    status,
+    eventIds: status === "accepted" ? [uuidv7()] : [],
+    streamIds: status === "accepted" ? ["account-1"] : [],
+    durationMs: 1.25,
+    timestamp: new Date(BASE_TIME),
+    ...(status === "accepted"
+      ? {}
+      : { error: { name: "CommandRejectedError", message: "no", code: "rejected" } }),
+    ...overrides,
+  };
+}
+
+async function allPages(
+  fetch: (query: CommandQuery) => Promise<CommandPage>,
+  query: CommandQuery,
+  between?: () => Promise<void>,
+): Promise<CommandRecord[]> {
+  const records: CommandRecord[] = [];
+  let cursor: string | undefined;
+  for (let pages = 0; pages < 10_000; pages++) {
+    const page = await fetch({ ...query, cursor });
+    records.push(...page.records);
+    if (page.nextCursor === undefined) return records;
+    check(page.records.length > 0, "a page with a next cursor has records");
+    cursor = page.nextCursor;
+    await between?.();
+  }
+  throw new Error("pagination did not end after 10,000 pages");
+}
+
+function ids(records: readonly CommandRecord[]): string[] {
+  return records.map((record) => record.id);
+}
+
+function checkTimestampOrder(records: readonly CommandRecord[], what: string): void {
+  for (let i = 1; i < records.length; i++) {
+    const a = records[i - 1];
+    const b = records[i];
+    check(
+      a.timestamp.getTime() < b.timestamp.getTime() ||
+        (a.timestamp.getTime() === b.timestamp.getTime() && a.id < b.id),
+      `${what}: ${a.id} @ ${a.timestamp.toISOString()} must come before ${b.id} @ ${b.timestamp.toISOString()}`,
+    );
+  }
+}
+
+/**
+ * The cases every command log must pass. Call it with a factory that gives a
+ * fresh, empty log; each case closes the log it made.
+ *
+ * @example Run it on the memory log
+ * ```ts
+ * import { commandLogContract, runContract } from "@verdict/verdict/testing";
+ * import { MemoryCommandLog } from "@verdict/verdict/memory";
+ * import assert from "node:assert/strict";
+ *
+ * const results = await runContract(commandLogContract(() => new MemoryCommandLog()));
+ * assert.deepEqual(results.filter((r) => !r.passed), []);
+ * ```
+ */
+export function commandLogContract(factory: CommandLogFactory): ContractCase[] {
+  const cases: ContractCase[] = [];
+  const test = (name: string, body: (log: CommandLogStore) => Promise<void>) => {
+    cases.push({
+      name,
+      async run() {
+        const log = await factory();
+        try {
+          await body(log);
+        } finally {
+          await log.close();
+        }
+      },
+    });
+  };
+
+  test("records of every status round-trip through get()", async (log) => {
+    const records: CommandRecord[] = [
+      sampleCommandRecord({
+        status: "accepted",
+        causationId: "evt-previous",
+        eventIds: [uuidv7(), uuidv7()],
+        streamIds: ["account-1", "account-2"],
+      }),
+      sampleCommandRecord({
+        status: "rejected",
+        error: {
+          name: "CommandRejectedError",
+          message: "insufficient funds",
+          code: "insufficient_funds",
+          details: { balance: 10, requested: 50 },
+        },
+      }),
+      sampleCommandRecord({
+        status: "rejected",
+        error: {
+          name: "ValidationError",
+          message: "Invalid Deposit command: data.amount: too small",
+          code: "validation_failed",
+          issues: [{ path: ["data", "amount"], message: "too small", code: "too_small" }],
+        },
+      }),
+      sampleCommandRecord({
+        status: "failed",
+        error: { name: "ConcurrencyError", message: "conflict after 10 attempts" },
+      }),
+    ];
+    for (const record of records) await log.record(record);
+    for (const record of records) {
+      checkEqual(await log.get(record.id), record, `the ${record.status} record`);
+    }
+  });
+
+  test("get() of an unknown id gives undefined", async (log) => {
+    await log.record(sampleCommandRecord());
+    checkEqual(await log.get(uuidv7()), undefined, "an unknown id");
+  });
+
+  test("edge cases round-trip: no metadata, empty payload, unicode", async (log) => {
+    const records = [
+      sampleCommandRecord({ metadata: {} }),
+      sampleCommandRecord({ payload: "" }),
+      sampleCommandRecord({ payload: new Uint8Array(0), payloadCodec: "cbor" }),
+      sampleCommandRecord({
+        commandType: "Überweisung-送金-🙂",
+        correlationId: "korrelation-ünï",
+        payload: JSON.stringify({ note: "naïve café ☃ 🙂" }),
+        metadata: { userId: "José 山田", nested: { list: [1, "zwei", null] } },
+      }),
+      sampleCommandRecord({
+        payload: new Uint8Array([0, 1, 2, 253, 254, 255]),
+        payloadCodec: "cbor",
+      }),
+    ];
+    for (const record of records) await log.record(record);
+    for (const record of records) {
+      checkEqual(await log.get(record.id), record, `record ${record.commandType}`);
+    }
+  });
+
+  test("a 1 MiB payload round-trips, as text and as bytes", async (log) => {
+    const text = sampleCommandRecord({ payload: "é".repeat(512 * 1024) });
+    const bytes = new Uint8Array(1024 * 1024).map((_, i) => (i * 31) & 0xff);
+    const binary = sampleCommandRecord({ payload: bytes, payloadCodec: "cbor" });
+    await log.record(text);
+    await log.record(binary);
+    const readText = await log.get(text.id);
+    check(readText?.payload === text.payload, "the 1 MiB text payload comes back intact");
+    checkEqual((await log.get(binary.id))?.payload, bytes, "the 1 MiB byte payload");
+  });
+
+  test("findByCorrelation() returns the correlation's records in timestamp order", async (log) => {
+    const chain = [3, 1, 2].map((offset) =>
+      sampleCommandRecord({
+        correlationId: "chain-1",
+        timestamp: new Date(BASE_TIME + offset * 1000),
+      })
+    );
+    for (const record of chain) await log.record(record);
+    await log.record(sampleCommandRecord({ correlationId: "chain-2" }));
+    const found = await log.findByCorrelation("chain-1");
+    checkEqual(
+      ids(found),
+      ids([chain[1], chain[2], chain[0]]),
+      "the chain's records, oldest first",
+    );
+    checkEqual(await log.findByCorrelation("chain-404"), [], "an unknown correlation");
+  });
+
+  test("findByType() pages through one command type", async (log) => {
+    const deposits: CommandRecord[] = [];
+    for (let i = 0; i < 25; i++) {
+      const deposit = sampleCommandRecord({
+        commandType: "Deposit",
+        timestamp: new Date(BASE_TIME + i),
+      });
+      deposits.push(deposit);
+      await log.record(deposit);
+      await log.record(
+        sampleCommandRecord({
+          commandType: "Withdraw",
+          timestamp: new Date(BASE_TIME + i),
+        }),
+      );
+    }
+    const found = await allPages((q) => log.findByType("Deposit", q), { limit: 7 });
+    checkEqual(ids(found), ids(deposits), "every deposit once, in order");
+    const first = await log.findByType("Deposit", { limit: 7 });
+    checkEqual(first.records.length, 7, "a page holds at most `limit` records");
+    const none = await log.findByType("Refund");
+    checkEqual(none.records, [], "an unknown type");
+    checkEqual(none.nextCursor, undefined, "no next page");
+  });
+
+  test("list() filters by time range: after inclusive, before exclusive", async (log) => {
+    const records = Array.from(
+      { length: 10 },
+      (_, i) => sampleCommandRecord({ timestamp: new Date(BASE_TIME + i * 1000) }),
+    );
+    for (const record of records) await log.record(record);
+    const range = await allPages((q) => log.list(q), {
+      after: new Date(BASE_TIME + 3000),
+      before: new Date(BASE_TIME + 7000),
+    });
+    checkEqual(ids(range), ids(records.slice(3, 7)), "records from 3s to before 7s");
+    checkEqual(
+      ids((await log.list({ before: new Date(BASE_TIME + 2000) })).records),
+      ids(records.slice(0, 2)),
+      "before 2s",
+    );
+    checkEqual(
+      ids((await log.list({ after: new Date(BASE_TIME + 8000) })).records),
+      ids(records.slice(8)),
+      "from 8s",
+    );
+  });
+
+  test("list() and findByType() filter by status", async (log) => {
+    const statuses = ["accepted", "rejected", "failed", "rejected", "accepted"] as const;
+    const records = statuses.map((status, i) =>
+      sampleCommandRecord({ status, timestamp: new Date(BASE_TIME + i) })
+    );
+    for (const record of records) await log.record(record);
+    checkEqual(
+      ids((await log.list({ status: "rejected" })).records),
+      ids([records[1], records[3]]),
+      "rejected",
+    );
+    checkEqual(
+      ids((await log.list({ status: ["failed", "accepted"] })).records),
+      ids([records[0], records[2], records[4]]),
+      "failed or accepted",
+    );
+    checkEqual(
+      ids((await log.findByType("Deposit", { status: "failed" })).records),
+      ids([records[2]]),
+      "failed deposits",
+    );
+    const paged = await allPages((q) => log.list(q), { status: "accepted", limit: 1 });
+    checkEqual(ids(paged), ids([records[0], records[4]]), "filtered pages of 1");
+  });
+
+  test("cursor pages return every record exactly once, in order, ties included", async (log) => {
+    const records: CommandRecord[] = [];
+    for (let i = 0; i < 53; i++) {
+      // Several records share each millisecond: ties are ordered by id.
+      const record = sampleCommandRecord({
+        timestamp: new Date(BASE_TIME + Math.floor(i / 4)),
+      });
+      records.push(record);
+    }
+    // Written out of order, as concurrent dispatches finish out of order.
+    for (const record of [...records].reverse()) await log.record(record);
+    for (const limit of [1, 5, 10, 53, 100]) {
+      const all = await allPages((q) => log.list(q), { limit });
+      checkTimestampOrder(all, `pages of ${limit}`);
+      checkEqual(all.length, records.length, `records in pages of ${limit}`);
+      checkEqual(
+        new Set(ids(all)).size,
+        records.length,
+        `distinct ids, pages of ${limit}`,
+      );
+    }
+  });
+
+  test("cursor pages see every record once while new records are being written", async (log) => {
+    const existing: CommandRecord[] = [];
+    for (let i = 0; i < 40; i++) {
+      const record = sampleCommandRecord({ timestamp: new Date(BASE_TIME + i) });
+      existing.push(record);
+      await log.record(record);
+    }
+    let written = 0;
+    const all = await allPages((q) => log.list(q), { limit: 6 }, async () => {
+      // Between pages, others write: later records and ones tied with the past.
+      await log.record(
+        sampleCommandRecord({ timestamp: new Date(BASE_TIME + 1000 + written) }),
+      );
+      await log.record(sampleCommandRecord({ timestamp: new Date(BASE_TIME + 39) }));
+      written += 2;
+    });
+    checkTimestampOrder(all, "pages read during writes");
+    checkEqual(new Set(ids(all)).size, all.length, "no record twice");
+    const seen = new Set(ids(all));
+    for (const record of existing) {
+      check(seen.has(record.id), `record ${record.id} written before paging was seen`);
+    }
+    check(written > 0, "records were written between pages");
+  });
+
+  test("1,000 concurrent record() calls lose nothing", async (log) => {
+    const records = Array.from({ length: 1000 }, (_, i) =>
+      sampleCommandRecord({
+        correlationId: `burst-${i % 10}`,
+        timestamp: new Date(BASE_TIME + (i % 50)),
+      }));
+    await Promise.all(records.map((record) => log.record(record)));
+    const all = await allPages((q) => log.list(q), { limit: 100 });
+    checkEqual(all.length, 1000, "records listed");
+    checkEqual(new Set(ids(all)).size, 1000, "distinct records");
+    checkEqual((await log.findByCorrelation("burst-3")).length, 100, "one correlation");
+  });
+
+  test("recording an id twice is refused and keeps the first record", async (log) => {
+    const record = sampleCommandRecord({ status: "accepted" });
+    await log.record(record);
+    await checkRejects(
+      log.record({ ...record, status: "failed", error: { name: "Error", message: "x" } }),
+      "recording the same id again",
+    );
+    checkEqual(await log.get(record.id), record, "the first record");
+    checkEqual((await log.list()).records.length, 1, "one record");
+  });
+
+  test("bad queries are refused: a malformed cursor, a non-positive limit", async (log) => {
+    await log.record(sampleCommandRecord());
+    const badCursor = await checkRejects(
+      log.list({ cursor: "not-a-cursor" }),
+      "bad cursor",
+    );
+    check(badCursor instanceof TypeError, `a TypeError, got ${String(badCursor)}`);
+    const badLimit = await checkRejects(log.list({ limit: 0 }), "limit 0");
+    check(badLimit instanceof RangeError, `a RangeError, got ${String(badLimit)}`);
+  });
+
+  test("returned records do not alias stored ones", async (log) => {
+    const record = sampleCommandRecord({ metadata: { tags: ["a"] } });
+    await log.record(record);
+    (record.metadata.tags as string[]).push("mutated input");
+    const read = await log.get(record.id);
+    check(read !== undefined, "the record exists");
+    (read.metadata.tags as string[]).push("mutated output");
+    (read.eventIds as string[]).length = 0;
+    const again = await log.get(record.id);
+    checkEqual(again?.metadata, { tags: ["a"] }, "metadata");
+    checkEqual(again?.eventIds.length, 1, "event ids");
+  });
+
+  return cases;
+}

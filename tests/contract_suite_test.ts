@@ -1,0 +1,209 @@
+// The contract suites are the law only if they can tell a broken store from
+// a good one: each deliberately broken store here must fail the very cases
+// written for its defect, and pass the rest.
+import assert from "node:assert/strict";
+import {
+  type AppendOptions,
+  type AppendResult,
+  type CommandPage,
+  type CommandQuery,
+  encodeCommandCursor,
+  type Event,
+  type EventStore,
+  type NewEvent,
+  type StreamAppend,
+} from "@verdict/verdict";
+import { MemoryCommandLog, MemoryEventStore } from "@verdict/verdict/memory";
+import {
+  commandLogContract,
+  type ContractCase,
+  eventStoreContract,
+  runContract,
+} from "@verdict/verdict/testing";
+
+/** Delegates everything to a memory store; subclasses break one promise. */
+class DelegatingStore implements EventStore {
+  inner = new MemoryEventStore();
+  appendToStream<E extends Event>(
+    streamId: string,
+    events: readonly NewEvent<E>[],
+    options?: AppendOptions,
+  ): Promise<AppendResult<E>> {
+    return this.inner.appendToStream(streamId, events, options);
+  }
+  appendToStreams<E extends Event>(appends: readonly StreamAppend<E>[]) {
+    return this.inner.appendToStreams(appends);
+  }
+  readStream: EventStore["readStream"] = (id, options) =>
+    this.inner.readStream(id, options);
+  readAll: EventStore["readAll"] = (options) => this.inner.readAll(options);
+  streamVersion = (id: string) => this.inner.streamVersion(id);
+  close = () => this.inner.close();
+}
+
+class IgnoresNoStream extends DelegatingStore {
+  override appendToStream<E extends Event>(
+    streamId: string,
+    events: readonly NewEvent<E>[],
+    options?: AppendOptions,
+  ) {
+    const expectedVersion = options?.expectedVersion === "no_stream"
+      ? "any"
+      : options?.expectedVersion;
+    return super.appendToStream(streamId, events, { ...options, expectedVersion });
+  }
+}
+
+class HalfCommitsMultiStream extends DelegatingStore {
+  override async appendToStreams<E extends Event>(appends: readonly StreamAppend<E>[]) {
+    const results: AppendResult<E>[] = [];
+    for (const append of appends) {
+      results.push(
+        await this.inner.appendToStream(append.streamId, append.events, {
+          expectedVersion: append.expectedVersion,
+        }),
+      );
+    }
+    return results;
+  }
+}
+
+class ReportsMinusOne extends DelegatingStore {
+  override async appendToStream<E extends Event>(
+    streamId: string,
+    events: readonly NewEvent<E>[],
+    options?: AppendOptions,
+  ) {
+    try {
+      return await super.appendToStream(streamId, events, options);
+    } catch (error) {
+      if (error instanceof Error && "actual" in error) {
+        Object.defineProperty(error, "actual", { value: -1 });
+      }
+      throw error;
+    }
+  }
+}
+
+class LosesConcurrentWrites extends DelegatingStore {
+  // Reads the version, yields, then writes: a classic lost update.
+  override async appendToStream<E extends Event>(
+    streamId: string,
+    events: readonly NewEvent<E>[],
+    options?: AppendOptions,
+  ) {
+    const version = await this.inner.streamVersion(streamId);
+    const expected = options?.expectedVersion ?? "any";
+    if (typeof expected === "number" && expected !== version) {
+      return super.appendToStream(streamId, events, options);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    return super.appendToStream(streamId, events, {
+      ...options,
+      expectedVersion: "any",
+    });
+  }
+}
+
+async function failures(cases: readonly ContractCase[]): Promise<string[]> {
+  return (await runContract(cases)).filter((r) => !r.passed).map((r) => r.name);
+}
+
+Deno.test("the event-store contract fails a store that ignores no_stream", async () => {
+  const failed = await failures(eventStoreContract(() => new IgnoresNoStream()));
+  assert.ok(failed.length > 0, "the broken store must fail");
+  assert.deepEqual(failed, failed.filter((name) => /no_stream/.test(name)));
+  assert.ok(failed.some((name) => name.startsWith('race: 16 concurrent "no_stream"')));
+});
+
+Deno.test("the event-store contract fails a multi-stream append that half-commits", async () => {
+  const failed = await failures(eventStoreContract(() => new HalfCommitsMultiStream()));
+  assert.ok(
+    failed.includes(
+      "appendToStreams() writes nothing when one stream's expectation fails",
+    ),
+    `failed: ${failed.join(", ")}`,
+  );
+});
+
+Deno.test("the event-store contract fails a store that reports -1 as the actual version", async () => {
+  const failed = await failures(eventStoreContract(() => new ReportsMinusOne()));
+  assert.ok(
+    failed.includes("an exact expected version is enforced with the real actual version"),
+  );
+});
+
+Deno.test("the event-store contract fails a store with a check-then-write race", async () => {
+  const failed = await failures(eventStoreContract(() => new LosesConcurrentWrites()));
+  assert.ok(
+    failed.includes('race: 16 concurrent "no_stream" creators, exactly one creates'),
+    `failed: ${failed.join(", ")}`,
+  );
+});
+
+Deno.test("the event-store contract fails a store whose reads alias stored events", async () => {
+  class Aliasing extends DelegatingStore {
+    // Hands out the same objects on every read, so one caller's mutation
+    // shows up in everyone's later reads.
+    readonly #handedOut = new Map<string, unknown>();
+    #share<T extends { id: string }>(events: T[]): T[] {
+      return events.map((event) => {
+        if (!this.#handedOut.has(event.id)) this.#handedOut.set(event.id, event);
+        return this.#handedOut.get(event.id) as T;
+      });
+    }
+    override readStream: EventStore["readStream"] = async (id, options) =>
+      this.#share(await this.inner.readStream(id, options));
+    override readAll: EventStore["readAll"] = async (options) =>
+      this.#share(await this.inner.readAll(options));
+  }
+  const failed = await failures(eventStoreContract(() => new Aliasing()));
+  assert.ok(
+    failed.includes("returned events do not alias stored ones, nor does the input"),
+  );
+});
+
+Deno.test("the command-log contract fails a log whose cursor repeats a record", async () => {
+  class RepeatingCursor extends MemoryCommandLog {
+    override async list(query?: CommandQuery): Promise<CommandPage> {
+      const page = await super.list(query);
+      if (page.nextCursor === undefined || page.records.length < 2) return page;
+      // Points one record too early: the next page repeats the last record.
+      const previous = page.records[page.records.length - 2];
+      return {
+        records: page.records,
+        nextCursor: encodeCommandCursor({
+          timestamp: previous.timestamp.getTime(),
+          id: previous.id,
+        }),
+      };
+    }
+  }
+  const failed = await failures(commandLogContract(() => new RepeatingCursor()));
+  assert.ok(
+    failed.includes(
+      "cursor pages return every record exactly once, in order, ties included",
+    ),
+    `failed: ${failed.join(", ")}`,
+  );
+});
+
+Deno.test("the command-log contract fails a log that loses concurrent writes", async () => {
+  class LosesRecords extends MemoryCommandLog {
+    #pending = 0;
+    override async record(record: Parameters<MemoryCommandLog["record"]>[0]) {
+      // Drops a record whenever another write is in flight.
+      this.#pending++;
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      const crowded = this.#pending > 1;
+      this.#pending--;
+      if (!crowded) await super.record(record);
+    }
+  }
+  const failed = await failures(commandLogContract(() => new LosesRecords()));
+  assert.ok(failed.includes("1,000 concurrent record() calls lose nothing"));
+});
+
+Deno.test("the command-log contract passes the memory log entirely", async () => {
+  assert.deepEqual(await failures(commandLogContract(() => new MemoryCommandLog())), []);
+});
