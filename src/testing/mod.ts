@@ -25,3 +25,4 @@ export * from "./contract.ts";
 export * from "./decider_spec.ts";
 export * from "./event_store_contract.ts";
 export * from "./command_log_contract.ts";
+export * from "./manual_clock.ts";

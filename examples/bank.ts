@@ -1,0 +1,168 @@
+/**
+ * The bank: the example domain of verdict's demos. The same module runs in
+ * the terminal demo on any server store and in the offline browser demo.
+ *
+ * @module
+ */
+
+import {
+  audit,
+  type Command,
+  CommandBus,
+  type CommandLogStore,
+  CommandRejectedError,
+  correlation,
+  type Decider,
+  deciderHandler,
+  type EventStore,
+  validate,
+} from "@verdict/verdict";
+import { z } from "zod";
+
+/** The bank's commands. */
+export type BankCommand =
+  | Command<"OpenAccount", { accountId: string; owner: string }>
+  | Command<"Deposit", { accountId: string; amount: number }>
+  | Command<"Withdraw", { accountId: string; amount: number }>
+  | Command<"Transfer", { transferId: string; from: string; to: string; amount: number }>;
+
+/** The bank's events. */
+export type BankEvent =
+  | { type: "AccountOpened"; data: { accountId: string; owner: string } }
+  | { type: "MoneyDeposited"; data: { accountId: string; amount: number } }
+  | { type: "MoneyWithdrawn"; data: { accountId: string; amount: number } }
+  | { type: "TransferSent"; data: { transferId: string; to: string; amount: number } }
+  | {
+    type: "TransferReceived";
+    data: { transferId: string; from: string; amount: number };
+  };
+
+/** One account's state. */
+export interface Account {
+  readonly accountId?: string;
+  readonly owner?: string;
+  readonly balance: number;
+}
+
+function mustBeOpen(account: Account, accountId: string): void {
+  if (account.accountId === undefined) {
+    throw new CommandRejectedError(`account ${accountId} does not exist`, {
+      code: "account_not_found",
+      details: { accountId },
+    });
+  }
+}
+
+function mustCover(account: Account, amount: number): void {
+  if (amount > account.balance) {
+    throw new CommandRejectedError(
+      `insufficient funds: balance ${account.balance}, requested ${amount}`,
+      {
+        code: "insufficient_funds",
+        details: { balance: account.balance, requested: amount },
+      },
+    );
+  }
+}
+
+/** An account's rules. A transfer is decided by both accounts, each on its own state. */
+export const accountDecider: Decider<BankCommand, Account, BankEvent> = {
+  initialState: () => ({ balance: 0 }),
+  decide(command, account) {
+    switch (command.type) {
+      case "OpenAccount":
+        if (account.accountId !== undefined) {
+          throw new CommandRejectedError(
+            `account ${command.data.accountId} is already open`,
+            {
+              code: "account_exists",
+            },
+          );
+        }
+        return [{ type: "AccountOpened", data: command.data }];
+      case "Deposit":
+        mustBeOpen(account, command.data.accountId);
+        return [{ type: "MoneyDeposited", data: command.data }];
+      case "Withdraw":
+        mustBeOpen(account, command.data.accountId);
+        mustCover(account, command.data.amount);
+        return [{ type: "MoneyWithdrawn", data: command.data }];
+      case "Transfer": {
+        const { transferId, from, to, amount } = command.data;
+        if (from === to) {
+          throw new CommandRejectedError("a transfer needs two different accounts", {
+            code: "same_account",
+          });
+        }
+        if (account.accountId === from) {
+          mustCover(account, amount);
+          return [{ type: "TransferSent", data: { transferId, to, amount } }];
+        }
+        if (account.accountId === to) {
+          return [{ type: "TransferReceived", data: { transferId, from, amount } }];
+        }
+        throw new CommandRejectedError(
+          `transfer ${transferId}: account ${from} or ${to} does not exist`,
+          { code: "account_not_found", details: { from, to } },
+        );
+      }
+    }
+  },
+  evolve(account, event) {
+    switch (event.type) {
+      case "AccountOpened":
+        return { accountId: event.data.accountId, owner: event.data.owner, balance: 0 };
+      case "MoneyDeposited":
+      case "TransferReceived":
+        return { ...account, balance: account.balance + event.data.amount };
+      case "MoneyWithdrawn":
+      case "TransferSent":
+        return { ...account, balance: account.balance - event.data.amount };
+    }
+  },
+};
+
+/** The stream of one account. */
+export const accountStream = (accountId: string): string => `account-${accountId}`;
+
+const id = z.string().min(1).max(100);
+const amount = z.number().positive().max(1_000_000_000);
+
+/** Payload schemas of the bank's commands. */
+export const bankSchemas = {
+  OpenAccount: z.object({ accountId: id, owner: z.string().min(1).max(200) }),
+  Deposit: z.object({ accountId: id, amount }),
+  Withdraw: z.object({ accountId: id, amount }),
+  Transfer: z.object({ transferId: id, from: id, to: id, amount }),
+};
+
+/** Everything the bank needs to run. */
+export interface BankOptions {
+  /** Where the events live. */
+  readonly store: EventStore;
+  /** Where the audit trail lives (atomic with events when it is `store.commandLog`). */
+  readonly log?: CommandLogStore;
+  /** Called with errors that do not change a command's outcome. */
+  readonly onError?: (error: unknown) => void;
+}
+
+/** A command bus running the bank: audit, correlation, validation, the account decider. */
+export function createBank(options: BankOptions): CommandBus<BankCommand> {
+  const bus = new CommandBus<BankCommand>({ onError: options.onError });
+  if (options.log) bus.use(audit(options.log));
+  bus.use(correlation());
+  bus.use(validate<BankCommand>(bankSchemas, { unknownCommands: "reject" }));
+  const handler = deciderHandler({
+    decider: accountDecider,
+    store: options.store,
+    streamId: (command: BankCommand) =>
+      command.type === "Transfer"
+        ? [accountStream(command.data.from), accountStream(command.data.to)]
+        : accountStream(command.data.accountId),
+  });
+  return bus
+    .register("OpenAccount", handler)
+    .register("Deposit", handler)
+    .register("Withdraw", handler)
+    .register("Transfer", handler);
+}

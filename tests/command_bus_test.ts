@@ -1,0 +1,212 @@
+import assert from "node:assert/strict";
+import {
+  type Command,
+  CommandBus,
+  type CommandContext,
+  CommandRejectedError,
+  UnknownCommandError,
+  ValidationError,
+} from "@verdict/verdict";
+
+type Ping = Command<"Ping", { n: number }>;
+const nothing = { events: [], streams: [] };
+
+Deno.test("CommandBus", async (t) => {
+  await t.step(
+    "dispatch() runs the registered handler and reports it accepted",
+    async () => {
+      const bus = new CommandBus<Ping>();
+      let seen: Ping | undefined;
+      bus.register("Ping", (command) => {
+        seen = command;
+        return nothing;
+      });
+      const result = await bus.dispatch({ type: "Ping", data: { n: 1 } });
+      assert.equal(result.status, "accepted");
+      assert.deepEqual(seen, { type: "Ping", data: { n: 1 } });
+      assert.match(result.commandId, /^[0-9a-f-]{36}$/);
+    },
+  );
+
+  await t.step("middleware runs as an onion, the first added outermost", async () => {
+    const bus = new CommandBus<Ping>();
+    const trace: string[] = [];
+    for (const name of ["outer", "inner"]) {
+      bus.use(async (_, next) => {
+        trace.push(`${name} in`);
+        const result = await next();
+        trace.push(`${name} out: ${result.status}`);
+        return result;
+      });
+    }
+    bus.register("Ping", () => {
+      trace.push("handler");
+      return nothing;
+    });
+    await bus.dispatch({ type: "Ping", data: { n: 1 } });
+    assert.deepEqual(trace, [
+      "outer in",
+      "inner in",
+      "handler",
+      "inner out: accepted",
+      "outer out: accepted",
+    ]);
+  });
+
+  await t.step("a middleware can answer without calling the handler", async () => {
+    const bus = new CommandBus<Ping>();
+    let handled = false;
+    bus.use((ctx) =>
+      Promise.resolve({
+        status: "rejected",
+        commandId: ctx.commandId,
+        reason: new CommandRejectedError("closed for maintenance"),
+      })
+    );
+    bus.register("Ping", () => {
+      handled = true;
+      return nothing;
+    });
+    const result = await bus.dispatch({ type: "Ping", data: { n: 1 } });
+    assert.equal(result.status, "rejected");
+    assert.equal(handled, false);
+  });
+
+  await t.step("a rejection thrown by the handler is a rejected result", async () => {
+    const bus = new CommandBus<Ping>();
+    bus.register("Ping", () => {
+      throw new CommandRejectedError("no pings on Sunday", { code: "sunday" });
+    });
+    const result = await bus.dispatch({ type: "Ping", data: { n: 1 } });
+    assert.equal(result.status, "rejected");
+    if (result.status === "rejected") assert.equal(result.reason.code, "sunday");
+  });
+
+  await t.step(
+    "any other error is a failed result, never a thrown dispatch",
+    async () => {
+      const bus = new CommandBus<Ping>();
+      bus.use(async (_, next) => await next());
+      bus.register("Ping", () => {
+        throw new Error("database unreachable");
+      });
+      const result = await bus.dispatch({ type: "Ping", data: { n: 1 } });
+      assert.equal(result.status, "failed");
+      if (result.status === "failed") {
+        assert.equal(
+          result.error.message,
+          "database unreachable",
+        );
+      }
+
+      const throwing = new CommandBus<Ping>();
+      throwing.use(() => {
+        throw new TypeError("middleware bug");
+      });
+      const failed = await throwing.dispatch({ type: "Ping", data: { n: 1 } });
+      assert.equal(failed.status, "failed");
+    },
+  );
+
+  await t.step("a non-Error thrown value is wrapped in an Error", async () => {
+    const bus = new CommandBus<Ping>();
+    bus.register("Ping", () => {
+      throw "a string";
+    });
+    const result = await bus.dispatch({ type: "Ping", data: { n: 1 } });
+    assert.equal(result.status, "failed");
+    if (result.status === "failed") assert.equal(result.error.message, "a string");
+  });
+
+  await t.step("an unknown command type fails with UnknownCommandError", async () => {
+    const bus = new CommandBus();
+    const result = await bus.dispatch({ type: "Nope", data: null });
+    assert.equal(result.status, "failed");
+    if (result.status === "failed") {
+      assert.ok(result.error instanceof UnknownCommandError);
+      assert.equal(result.error.commandType, "Nope");
+    }
+  });
+
+  await t.step("a malformed command is rejected as invalid", async () => {
+    const bus = new CommandBus();
+    const result = await bus.dispatch(null as unknown as Command);
+    assert.equal(result.status, "rejected");
+    if (result.status === "rejected") assert.ok(result.reason instanceof ValidationError);
+  });
+
+  await t.step("register() refuses a second handler for the same type", () => {
+    const bus = new CommandBus<Ping>();
+    bus.register("Ping", () => nothing);
+    assert.throws(() => bus.register("Ping", () => nothing), /already registered/);
+    assert.ok(bus.handles("Ping"));
+    assert.ok(!bus.handles("Pong"));
+  });
+
+  await t.step("the dispatch context reaches middleware and handler", async () => {
+    const bus = new CommandBus<Ping>();
+    let seen: CommandContext<Ping> | undefined;
+    bus.register("Ping", (_, ctx) => {
+      seen = ctx;
+      return nothing;
+    });
+    const metadata = { ip: "127.0.0.1" };
+    await bus.dispatch({ type: "Ping", data: { n: 1 } }, {
+      commandId: "cmd-1",
+      correlationId: "corr-1",
+      causationId: "evt-0",
+      principal: "ada",
+      tenantId: "t-1",
+      idempotencyKey: "k-1",
+      deadline: 123,
+      metadata,
+    });
+    assert.ok(seen);
+    assert.equal(seen.commandId, "cmd-1");
+    assert.equal(seen.correlationId, "corr-1");
+    assert.equal(seen.causationId, "evt-0");
+    assert.equal(seen.principal, "ada");
+    assert.equal(seen.tenantId, "t-1");
+    assert.equal(seen.idempotencyKey, "k-1");
+    assert.equal(seen.deadline, 123);
+    assert.deepEqual(seen.metadata, metadata);
+    (seen.metadata as Record<string, unknown>).extra = true;
+    assert.deepEqual(
+      metadata,
+      { ip: "127.0.0.1" },
+      "the caller's metadata is not mutated",
+    );
+  });
+
+  await t.step(
+    "reportError() reaches onError, and a throwing onError changes nothing",
+    async () => {
+      const reported: unknown[] = [];
+      const bus = new CommandBus<Ping>({ onError: (error) => reported.push(error) });
+      bus.use(async (ctx, next) => {
+        const result = await next();
+        ctx.reportError(new Error("metrics backend down"));
+        return result;
+      });
+      bus.register("Ping", () => nothing);
+      const result = await bus.dispatch({ type: "Ping", data: { n: 1 } });
+      assert.equal(result.status, "accepted");
+      assert.equal((reported[0] as Error).message, "metrics backend down");
+
+      const loud = new CommandBus<Ping>({
+        onError: () => {
+          throw new Error("hook bug");
+        },
+      });
+      loud.use(async (ctx, next) => {
+        ctx.reportError(new Error("x"));
+        return await next();
+      });
+      loud.register("Ping", () => nothing);
+      assert.equal(
+        (await loud.dispatch({ type: "Ping", data: { n: 1 } })).status,
+        "accepted",
+      );
+    },
+  );
+});
