@@ -70,15 +70,13 @@ export function assertValidExpectedVersion(
  * assert.throws(() => assertValidEvents([{ type: "", data: {} }]), TypeError);
  * ```
  */
-export function assertValidEvents(
-  events: readonly { readonly type: unknown; readonly id?: unknown }[],
-): void {
+export function assertValidEvents(events: readonly unknown[]): void {
   if (!Array.isArray(events)) {
     throw new TypeError(`Events must be an array, got ${describe(events)}`);
   }
-  let ids: Set<unknown> | undefined;
+  let withIds = 0;
   for (let i = 0; i < events.length; i++) {
-    const event = events[i];
+    const event = events[i] as { readonly type?: unknown; readonly id?: unknown };
     if (typeof event !== "object" || event === null) {
       throw new TypeError(`Event ${i} must be an object, got ${describe(event)}`);
     }
@@ -93,7 +91,14 @@ export function assertValidEvents(
           `Event ${i} has an id that is not a non-empty string: ${describe(event.id)}`,
         );
       }
-      ids ??= new Set();
+      withIds++;
+    }
+  }
+  // Most appends carry one or a few events: only build a set when it pays.
+  if (withIds > 1) {
+    const ids = new Set<unknown>();
+    for (const event of events as readonly { readonly id?: unknown }[]) {
+      if (event.id === undefined) continue;
       if (ids.has(event.id)) {
         throw new TypeError(`Event id ${event.id} appears twice in one append`);
       }

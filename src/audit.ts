@@ -244,8 +244,8 @@ export function audit<C extends Command>(
     const request: AtomicAuditRequest = {
       log,
       committed: false,
-      buildAccepted: (eventIds, streamIds) =>
-        build("accepted", undefined, eventIds, streamIds),
+      buildAccepted: (written) =>
+        build("accepted", undefined, written.eventIds, written.streamIds),
     };
     context.atomicAudit = request;
     let result: CommandResult;

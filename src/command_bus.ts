@@ -9,6 +9,7 @@ import { type Clock, systemClock } from "./clock.ts";
 import type { CommandLogStore, CommandRecord } from "./command_record.ts";
 import { CommandRejectedError, UnknownCommandError, ValidationError } from "./errors.ts";
 import type { RecordedEvent } from "./event.ts";
+import type { WrittenEvents } from "./event_store.ts";
 import { uuidv7 } from "./uuid.ts";
 
 /** A command: an intent, named in the imperative, with its data. */
@@ -48,8 +49,8 @@ export interface DispatchContext {
 export interface AtomicAuditRequest {
   /** The log the audit middleware writes to. */
   readonly log: CommandLogStore;
-  /** Builds the record of an accepted command that wrote these events. */
-  buildAccepted(eventIds: readonly string[], streamIds: readonly string[]): CommandRecord;
+  /** Builds the record of an accepted command that writes these events. */
+  buildAccepted(written: WrittenEvents): CommandRecord;
   /** Set by the handler once the record committed with the events. */
   committed: boolean;
 }
@@ -268,70 +269,90 @@ export class CommandBus<C extends Command = Command> {
   }
 
   /** Dispatches a command and resolves to its result. */
-  async dispatch(command: C, context: DispatchContext = {}): Promise<CommandResult> {
-    const commandId = context.commandId ?? uuidv7();
-    const onError = this.#onError;
-    const ctx: CommandContext<C> = {
-      command,
-      commandId,
-      correlationId: context.correlationId,
-      causationId: context.causationId,
-      principal: context.principal,
-      tenantId: context.tenantId,
-      idempotencyKey: context.idempotencyKey,
-      deadline: context.deadline,
-      signal: context.signal,
-      metadata: { ...context.metadata },
-      startedAt: this.#clock.now(),
-      clock: this.#clock,
-      reportError(error) {
-        try {
-          onError(error, ctx as CommandContext);
-        } catch {
-          // An error hook that throws must not change the command's outcome.
-        }
-      },
-    };
-    const middleware = this.#middleware;
-    const handlers = this.#handlers;
-    const run = async (index: number): Promise<CommandResult> => {
-      try {
-        if (index < middleware.length) {
-          return await middleware[index](ctx, () => run(index + 1));
-        }
-        const current = ctx.command;
-        if (
-          typeof current !== "object" || current === null ||
-          typeof current.type !== "string"
-        ) {
-          return resultFromError(
-            commandId,
-            new ValidationError(String(current?.type ?? "unknown"), [{
-              path: ["type"],
-              message: "a command must be an object with a string type",
-            }]),
-          );
-        }
-        const handler = handlers.get(current.type);
-        if (!handler) {
-          return resultFromError(commandId, new UnknownCommandError(current.type));
-        }
-        const outcome = await handler(current, ctx);
-        return {
-          status: "accepted",
-          commandId,
-          events: outcome.events,
-          streams: outcome.streams,
-        };
-      } catch (error) {
-        return resultFromError(commandId, error);
+  dispatch(command: C, context: DispatchContext = {}): Promise<CommandResult> {
+    const ctx = new Dispatch<C>(command, context, this.#clock, this.#onError);
+    return this.#run(ctx, 0);
+  }
+
+  async #run(ctx: Dispatch<C>, index: number): Promise<CommandResult> {
+    try {
+      if (index < this.#middleware.length) {
+        return await this.#middleware[index](ctx, () => this.#run(ctx, index + 1));
       }
-    };
-    return await run(0);
+      const command = ctx.command;
+      if (
+        typeof command !== "object" || command === null ||
+        typeof command.type !== "string"
+      ) {
+        throw new ValidationError(String(command?.type ?? "unknown"), [{
+          path: ["type"],
+          message: "a command must be an object with a string type",
+        }]);
+      }
+      const handler = this.#handlers.get(command.type);
+      if (!handler) throw new UnknownCommandError(command.type);
+      const outcome = await handler(command, ctx);
+      return {
+        status: "accepted",
+        commandId: ctx.commandId,
+        events: outcome.events,
+        streams: outcome.streams,
+      };
+    } catch (error) {
+      return resultFromError(ctx.commandId, error);
+    }
   }
 
   /** Whether a handler is registered for this command type. */
   handles(type: string): boolean {
     return this.#handlers.has(type);
+  }
+}
+
+/** One dispatch's context: a class, so every dispatch has the same shape. */
+class Dispatch<C extends Command> implements CommandContext<C> {
+  command: C;
+  readonly commandId: string;
+  correlationId?: string;
+  causationId?: string;
+  principal?: string;
+  tenantId?: string;
+  idempotencyKey?: string;
+  deadline?: number;
+  signal?: AbortSignal;
+  metadata: Record<string, unknown>;
+  readonly startedAt: number;
+  readonly clock: Clock;
+  atomicAudit?: AtomicAuditRequest;
+  readonly #onError: (error: unknown, context: CommandContext) => void;
+
+  constructor(
+    command: C,
+    context: DispatchContext,
+    clock: Clock,
+    onError: (error: unknown, context: CommandContext) => void,
+  ) {
+    this.command = command;
+    this.commandId = context.commandId ?? uuidv7();
+    this.correlationId = context.correlationId;
+    this.causationId = context.causationId;
+    this.principal = context.principal;
+    this.tenantId = context.tenantId;
+    this.idempotencyKey = context.idempotencyKey;
+    this.deadline = context.deadline;
+    this.signal = context.signal;
+    this.metadata = context.metadata ? { ...context.metadata } : {};
+    this.startedAt = clock.now();
+    this.clock = clock;
+    this.atomicAudit = undefined;
+    this.#onError = onError;
+  }
+
+  reportError(error: unknown): void {
+    try {
+      this.#onError(error, this as unknown as CommandContext);
+    } catch {
+      // An error hook that throws must not change the command's outcome.
+    }
   }
 }

@@ -13,14 +13,12 @@ import type {
   HandlerOutcome,
   StreamVersion,
 } from "./command_bus.ts";
-import type { CommandRecord } from "./command_record.ts";
 import { type Decider, fold } from "./decider.ts";
 import { CommandRejectedError, CommandTimeoutError, ConcurrencyError } from "./errors.ts";
 import type { Event, EventMetadata, NewEvent, RecordedEvent } from "./event.ts";
 import type { AppendResult, EventStore } from "./event_store.ts";
 import { backoffDelay, resolveRetryPolicy, type RetryPolicy } from "./retry.ts";
 import { StateCache } from "./state_cache.ts";
-import { uuidv7 } from "./uuid.ts";
 
 /** Options of {@linkcode deciderHandler}. */
 export interface DeciderHandlerOptions<C extends Command, S, E extends Event> {
@@ -160,7 +158,7 @@ export function deciderHandler<C extends Command, S, E extends Event>(
     const version = events.length > 0
       ? events[events.length - 1].version
       : cached?.version ?? 0;
-    cache?.set(streamId, { state, version });
+    cache?.set(streamId, state, version);
     return { streamId, state, version, checked: true };
   }
 
@@ -184,14 +182,15 @@ export function deciderHandler<C extends Command, S, E extends Event>(
     }
     for (const id of streamIds) assertValidStreamId(id);
 
-    const mustRefresh = new Set<string>();
+    // Streams to read before the next decision; empty on the happy path.
+    let mustRefresh: string[] = [];
     let conflicts = 0;
     while (true) {
       throwIfPastDeadline(context);
       const loaded = streamIds.length === 1
-        ? [await load(streamIds[0], mustRefresh.has(streamIds[0]))]
-        : await Promise.all(streamIds.map((id) => load(id, mustRefresh.has(id))));
-      mustRefresh.clear();
+        ? [await load(streamIds[0], mustRefresh.includes(streamIds[0]))]
+        : await Promise.all(streamIds.map((id) => load(id, mustRefresh.includes(id))));
+      if (mustRefresh.length > 0) mustRefresh = [];
 
       let decided: (readonly E[])[];
       try {
@@ -201,7 +200,7 @@ export function deciderHandler<C extends Command, S, E extends Event>(
         if (error instanceof CommandRejectedError) {
           const stale = await staleStreams(loaded);
           if (stale.length > 0) {
-            for (const id of stale) mustRefresh.add(id);
+            mustRefresh = stale;
             continue;
           }
         }
@@ -211,7 +210,7 @@ export function deciderHandler<C extends Command, S, E extends Event>(
       if (decided.every((events) => events.length === 0)) {
         const stale = await staleStreams(loaded);
         if (stale.length > 0) {
-          for (const id of stale) mustRefresh.add(id);
+          mustRefresh = stale;
           continue;
         }
         return { events: [], streams: [] };
@@ -221,11 +220,14 @@ export function deciderHandler<C extends Command, S, E extends Event>(
       const toAppend = decided.map((events) =>
         events.map((event): NewEvent<E> => ({
           ...event,
-          id: uuidv7(),
           metadata: event.metadata ? { ...metadata, ...event.metadata } : metadata,
         }))
       );
-      const commandRecord = atomicRecord(context, store, toAppend, loaded);
+      const request = context.atomicAudit;
+      const commandRecord =
+        request && store.commandLog && request.log === store.commandLog
+          ? request.buildAccepted
+          : undefined;
 
       let results: readonly AppendResult<E>[];
       try {
@@ -246,23 +248,24 @@ export function deciderHandler<C extends Command, S, E extends Event>(
           );
       } catch (error) {
         if (!(error instanceof ConcurrencyError)) throw error;
-        mustRefresh.add(error.streamId);
+        mustRefresh = [error.streamId];
         conflicts++;
         if (conflicts >= policy.maxAttempts) throw error;
         await context.clock.sleep(backoffDelay(policy, conflicts), context.signal);
         continue;
       }
-      if (commandRecord && context.atomicAudit) context.atomicAudit.committed = true;
+      if (commandRecord && request) request.committed = true;
 
       const events: RecordedEvent[] = [];
       const streams: StreamVersion[] = [];
       for (let i = 0; i < loaded.length; i++) {
         const result = results[i];
         if (cache) {
-          cache.set(result.streamId, {
-            state: fold(decider, decided[i], loaded[i].state),
-            version: result.nextExpectedVersion,
-          });
+          cache.set(
+            result.streamId,
+            fold(decider, decided[i], loaded[i].state),
+            result.nextExpectedVersion,
+          );
         }
         if (result.events.length > 0) {
           streams.push({
@@ -282,23 +285,4 @@ function throwIfPastDeadline(context: CommandContext): void {
   if (context.deadline !== undefined && context.clock.now() >= context.deadline) {
     throw new CommandTimeoutError(context.command.type, context.deadline);
   }
-}
-
-function atomicRecord(
-  context: CommandContext,
-  store: EventStore,
-  toAppend: readonly (readonly NewEvent[])[],
-  loaded: readonly { readonly streamId: string }[],
-): CommandRecord | undefined {
-  const request = context.atomicAudit;
-  if (!request || !store.commandLog || request.log !== store.commandLog) {
-    return undefined;
-  }
-  const eventIds: string[] = [];
-  const streamIds: string[] = [];
-  toAppend.forEach((events, i) => {
-    if (events.length > 0) streamIds.push(loaded[i].streamId);
-    for (const event of events) eventIds.push(event.id as string);
-  });
-  return request.buildAccepted(eventIds, streamIds);
 }

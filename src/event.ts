@@ -83,7 +83,7 @@ export type RecordedEvent<E extends Event = Event> = E & {
 export function withMetadata<E extends Event>(
   event: E,
   metadata: EventMetadata,
-): E {
+): E & { readonly metadata: EventMetadata } {
   return { ...event, metadata: { ...event.metadata, ...metadata } };
 }
 

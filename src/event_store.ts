@@ -21,11 +21,21 @@ export interface AppendOptions {
    */
   readonly expectedVersion?: ExpectedVersion;
   /**
-   * A command record to commit in the same transaction as the events. Only
-   * valid on a store whose {@linkcode EventStore.commandLog} is set; the
-   * record lands in that log.
+   * Builds a command record to commit in the same transaction as the events.
+   * The store calls it once it knows the ids of the events it is writing,
+   * and writes the record to its {@linkcode EventStore.commandLog}; a store
+   * without one refuses the option. If the record cannot be written, no
+   * event is; if the events cannot be, no record is.
    */
-  readonly commandRecord?: CommandRecord;
+  readonly commandRecord?: (written: WrittenEvents) => CommandRecord;
+}
+
+/** What an append is about to write: handed to the command-record builder. */
+export interface WrittenEvents {
+  /** The ids of the events, in the order written. */
+  readonly eventIds: readonly string[];
+  /** The streams that receive events, in the order given. */
+  readonly streamIds: readonly string[];
 }
 
 /** One stream's part of a multi-stream append. */

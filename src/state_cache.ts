@@ -12,10 +12,19 @@ export interface CachedState<S> {
   readonly version: number;
 }
 
+interface Slot<S> {
+  state: S;
+  version: number;
+  /** Written since the eviction hand last passed: gets a second chance. */
+  recent: boolean;
+}
+
 /**
  * Keeps the folded state of recently used streams, so a command on a stream
- * whose cached state is current skips reading the stream. Least recently
- * written entries are evicted beyond `maxEntries`.
+ * whose cached state is current skips reading the stream. Beyond
+ * `maxEntries`, streams not written recently are evicted first ("second
+ * chance" eviction: an entry rewritten since it was last considered is kept
+ * and the next one goes).
  *
  * The cache is never trusted blindly: the decider handler appends with the
  * cached version as the expected version, so a stale entry turns into a
@@ -27,15 +36,15 @@ export interface CachedState<S> {
  * import assert from "node:assert/strict";
  *
  * const cache = new StateCache<number>({ maxEntries: 2 });
- * cache.set("a", { state: 1, version: 1 });
- * cache.set("b", { state: 2, version: 1 });
- * cache.set("c", { state: 3, version: 1 });
+ * cache.set("a", 1, 1);
+ * cache.set("b", 2, 1);
+ * cache.set("c", 3, 1);
  * assert.equal(cache.get("a"), undefined);
  * assert.equal(cache.get("c")?.state, 3);
  * ```
  */
 export class StateCache<S> {
-  readonly #entries = new Map<string, CachedState<S>>();
+  readonly #slots = new Map<string, Slot<S>>();
   readonly #maxEntries: number;
 
   /** Creates a cache holding at most `maxEntries` streams (default 10,000). */
@@ -47,33 +56,49 @@ export class StateCache<S> {
     this.#maxEntries = max;
   }
 
-  /** The cached state of a stream, if any. */
+  /**
+   * The cached state of a stream, if any. The entry is a live view: read its
+   * fields right away, as a later `set` of the same stream changes them.
+   */
   get(streamId: string): CachedState<S> | undefined {
-    return this.#entries.get(streamId);
+    return this.#slots.get(streamId);
   }
 
   /** Caches a stream's state at a version. */
-  set(streamId: string, entry: CachedState<S>): void {
-    const entries = this.#entries;
-    // Re-inserting moves the stream to the young end of the map's order.
-    if (!entries.delete(streamId) && entries.size >= this.#maxEntries) {
-      entries.delete(entries.keys().next().value as string);
+  set(streamId: string, state: S, version: number): void {
+    const slot = this.#slots.get(streamId);
+    if (slot) {
+      // Updated in place: the hot path allocates nothing.
+      slot.state = state;
+      slot.version = version;
+      slot.recent = true;
+      return;
     }
-    entries.set(streamId, entry);
+    if (this.#slots.size >= this.#maxEntries) this.#evictOne();
+    this.#slots.set(streamId, { state, version, recent: false });
+  }
+
+  #evictOne(): void {
+    for (const [streamId, slot] of this.#slots) {
+      this.#slots.delete(streamId);
+      if (!slot.recent) return;
+      slot.recent = false;
+      this.#slots.set(streamId, slot);
+    }
   }
 
   /** Forgets a stream. */
   delete(streamId: string): void {
-    this.#entries.delete(streamId);
+    this.#slots.delete(streamId);
   }
 
   /** Forgets every stream. */
   clear(): void {
-    this.#entries.clear();
+    this.#slots.clear();
   }
 
   /** How many streams are cached. */
   get size(): number {
-    return this.#entries.size;
+    return this.#slots.size;
   }
 }

@@ -267,14 +267,16 @@ Deno.test("deciderHandler", async (t) => {
   });
 });
 
-Deno.test("StateCache evicts the least recently written stream", () => {
+Deno.test("StateCache evicts a stream not rewritten recently before one that was", () => {
   const cache = new StateCache<number>({ maxEntries: 2 });
-  cache.set("a", { state: 1, version: 1 });
-  cache.set("b", { state: 2, version: 1 });
-  cache.set("a", { state: 3, version: 2 });
-  cache.set("c", { state: 4, version: 1 });
-  assert.equal(cache.get("b"), undefined);
-  assert.deepEqual(cache.get("a"), { state: 3, version: 2 });
+  cache.set("a", 1, 1);
+  cache.set("b", 2, 1);
+  cache.set("a", 3, 2);
+  cache.set("c", 4, 1);
+  assert.equal(cache.get("b"), undefined, "b was not rewritten: evicted first");
+  assert.equal(cache.get("a")?.state, 3);
+  assert.equal(cache.get("a")?.version, 2);
+  assert.equal(cache.get("c")?.state, 4);
   assert.equal(cache.size, 2);
   assert.throws(() => new StateCache({ maxEntries: 0 }), RangeError);
 });

@@ -90,7 +90,6 @@ export function deciderSpec<C, S, E>(decider: Decider<C, S, E>): DeciderSpec<C, 
               ? `it threw ${String(outcome.error)}`
               : `it produced ${JSON.stringify(outcome.events)}`;
           return {
-            // deno-lint-ignore no-thenable -- given/when/then is the spec's vocabulary; the outcome is never awaited.
             then(expected) {
               const outcome = run();
               if ("error" in outcome) {

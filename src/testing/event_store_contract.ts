@@ -567,6 +567,28 @@ export function eventStoreContract(
     checkEqual(stored.map((e) => e.id), events.map((e) => e.id), "given ids are kept");
   });
 
+  test("ids the store generated are known to later appends", async (store) => {
+    await appendOne(store, "other", 3);
+    const first = await store.appendToStream("s", [ev("A"), ev("B")]);
+    await appendOne(store, "other", 3);
+    const again = first.events.map((e) => ({ type: e.type, data: e.data, id: e.id }));
+    const retry = await store.appendToStream("s", again);
+    checkEqual(
+      retry.events.map((e) => e.position),
+      first.events.map((e) => e.position),
+      "a resend with the generated ids returns the first result",
+    );
+    const error = await checkRejects(
+      store.appendToStream("t", [again[1]]),
+      "a generated id reused in another stream",
+    );
+    check(
+      error instanceof DuplicateEventIdError,
+      `a DuplicateEventIdError, got ${String(error)}`,
+    );
+    checkEqual((await store.readAll()).length, 8, "nothing written twice");
+  });
+
   test("an event id reused for another event is refused", async (store) => {
     const id = uuidv7();
     await store.appendToStream("s", [{ ...ev("A"), id }]);

@@ -80,7 +80,12 @@ export class MemoryEventStore implements EventStore {
   readonly #clock: Clock;
   readonly #all: StoredEvent[] = [];
   readonly #streams = new Map<string, StoredEvent[]>();
-  readonly #byId = new Map<string, StoredEvent>();
+  // Ids given by writers are indexed in a map. Ids the store generates are
+  // UUIDv7s, strictly increasing, so they stay in an array in id order and
+  // are found by binary search: hashing a fresh id costs more than the rest
+  // of an append.
+  readonly #givenIds = new Map<string, StoredEvent>();
+  readonly #generated: StoredEvent[] = [];
   #closed = false;
 
   /** Creates an empty store. */
@@ -121,6 +126,20 @@ export class MemoryEventStore implements EventStore {
 
   // Synchronous from the first check to the last write: no other call can
   // interleave, which is what makes every append atomic.
+  #findById(id: string): StoredEvent | undefined {
+    const given = this.#givenIds.get(id);
+    if (given) return given;
+    const generated = this.#generated;
+    let low = 0;
+    let high = generated.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (generated[mid].id < id) low = mid + 1;
+      else high = mid;
+    }
+    return generated[low]?.id === id ? generated[low] : undefined;
+  }
+
   #append(
     appends: readonly StreamAppend[],
     options: Pick<AppendOptions, "commandRecord">,
@@ -129,17 +148,20 @@ export class MemoryEventStore implements EventStore {
     if (!Array.isArray(appends)) {
       throw new TypeError("appendToStreams() takes an array of stream appends");
     }
-    const seen = new Set<string>();
-    for (const append of appends) {
+    let givenIds = false;
+    for (let i = 0; i < appends.length; i++) {
+      const append = appends[i];
       assertValidStreamId(append.streamId);
-      if (seen.has(append.streamId)) {
-        throw new TypeError(
-          `Stream "${append.streamId}" appears twice in one multi-stream append`,
-        );
+      for (let j = 0; j < i; j++) {
+        if (appends[j].streamId === append.streamId) {
+          throw new TypeError(
+            `Stream "${append.streamId}" appears twice in one multi-stream append`,
+          );
+        }
       }
-      seen.add(append.streamId);
       assertValidEvents(append.events);
       assertValidExpectedVersion(append.expectedVersion ?? "any");
+      for (const event of append.events) givenIds ||= event.id !== undefined;
     }
     if (options.commandRecord && !this.commandLog) {
       throw new TypeError(
@@ -147,8 +169,10 @@ export class MemoryEventStore implements EventStore {
       );
     }
 
-    const retried = this.#retriedAppend(appends);
-    if (retried) return retried;
+    if (givenIds) {
+      const retried = this.#retriedAppend(appends);
+      if (retried) return retried;
+    }
 
     for (const append of appends) {
       const actual = this.#streams.get(append.streamId)?.length ?? 0;
@@ -156,13 +180,25 @@ export class MemoryEventStore implements EventStore {
     }
     // The record goes in before any event: if the log refuses it, nothing
     // has been written; once it is in, the writes below cannot fail.
+    let ids: string[][] | undefined;
     if (options.commandRecord) {
-      this.commandLog!.recordInTransaction(options.commandRecord);
+      ids = appends.map((append) =>
+        append.events.map((event: NewEvent) => event.id ?? uuidv7())
+      );
+      this.commandLog!.recordInTransaction(options.commandRecord({
+        eventIds: ids.flat(),
+        streamIds: appends.filter((a) => a.events.length > 0).map((a) => a.streamId),
+      }));
     }
 
     const timestamp = this.#clock.now();
+    // Events of one command usually share one metadata object: the stored
+    // side (never handed out) keeps one copy of it for all of them.
+    let sharedMetadata: EventMetadata | undefined;
+    let sharedCopy: EventMetadata = EMPTY;
     const results: AppendResult[] = [];
-    for (const append of appends) {
+    for (let a = 0; a < appends.length; a++) {
+      const append = appends[a];
       let stream = this.#streams.get(append.streamId);
       if (!stream) {
         if (append.events.length === 0) {
@@ -173,12 +209,16 @@ export class MemoryEventStore implements EventStore {
         this.#streams.set(append.streamId, stream);
       }
       const recorded: RecordedEvent[] = [];
-      for (const event of append.events) {
+      for (let e = 0; e < append.events.length; e++) {
+        const event = append.events[e];
         const stored: StoredEvent = {
-          id: event.id ?? uuidv7(),
+          id: ids ? ids[a][e] : event.id ?? uuidv7(),
           type: event.type,
           data: cloneData(event.data),
-          metadata: event.metadata ? cloneData(event.metadata) : {},
+          metadata: event.metadata === sharedMetadata
+            ? sharedCopy
+            : (sharedMetadata = event.metadata,
+              sharedCopy = cloneMetadata(event.metadata)),
           streamId: append.streamId,
           version: stream.length + 1,
           position: this.#all.length + 1,
@@ -186,8 +226,20 @@ export class MemoryEventStore implements EventStore {
         };
         stream.push(stored);
         this.#all.push(stored);
-        this.#byId.set(stored.id, stored);
-        recorded.push(toRecorded(stored));
+        if (event.id === undefined) this.#generated.push(stored);
+        else this.#givenIds.set(stored.id, stored);
+        // The caller gets its own input back, not the stored copy: one copy
+        // per event keeps both sides apart.
+        recorded.push({
+          id: stored.id,
+          type: stored.type,
+          data: event.data,
+          metadata: event.metadata ?? {},
+          streamId: stored.streamId,
+          version: stored.version,
+          position: stored.position,
+          timestamp: new Date(timestamp),
+        });
       }
       results.push({
         streamId: append.streamId,
@@ -210,7 +262,7 @@ export class MemoryEventStore implements EventStore {
     for (const append of appends) {
       for (const event of append.events) {
         total++;
-        if (event.id !== undefined && this.#byId.has(event.id)) {
+        if (event.id !== undefined && this.#findById(event.id)) {
           known++;
           firstKnown ??= event.id;
         }
@@ -222,7 +274,7 @@ export class MemoryEventStore implements EventStore {
       let previous: StoredEvent | undefined;
       const events: RecordedEvent[] = [];
       for (const event of append.events) {
-        const stored = event.id === undefined ? undefined : this.#byId.get(event.id);
+        const stored = event.id === undefined ? undefined : this.#findById(event.id);
         if (
           known !== total || !stored || stored.streamId !== append.streamId ||
           stored.type !== event.type ||
@@ -309,6 +361,12 @@ export class MemoryEventStore implements EventStore {
   #assertOpen(): void {
     if (this.#closed) throw new StoreClosedError("memory event store");
   }
+}
+
+const EMPTY: EventMetadata = Object.freeze({});
+
+function cloneMetadata(metadata: EventMetadata | undefined): EventMetadata {
+  return metadata ? cloneData(metadata) : EMPTY;
 }
 
 function toRecorded(stored: StoredEvent): RecordedEvent {

@@ -1,0 +1,33 @@
+/**
+ * `deno task check`: formatting, lint, types, docs, and proof that the core
+ * is browser-safe (it type-checks with the DOM library and no Deno types).
+ */
+import { runSteps } from "./run.ts";
+
+const ok = await runSteps("check", [
+  { name: "formatting", args: ["fmt", "--check"] },
+  { name: "lint (recommended + jsr)", args: ["lint"] },
+  { name: "types", args: ["check", "."] },
+  {
+    name: "public docs",
+    args: [
+      "doc",
+      "--lint",
+      "mod.ts",
+      "stores/memory/mod.ts",
+      "src/testing/mod.ts",
+      "codecs/cbor.ts",
+    ],
+  },
+  {
+    name: "core is browser-safe (DOM lib, no Deno types)",
+    args: [
+      "check",
+      "--config",
+      "scripts/browser_check.json",
+      "mod.ts",
+      "src/testing/mod.ts",
+    ],
+  },
+]);
+if (!ok) Deno.exit(1);
