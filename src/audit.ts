@@ -72,6 +72,8 @@ export class AuditWriteError extends VerdictError {
 
 const REDACTED = "[REDACTED]";
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 /**
  * Returns a copy of `value` with the fields at `paths` replaced by
  * `"[REDACTED]"`; the original is not touched.
@@ -210,8 +212,8 @@ export function audit<C extends Command>(
     (defaultRecordMetadata as (context: CommandContext<C>) => Record<string, unknown>);
 
   return async (context, next) => {
-    // Encode now: the command as the user sent it, before any middleware
-    // replaces it (validation swaps in the parsed payload).
+    // The command as the user sent it, before any middleware replaces it
+    // (validation swaps in the parsed payload).
     const sent = context.command;
     let payload: string | Uint8Array | undefined;
     const build = (
@@ -221,23 +223,22 @@ export function audit<C extends Command>(
       streamIds: readonly string[],
     ): CommandRecord => {
       payload ??= codec.encode(paths.length ? redact(sent, paths) : sent);
-      return {
+      const record: Mutable<CommandRecord> = {
         id: context.commandId,
         correlationId: correlationOf(context),
-        ...(context.causationId === undefined
-          ? {}
-          : { causationId: context.causationId }),
         commandType: sent.type,
         payload,
         payloadCodec: codec.name,
         metadata: metadataOf(context),
         status,
-        ...(error ? { error: recordErrorOf(error) } : {}),
         eventIds,
         streamIds,
         durationMs: context.clock.now() - context.startedAt,
         timestamp: new Date(context.startedAt),
       };
+      if (context.causationId !== undefined) record.causationId = context.causationId;
+      if (error) record.error = recordErrorOf(error);
+      return record;
     };
 
     const outer = context.atomicAudit;
