@@ -91,7 +91,14 @@ export class MemoryCommandLog implements CommandLogStore {
   recordInTransaction(record: CommandRecord): void {
     this.#assertOpen();
     assertValidRecord(record);
-    if (this.#find(record.id)) {
+    const ids = this.#increasingIds;
+    // An id above every id seen so far is new: no search needed.
+    const increasing = ids.length === 0 || ids[ids.length - 1].id < record.id;
+    if (
+      increasing
+        ? this.#otherIds.size > 0 && this.#otherIds.has(record.id)
+        : this.#find(record.id)
+    ) {
       throw new VerdictError(`Command ${record.id} is already recorded`);
     }
     const entry: Entry = {
@@ -99,8 +106,7 @@ export class MemoryCommandLog implements CommandLogStore {
       timestamp: record.timestamp.getTime(),
       id: record.id,
     };
-    const ids = this.#increasingIds;
-    if (ids.length === 0 || ids[ids.length - 1].id < entry.id) ids.push(entry);
+    if (increasing) ids.push(entry);
     else this.#otherIds.set(entry.id, entry);
     this.#inserted.push(entry);
     insertOrdered(this.#ordered, entry);
