@@ -20,6 +20,10 @@ const ok = await runSteps("check", [
     ],
   },
   {
+    name: "every public symbol has JSDoc with an @example",
+    args: ["run", "-A", "scripts/doc_check.ts"],
+  },
+  {
     name: "core is browser-safe (DOM lib, no Deno types)",
     args: [
       "check",
