@@ -25,7 +25,19 @@
 import { decode, encode } from "cbor-x";
 import type { PayloadCodec } from "../mod.ts";
 
-/** Encodes payloads as CBOR bytes. */
+/**
+ * Encodes payloads as CBOR bytes.
+ *
+ * @example
+ * ```ts
+ * import { cborCodec } from "@verdict/verdict/cbor";
+ * import assert from "node:assert/strict";
+ *
+ * const bytes = cborCodec.encode({ type: "Ping", data: { n: 1 } });
+ * assert.ok(bytes instanceof Uint8Array);
+ * assert.deepEqual(cborCodec.decode(bytes), { type: "Ping", data: { n: 1 } });
+ * ```
+ */
 export const cborCodec: PayloadCodec = {
   name: "cbor",
   encode: (value) => encode(value),

@@ -22,7 +22,23 @@ import {
 } from "./command_record.ts";
 import { CommandRejectedError, ValidationError, VerdictError } from "./errors.ts";
 
-/** Options of {@linkcode audit}. */
+/**
+ * Options of {@linkcode audit}.
+ *
+ * @example
+ * ```ts
+ * import { audit, type AuditOptions, type Command } from "@verdict/verdict";
+ * import { MemoryCommandLog } from "@verdict/verdict/memory";
+ *
+ * type SignUp = Command<"SignUp", { email: string; password: string }>;
+ * const options: AuditOptions<SignUp> = {
+ *   redact: ["data.password"],
+ *   correlationId: (ctx) => String(ctx.metadata["x-request-id"] ?? ctx.commandId),
+ *   metadata: (ctx) => ({ userId: ctx.principal, ip: ctx.metadata.ip }),
+ * };
+ * const middleware = audit(new MemoryCommandLog(), options);
+ * ```
+ */
 export interface AuditOptions<C extends Command> {
   /** Encodes the command for the log (default {@linkcode jsonCodec}). */
   readonly codec?: PayloadCodec;

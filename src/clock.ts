@@ -7,6 +7,25 @@
 /**
  * A source of time and a way to wait. Inject one to make retries, deadlines
  * and timestamps deterministic in tests.
+ *
+ * @example A clock frozen at one instant
+ * ```ts
+ * import { type Clock, CommandBus } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * const frozen: Clock = {
+ *   now: () => Date.UTC(2026, 0, 1),
+ *   sleep: () => Promise.resolve(),
+ * };
+ * const bus = new CommandBus({ clock: frozen });
+ * let startedAt = 0;
+ * bus.register("Ping", (_, ctx) => {
+ *   startedAt = ctx.startedAt;
+ *   return { events: [], streams: [] };
+ * });
+ * await bus.dispatch({ type: "Ping", data: null });
+ * assert.equal(startedAt, Date.UTC(2026, 0, 1));
+ * ```
  */
 export interface Clock {
   /** Milliseconds since the epoch. */

@@ -12,7 +12,19 @@ import type { RecordedEvent } from "./event.ts";
 import type { WrittenEvents } from "./event_store.ts";
 import { uuidv7 } from "./uuid.ts";
 
-/** A command: an intent, named in the imperative, with its data. */
+/**
+ * A command: an intent, named in the imperative, with its data.
+ *
+ * @example A domain's commands as a discriminated union
+ * ```ts
+ * import { type Command, CommandBus } from "@verdict/verdict";
+ *
+ * type CartCommand =
+ *   | Command<"AddItem", { cartId: string; sku: string }>
+ *   | Command<"CheckOut", { cartId: string }>;
+ * const bus = new CommandBus<CartCommand>();
+ * ```
+ */
 export interface Command<Type extends string = string, Data = unknown> {
   /** What is asked for, e.g. `"Deposit"`. */
   readonly type: Type;
@@ -20,7 +32,26 @@ export interface Command<Type extends string = string, Data = unknown> {
   readonly data: Data;
 }
 
-/** What the caller tells the bus about a dispatch. Every field is optional. */
+/**
+ * What the caller tells the bus about a dispatch. Every field is optional.
+ *
+ * @example Carry a request's identity into the command
+ * ```ts
+ * import { CommandBus, type DispatchContext } from "@verdict/verdict";
+ *
+ * const bus = new CommandBus();
+ * bus.register("Ping", () => ({ events: [], streams: [] }));
+ * const context: DispatchContext = {
+ *   correlationId: "req-7f3a",
+ *   principal: "user-42",
+ *   tenantId: "acme",
+ *   idempotencyKey: "ping-2026-01-01",
+ *   deadline: Date.now() + 2_000,
+ *   metadata: { ip: "203.0.113.9" },
+ * };
+ * await bus.dispatch({ type: "Ping", data: null }, context);
+ * ```
+ */
 export interface DispatchContext {
   /** The command's id (a UUIDv7 is generated when absent). */
   readonly commandId?: string;
@@ -45,6 +76,23 @@ export interface DispatchContext {
 /**
  * The seam between the audit middleware and a handler that can write the
  * audit record in the same transaction as its events.
+ *
+ * @example What a handler does with it
+ * ```ts
+ * import type { AtomicAuditRequest, EventStore } from "@verdict/verdict";
+ *
+ * // Inside a handler: write the record in the append when the store owns the log.
+ * async function appendAudited(
+ *   store: EventStore,
+ *   request: AtomicAuditRequest | undefined,
+ * ): Promise<void> {
+ *   const atomic = request !== undefined && request.log === store.commandLog;
+ *   await store.appendToStream("s", [{ type: "A", data: {} }], {
+ *     commandRecord: atomic ? request.buildAccepted : undefined,
+ *   });
+ *   if (atomic) request.committed = true;
+ * }
+ * ```
  */
 export interface AtomicAuditRequest {
   /** The log the audit middleware writes to. */
@@ -58,6 +106,25 @@ export interface AtomicAuditRequest {
 /**
  * What middleware and handlers see of one dispatch. Middleware may enrich it
  * (correlation, deadline, signal) before calling `next`.
+ *
+ * @example A middleware that stamps the tenant from metadata
+ * ```ts
+ * import { CommandBus, type CommandContext } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * const bus = new CommandBus();
+ * bus.use((ctx: CommandContext, next) => {
+ *   ctx.tenantId ??= String(ctx.metadata["x-tenant"] ?? "default");
+ *   return next();
+ * });
+ * let tenant: string | undefined;
+ * bus.register("Ping", (_, ctx) => {
+ *   tenant = ctx.tenantId;
+ *   return { events: [], streams: [] };
+ * });
+ * await bus.dispatch({ type: "Ping", data: null }, { metadata: { "x-tenant": "acme" } });
+ * assert.equal(tenant, "acme");
+ * ```
  */
 export interface CommandContext<C extends Command = Command> {
   /** The command; validation middleware may replace it with the parsed one. */
@@ -90,7 +157,16 @@ export interface CommandContext<C extends Command = Command> {
   reportError(error: unknown): void;
 }
 
-/** A stream's version after a command wrote to it. */
+/**
+ * A stream's version after a command wrote to it.
+ *
+ * @example
+ * ```ts
+ * import type { StreamVersion } from "@verdict/verdict";
+ *
+ * const written: StreamVersion = { streamId: "account-1", version: 12 };
+ * ```
+ */
 export interface StreamVersion {
   /** The stream. */
   readonly streamId: string;
@@ -98,7 +174,25 @@ export interface StreamVersion {
   readonly version: number;
 }
 
-/** What a handler returns for an accepted command. */
+/**
+ * What a handler returns for an accepted command.
+ *
+ * @example A handler that writes through the store itself
+ * ```ts
+ * import { CommandBus, type HandlerOutcome } from "@verdict/verdict";
+ * import { MemoryEventStore } from "@verdict/verdict/memory";
+ *
+ * const store = new MemoryEventStore();
+ * const bus = new CommandBus();
+ * bus.register("Log", async (command): Promise<HandlerOutcome> => {
+ *   const result = await store.appendToStream("log", [{ type: "Logged", data: command.data }]);
+ *   return {
+ *     events: result.events,
+ *     streams: [{ streamId: "log", version: result.nextExpectedVersion }],
+ *   };
+ * });
+ * ```
+ */
 export interface HandlerOutcome {
   /** The events the command wrote (empty when it decided nothing). */
   readonly events: readonly RecordedEvent[];
@@ -106,7 +200,28 @@ export interface HandlerOutcome {
   readonly streams: readonly StreamVersion[];
 }
 
-/** The command was accepted; its events are committed. */
+/**
+ * The command was accepted; its events are committed.
+ *
+ * @example
+ * ```ts
+ * import { CommandBus, CommandRejectedError } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * const bus = new CommandBus();
+ * bus.register("Ok", () => ({ events: [], streams: [] }));
+ * bus.register("No", () => {
+ *   throw new CommandRejectedError("not today");
+ * });
+ * bus.register("Boom", () => {
+ *   throw new Error("disk full");
+ * });
+ *
+ * const result = await bus.dispatch({ type: "Ok", data: null });
+ * assert.equal(result.status, "accepted");
+ * if (result.status === "accepted") assert.deepEqual(result.events, []);
+ * ```
+ */
 export interface AcceptedResult extends HandlerOutcome {
   /** Discriminant. */
   readonly status: "accepted";
@@ -114,7 +229,28 @@ export interface AcceptedResult extends HandlerOutcome {
   readonly commandId: string;
 }
 
-/** The command was refused by the domain or by validation; nothing was written. */
+/**
+ * The command was refused by the domain or by validation; nothing was written.
+ *
+ * @example
+ * ```ts
+ * import { CommandBus, CommandRejectedError } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * const bus = new CommandBus();
+ * bus.register("Ok", () => ({ events: [], streams: [] }));
+ * bus.register("No", () => {
+ *   throw new CommandRejectedError("not today");
+ * });
+ * bus.register("Boom", () => {
+ *   throw new Error("disk full");
+ * });
+ *
+ * const result = await bus.dispatch({ type: "No", data: null });
+ * assert.equal(result.status, "rejected");
+ * if (result.status === "rejected") assert.equal(result.reason.message, "not today");
+ * ```
+ */
 export interface RejectedResult {
   /** Discriminant. */
   readonly status: "rejected";
@@ -124,7 +260,28 @@ export interface RejectedResult {
   readonly reason: CommandRejectedError;
 }
 
-/** The command failed (infrastructure, timeout, conflicts, a bug); nothing was written. */
+/**
+ * The command failed (infrastructure, timeout, conflicts, a bug); nothing was written.
+ *
+ * @example
+ * ```ts
+ * import { CommandBus, CommandRejectedError } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * const bus = new CommandBus();
+ * bus.register("Ok", () => ({ events: [], streams: [] }));
+ * bus.register("No", () => {
+ *   throw new CommandRejectedError("not today");
+ * });
+ * bus.register("Boom", () => {
+ *   throw new Error("disk full");
+ * });
+ *
+ * const result = await bus.dispatch({ type: "Boom", data: null });
+ * assert.equal(result.status, "failed");
+ * if (result.status === "failed") assert.equal(result.error.message, "disk full");
+ * ```
+ */
 export interface FailedResult {
   /** Discriminant. */
   readonly status: "failed";
@@ -134,10 +291,70 @@ export interface FailedResult {
   readonly error: Error;
 }
 
-/** The outcome of a dispatch. */
+/**
+ * The outcome of a dispatch.
+ *
+ * @example Answer an HTTP request from the result
+ * ```ts
+ * import { CommandBus, CommandRejectedError } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * const bus = new CommandBus();
+ * bus.register("Ok", () => ({ events: [], streams: [] }));
+ * bus.register("No", () => {
+ *   throw new CommandRejectedError("not today");
+ * });
+ * bus.register("Boom", () => {
+ *   throw new Error("disk full");
+ * });
+ *
+ * function httpStatus(result: import("@verdict/verdict").CommandResult): number {
+ *   switch (result.status) {
+ *     case "accepted":
+ *       return 200;
+ *     case "rejected":
+ *       return 422;
+ *     case "failed":
+ *       return 500;
+ *   }
+ * }
+ * assert.equal(httpStatus(await bus.dispatch({ type: "No", data: null })), 422);
+ * ```
+ */
 export type CommandResult = AcceptedResult | RejectedResult | FailedResult;
 
-/** Runs one command type. Throw a {@linkcode CommandRejectedError} to refuse. */
+/**
+ * The member of the command union `C` whose type is `T`; `C` itself when the
+ * union is not discriminated by literal types (an untyped bus).
+ *
+ * @example
+ * ```ts
+ * import type { Command, CommandOfType } from "@verdict/verdict";
+ *
+ * type Cart = Command<"Add", { sku: string }> | Command<"Clear", null>;
+ * const add: CommandOfType<Cart, "Add"> = { type: "Add", data: { sku: "A-1" } };
+ * ```
+ */
+export type CommandOfType<C extends Command, T extends string> = [
+  Extract<C, { type: T }>,
+] extends [never] ? C
+  : Extract<C, { type: T }>;
+
+/**
+ * Runs one command type. Throw a {@linkcode CommandRejectedError} to refuse.
+ *
+ * @example
+ * ```ts
+ * import { type Command, CommandBus, type CommandHandler } from "@verdict/verdict";
+ *
+ * type Greet = Command<"Greet", { name: string }>;
+ * const greet: CommandHandler<Greet> = (command) => {
+ *   console.log(`hello, ${command.data.name}`);
+ *   return { events: [], streams: [] };
+ * };
+ * new CommandBus<Greet>().register("Greet", greet);
+ * ```
+ */
 export type CommandHandler<C extends Command = Command> = (
   command: C,
   context: CommandContext<C>,
@@ -147,13 +364,37 @@ export type CommandHandler<C extends Command = Command> = (
  * A layer of the onion around every handler. It sees the context before the
  * handler runs and the result after; it may short-circuit by not calling
  * `next`.
+ *
+ * @example Time every command
+ * ```ts
+ * import { CommandBus, type Middleware } from "@verdict/verdict";
+ *
+ * const timing: Middleware = async (ctx, next) => {
+ *   const result = await next();
+ *   console.log(`${ctx.command.type} ${result.status} in ${ctx.clock.now() - ctx.startedAt} ms`);
+ *   return result;
+ * };
+ * new CommandBus().use(timing);
+ * ```
  */
 export type Middleware<C extends Command = Command> = (
   context: CommandContext<C>,
   next: () => Promise<CommandResult>,
 ) => Promise<CommandResult>;
 
-/** Options of a {@linkcode CommandBus}. */
+/**
+ * Options of a {@linkcode CommandBus}.
+ *
+ * @example Send errors outside outcomes to your logger
+ * ```ts
+ * import { CommandBus, type CommandBusOptions } from "@verdict/verdict";
+ *
+ * const options: CommandBusOptions = {
+ *   onError: (error, ctx) => console.warn(`after ${ctx.command.type}:`, error),
+ * };
+ * const bus = new CommandBus(options);
+ * ```
+ */
 export interface CommandBusOptions {
   /**
    * Called with errors that must not change a command's outcome, e.g. an
@@ -244,7 +485,7 @@ export class CommandBus<C extends Command = Command> {
    */
   register<T extends C["type"]>(
     type: T,
-    handler: CommandHandler<Extract<C, { type: T }>>,
+    handler: CommandHandler<CommandOfType<C, T>>,
   ): this {
     if (typeof type !== "string" || type.length === 0) {
       throw new TypeError("A command type must be a non-empty string");

@@ -7,10 +7,44 @@
 
 import type { ValidationIssue } from "./errors.ts";
 
-/** How a command ended. */
+/**
+ * How a command ended.
+ *
+ * @example
+ * ```ts
+ * import type { CommandStatus } from "@verdict/verdict";
+ * import { MemoryCommandLog } from "@verdict/verdict/memory";
+ *
+ * const log = new MemoryCommandLog();
+ * const problems: CommandStatus[] = ["rejected", "failed"];
+ * const page = await log.list({ status: problems });
+ * ```
+ */
 export type CommandStatus = "accepted" | "rejected" | "failed";
 
-/** The error of a rejected or failed command, as the log keeps it. */
+/**
+ * The error of a rejected or failed command, as the log keeps it.
+ *
+ * @example
+ * ```ts
+ * import { audit, CommandBus, CommandRejectedError } from "@verdict/verdict";
+ * import { MemoryCommandLog } from "@verdict/verdict/memory";
+ * import assert from "node:assert/strict";
+ *
+ * const log = new MemoryCommandLog();
+ * const bus = new CommandBus().use(audit(log));
+ * bus.register("Ship", () => {
+ *   throw new CommandRejectedError("address missing", { code: "no_address" });
+ * });
+ * const { commandId } = await bus.dispatch({ type: "Ship", data: {} });
+ * const error = (await log.get(commandId))?.error;
+ * assert.deepEqual(error, {
+ *   name: "CommandRejectedError",
+ *   message: "address missing",
+ *   code: "no_address",
+ * });
+ * ```
+ */
 export interface CommandRecordError {
   /** The error class name, e.g. `"ValidationError"`. */
   readonly name: string;
@@ -28,6 +62,28 @@ export interface CommandRecordError {
  * Everything about one dispatched command: its intent (type, payload,
  * metadata), its decision (status, error) and its consequences (event and
  * stream ids), with timing and correlation.
+ *
+ * @example Which command caused this event?
+ * ```ts
+ * import { audit, CommandBus, type CommandRecord, deciderHandler } from "@verdict/verdict";
+ * import { MemoryCommandLog, MemoryEventStore } from "@verdict/verdict/memory";
+ * import assert from "node:assert/strict";
+ *
+ * const log = new MemoryCommandLog();
+ * const store = new MemoryEventStore({ commandLog: log });
+ * const bus = new CommandBus().use(audit(log));
+ * bus.register("Touch", deciderHandler({
+ *   decider: { initialState: () => 0, decide: () => [{ type: "Touched", data: null }], evolve: (n) => n + 1 },
+ *   store,
+ *   streamId: () => "thing-1",
+ * }));
+ * await bus.dispatch({ type: "Touch", data: null }, { principal: "ada" });
+ *
+ * const [event] = await store.readStream("thing-1");
+ * const record: CommandRecord | undefined = await log.get(event.metadata.causationId!);
+ * assert.equal(record?.commandType, "Touch");
+ * assert.equal(record?.metadata.userId, "ada");
+ * ```
  */
 export interface CommandRecord {
   /** The command id (UUIDv7): events it caused carry it as causation id. */
@@ -58,7 +114,25 @@ export interface CommandRecord {
   readonly timestamp: Date;
 }
 
-/** Filters and paging of a command-log query. */
+/**
+ * Filters and paging of a command-log query.
+ *
+ * @example Yesterday's failures, 50 at a time
+ * ```ts
+ * import type { CommandQuery } from "@verdict/verdict";
+ * import { MemoryCommandLog } from "@verdict/verdict/memory";
+ *
+ * const log = new MemoryCommandLog();
+ * const today = new Date(new Date().toDateString());
+ * const query: CommandQuery = {
+ *   after: new Date(today.getTime() - 86_400_000),
+ *   before: today,
+ *   status: "failed",
+ *   limit: 50,
+ * };
+ * const { records, nextCursor } = await log.list(query);
+ * ```
+ */
 export interface CommandQuery {
   /** Only records with `timestamp >= after`. */
   readonly after?: Date;
@@ -72,7 +146,28 @@ export interface CommandQuery {
   readonly cursor?: string;
 }
 
-/** One page of records, in timestamp order (ties by id). */
+/**
+ * One page of records, in timestamp order (ties by id).
+ *
+ * @example Read every page
+ * ```ts
+ * import type { CommandPage, CommandRecord } from "@verdict/verdict";
+ * import { MemoryCommandLog } from "@verdict/verdict/memory";
+ * import { sampleCommandRecord } from "@verdict/verdict/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const log = new MemoryCommandLog();
+ * for (let i = 0; i < 5; i++) await log.record(sampleCommandRecord());
+ * const all: CommandRecord[] = [];
+ * let page: CommandPage = await log.list({ limit: 2 });
+ * all.push(...page.records);
+ * while (page.nextCursor) {
+ *   page = await log.list({ limit: 2, cursor: page.nextCursor });
+ *   all.push(...page.records);
+ * }
+ * assert.equal(all.length, 5);
+ * ```
+ */
 export interface CommandPage {
   /** The records of this page. */
   readonly records: CommandRecord[];
@@ -83,6 +178,17 @@ export interface CommandPage {
 /**
  * Where command records live. Implement it for your own backend and prove it
  * with the command-log contract suite in `./testing`.
+ *
+ * @example Any log works with the audit middleware
+ * ```ts
+ * import { audit, CommandBus, type CommandLogStore } from "@verdict/verdict";
+ * import { MemoryCommandLog } from "@verdict/verdict/memory";
+ *
+ * function auditedBus(log: CommandLogStore): CommandBus {
+ *   return new CommandBus().use(audit(log));
+ * }
+ * const bus = auditedBus(new MemoryCommandLog());
+ * ```
  */
 export interface CommandLogStore {
   /** Stores a record. Recording an id twice is an error. */
@@ -99,7 +205,28 @@ export interface CommandLogStore {
   close(): Promise<void>;
 }
 
-/** Encodes command payloads for the log and decodes them back. */
+/**
+ * Encodes command payloads for the log and decodes them back.
+ *
+ * @example A codec that stores payloads as base64 JSON
+ * ```ts
+ * import { audit, CommandBus, type PayloadCodec } from "@verdict/verdict";
+ * import { MemoryCommandLog } from "@verdict/verdict/memory";
+ * import assert from "node:assert/strict";
+ *
+ * const base64Json: PayloadCodec = {
+ *   name: "json+base64",
+ *   encode: (value) => btoa(JSON.stringify(value)),
+ *   decode: (payload) => JSON.parse(atob(String(payload))),
+ * };
+ * const log = new MemoryCommandLog();
+ * const bus = new CommandBus().use(audit(log, { codec: base64Json }));
+ * bus.register("Ping", () => ({ events: [], streams: [] }));
+ * const { commandId } = await bus.dispatch({ type: "Ping", data: 1 });
+ * const record = await log.get(commandId);
+ * assert.deepEqual(base64Json.decode(record!.payload), { type: "Ping", data: 1 });
+ * ```
+ */
 export interface PayloadCodec {
   /** The name stored beside each payload, e.g. `"json"`. */
   readonly name: string;
@@ -130,7 +257,17 @@ export const jsonCodec: PayloadCodec = {
     ),
 };
 
-/** A position in timestamp order: what a cursor points after. */
+/**
+ * A position in timestamp order: what a cursor points after.
+ *
+ * @example
+ * ```ts
+ * import { type CommandCursor, encodeCommandCursor } from "@verdict/verdict";
+ *
+ * const last: CommandCursor = { timestamp: Date.UTC(2026, 0, 1), id: "0190f0c8-0000-7000-8000-000000000000" };
+ * const cursor: string = encodeCommandCursor(last);
+ * ```
+ */
 export interface CommandCursor {
   /** The last returned record's timestamp, in ms since the epoch. */
   readonly timestamp: number;

@@ -20,7 +20,40 @@ import type { AppendResult, EventStore } from "./event_store.ts";
 import { backoffDelay, resolveRetryPolicy, type RetryPolicy } from "./retry.ts";
 import { StateCache } from "./state_cache.ts";
 
-/** Options of {@linkcode deciderHandler}. */
+/**
+ * Options of {@linkcode deciderHandler}.
+ *
+ * @example A transfer decided by both accounts
+ * ```ts
+ * import { type Command, CommandRejectedError, type Decider, type DeciderHandlerOptions } from "@verdict/verdict";
+ * import { MemoryEventStore } from "@verdict/verdict/memory";
+ *
+ * type Transfer = Command<"Transfer", { from: string; to: string; amount: number }>;
+ * type Moved = { type: "Sent" | "Received"; data: { amount: number } };
+ * type Account = { id?: string; balance: number };
+ * const account: Decider<Transfer, Account, Moved> = {
+ *   initialState: () => ({ balance: 0 }),
+ *   decide(command, state) {
+ *     if (state.id === command.data.from) {
+ *       if (state.balance < command.data.amount) throw new CommandRejectedError("insufficient funds");
+ *       return [{ type: "Sent", data: { amount: command.data.amount } }];
+ *     }
+ *     return [{ type: "Received", data: { amount: command.data.amount } }];
+ *   },
+ *   evolve: (state, event) => ({
+ *     ...state,
+ *     balance: state.balance + (event.type === "Sent" ? -1 : 1) * event.data.amount,
+ *   }),
+ * };
+ * const options: DeciderHandlerOptions<Transfer, Account, Moved> = {
+ *   decider: account,
+ *   store: new MemoryEventStore(),
+ *   // Both accounts' events commit in one append, or neither does.
+ *   streamId: (command) => [`account-${command.data.from}`, `account-${command.data.to}`],
+ *   retry: { maxAttempts: 5 },
+ * };
+ * ```
+ */
 export interface DeciderHandlerOptions<C extends Command, S, E extends Event> {
   /** The domain logic. */
   readonly decider: Decider<C, S, E>;

@@ -5,7 +5,28 @@
  * @module
  */
 
-/** The expected version of a stream, as given to an append. */
+/**
+ * The expected version of a stream, as given to an append.
+ *
+ * @example Create a stream only if it is new
+ * ```ts
+ * import { ConcurrencyError, type ExpectedVersion } from "@verdict/verdict";
+ * import { MemoryEventStore } from "@verdict/verdict/memory";
+ * import assert from "node:assert/strict";
+ *
+ * const store = new MemoryEventStore();
+ * const mustBeNew: ExpectedVersion = "no_stream";
+ * await store.appendToStream("cart-1", [{ type: "CartCreated", data: {} }], {
+ *   expectedVersion: mustBeNew,
+ * });
+ * await assert.rejects(
+ *   store.appendToStream("cart-1", [{ type: "CartCreated", data: {} }], {
+ *     expectedVersion: mustBeNew,
+ *   }),
+ *   ConcurrencyError,
+ * );
+ * ```
+ */
 export type ExpectedVersion = number | "no_stream" | "stream_exists" | "any";
 
 /**
@@ -167,7 +188,19 @@ export class CommandRejectedError extends VerdictError {
   }
 }
 
-/** One problem found while validating input, with the path to the value. */
+/**
+ * One problem found while validating input, with the path to the value.
+ *
+ * @example
+ * ```ts
+ * import { type ValidationIssue, ValidationError } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * const issue: ValidationIssue = { path: ["items", 2, "qty"], message: "must be > 0" };
+ * const error = new ValidationError("PlaceOrder", [issue]);
+ * assert.match(error.message, /items\.2\.qty: must be > 0/);
+ * ```
+ */
 export interface ValidationIssue {
   /** Where the problem is, e.g. `["data", "amount"]`. */
   readonly path: readonly (string | number)[];

@@ -7,6 +7,19 @@
 /**
  * Metadata carried by an event: the well-known tracing fields, plus anything
  * else the application adds.
+ *
+ * @example
+ * ```ts
+ * import type { EventMetadata } from "@verdict/verdict";
+ * import { MemoryEventStore } from "@verdict/verdict/memory";
+ * import assert from "node:assert/strict";
+ *
+ * const metadata: EventMetadata = { correlationId: "req-1", userId: "ada", region: "eu" };
+ * const store = new MemoryEventStore();
+ * await store.appendToStream("s", [{ type: "Noted", data: {}, metadata }]);
+ * const [event] = await store.readStream("s");
+ * assert.deepEqual(event.metadata, metadata);
+ * ```
  */
 export interface EventMetadata {
   /** Ties together everything caused by one original request. */
@@ -26,6 +39,17 @@ export interface EventMetadata {
 /**
  * A domain event: a fact named in the past tense. Domains declare a
  * discriminated union of these, one member per `type`.
+ *
+ * @example A domain's events as a discriminated union
+ * ```ts
+ * import type { Event } from "@verdict/verdict";
+ *
+ * type CartEvent =
+ *   | Event<"ItemAdded", { sku: string; qty: number }>
+ *   | Event<"CartCheckedOut", { at: string }>;
+ *
+ * const added: CartEvent = { type: "ItemAdded", data: { sku: "A-1", qty: 2 } };
+ * ```
  */
 export interface Event<
   Type extends string = string,
@@ -42,13 +66,42 @@ export interface Event<
 /**
  * An event to append: a domain event, optionally with the id it must be
  * stored under (a retry that reuses the ids is idempotent).
+ *
+ * @example Retry an append safely with your own ids
+ * ```ts
+ * import { type NewEvent, uuidv7 } from "@verdict/verdict";
+ * import { MemoryEventStore } from "@verdict/verdict/memory";
+ * import assert from "node:assert/strict";
+ *
+ * const store = new MemoryEventStore();
+ * const events: NewEvent[] = [{ id: uuidv7(), type: "Paid", data: { amount: 5 } }];
+ * await store.appendToStream("order-1", events);
+ * await store.appendToStream("order-1", events); // a retry: nothing new is written
+ * assert.equal(await store.streamVersion("order-1"), 1);
+ * ```
  */
 export type NewEvent<E extends Event = Event> = E & {
   /** The id to store the event under; a UUIDv7 is generated when absent. */
   readonly id?: string;
 };
 
-/** An event as a store holds it: the domain event plus where and when. */
+/**
+ * An event as a store holds it: the domain event plus where and when.
+ *
+ * @example
+ * ```ts
+ * import type { RecordedEvent } from "@verdict/verdict";
+ * import { MemoryEventStore } from "@verdict/verdict/memory";
+ * import assert from "node:assert/strict";
+ *
+ * const store = new MemoryEventStore();
+ * await store.appendToStream("order-1", [{ type: "Placed", data: { total: 10 } }]);
+ * const [placed]: RecordedEvent[] = await store.readStream("order-1");
+ * assert.equal(placed.streamId, "order-1");
+ * assert.equal(placed.version, 1);
+ * assert.ok(placed.timestamp instanceof Date);
+ * ```
+ */
 export type RecordedEvent<E extends Event = Event> = E & {
   /** Unique in the store; UUIDv7 unless the writer chose one. */
   readonly id: string;

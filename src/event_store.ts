@@ -12,7 +12,20 @@ import type { Event, NewEvent, RecordedEvent } from "./event.ts";
 
 export type { ExpectedVersion } from "./errors.ts";
 
-/** Options of a single-stream append. */
+/**
+ * Options of a single-stream append.
+ *
+ * @example
+ * ```ts
+ * import type { AppendOptions } from "@verdict/verdict";
+ * import { MemoryEventStore } from "@verdict/verdict/memory";
+ *
+ * const store = new MemoryEventStore();
+ * const first = await store.appendToStream("s", [{ type: "A", data: {} }]);
+ * const options: AppendOptions = { expectedVersion: first.nextExpectedVersion };
+ * await store.appendToStream("s", [{ type: "B", data: {} }], options);
+ * ```
+ */
 export interface AppendOptions {
   /**
    * What the stream's version must be for the append to happen: an exact
@@ -30,7 +43,26 @@ export interface AppendOptions {
   readonly commandRecord?: (written: WrittenEvents) => CommandRecord;
 }
 
-/** What an append is about to write: handed to the command-record builder. */
+/**
+ * What an append is about to write: handed to the command-record builder.
+ *
+ * @example Commit a command record with the events
+ * ```ts
+ * import { type WrittenEvents } from "@verdict/verdict";
+ * import { MemoryCommandLog, MemoryEventStore } from "@verdict/verdict/memory";
+ * import { sampleCommandRecord } from "@verdict/verdict/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const log = new MemoryCommandLog();
+ * const store = new MemoryEventStore({ commandLog: log });
+ * const record = sampleCommandRecord();
+ * await store.appendToStream("s", [{ type: "A", data: {} }], {
+ *   commandRecord: (written: WrittenEvents) => ({ ...record, ...written }),
+ * });
+ * const [event] = await store.readStream("s");
+ * assert.deepEqual((await log.get(record.id))?.eventIds, [event.id]);
+ * ```
+ */
 export interface WrittenEvents {
   /** The ids of the events, in the order written. */
   readonly eventIds: readonly string[];
@@ -38,7 +70,22 @@ export interface WrittenEvents {
   readonly streamIds: readonly string[];
 }
 
-/** One stream's part of a multi-stream append. */
+/**
+ * One stream's part of a multi-stream append.
+ *
+ * @example
+ * ```ts
+ * import type { StreamAppend } from "@verdict/verdict";
+ * import { MemoryEventStore } from "@verdict/verdict/memory";
+ *
+ * const store = new MemoryEventStore();
+ * const appends: StreamAppend[] = [
+ *   { streamId: "account-a", events: [{ type: "Debited", data: { amount: 5 } }] },
+ *   { streamId: "account-b", events: [{ type: "Credited", data: { amount: 5 } }] },
+ * ];
+ * await store.appendToStreams(appends);
+ * ```
+ */
 export interface StreamAppend<E extends Event = Event> {
   /** The stream to append to. */
   readonly streamId: string;
@@ -48,7 +95,24 @@ export interface StreamAppend<E extends Event = Event> {
   readonly expectedVersion?: ExpectedVersion;
 }
 
-/** What an append wrote to one stream. */
+/**
+ * What an append wrote to one stream.
+ *
+ * @example
+ * ```ts
+ * import type { AppendResult } from "@verdict/verdict";
+ * import { MemoryEventStore } from "@verdict/verdict/memory";
+ * import assert from "node:assert/strict";
+ *
+ * const store = new MemoryEventStore();
+ * const result: AppendResult = await store.appendToStream("s", [
+ *   { type: "A", data: {} },
+ *   { type: "B", data: {} },
+ * ]);
+ * assert.equal(result.nextExpectedVersion, 2);
+ * assert.deepEqual(result.events.map((e) => e.version), [1, 2]);
+ * ```
+ */
 export interface AppendResult<E extends Event = Event> {
   /** The stream appended to. */
   readonly streamId: string;
@@ -58,7 +122,22 @@ export interface AppendResult<E extends Event = Event> {
   readonly events: readonly RecordedEvent<E>[];
 }
 
-/** Options of {@linkcode EventStore.readStream}. */
+/**
+ * Options of {@linkcode EventStore.readStream}.
+ *
+ * @example The last three events, newest first
+ * ```ts
+ * import type { ReadStreamOptions } from "@verdict/verdict";
+ * import { MemoryEventStore } from "@verdict/verdict/memory";
+ * import assert from "node:assert/strict";
+ *
+ * const store = new MemoryEventStore();
+ * await store.appendToStream("s", [1, 2, 3, 4, 5].map((n) => ({ type: "N", data: n })));
+ * const options: ReadStreamOptions = { direction: "backward", limit: 3 };
+ * const events = await store.readStream("s", options);
+ * assert.deepEqual(events.map((e) => e.version), [5, 4, 3]);
+ * ```
+ */
 export interface ReadStreamOptions {
   /**
    * The first version to read (inclusive). Forward reads default to 1,
@@ -71,7 +150,30 @@ export interface ReadStreamOptions {
   readonly direction?: "forward" | "backward";
 }
 
-/** Options of {@linkcode EventStore.readAll}. */
+/**
+ * Options of {@linkcode EventStore.readAll}.
+ *
+ * @example Page through the global log
+ * ```ts
+ * import type { ReadAllOptions } from "@verdict/verdict";
+ * import { MemoryEventStore } from "@verdict/verdict/memory";
+ * import assert from "node:assert/strict";
+ *
+ * const store = new MemoryEventStore();
+ * await store.appendToStream("a", [{ type: "A", data: 1 }, { type: "A", data: 2 }]);
+ * await store.appendToStream("b", [{ type: "B", data: 3 }]);
+ * let checkpoint = 0;
+ * let seen = 0;
+ * while (true) {
+ *   const options: ReadAllOptions = { after: checkpoint, limit: 2 };
+ *   const page = await store.readAll(options);
+ *   if (page.length === 0) break;
+ *   seen += page.length;
+ *   checkpoint = page[page.length - 1].position;
+ * }
+ * assert.equal(seen, 3);
+ * ```
+ */
 export interface ReadAllOptions {
   /** Read events whose global position is greater than this (default 0). */
   readonly after?: number;
@@ -92,6 +194,20 @@ export interface ReadAllOptions {
  *   and a reader never sees a position before an earlier one has committed;
  * - a retried append with the same event ids returns the first result;
  * - returned events never alias stored ones.
+ *
+ * @example Code written against the port runs on any store
+ * ```ts
+ * import type { EventStore } from "@verdict/verdict";
+ * import { MemoryEventStore } from "@verdict/verdict/memory";
+ * import assert from "node:assert/strict";
+ *
+ * async function countEvents(store: EventStore): Promise<number> {
+ *   return (await store.readAll()).length;
+ * }
+ * const store = new MemoryEventStore();
+ * await store.appendToStream("s", [{ type: "A", data: {} }]);
+ * assert.equal(await countEvents(store), 1);
+ * ```
  */
 export interface EventStore {
   /**

@@ -4,7 +4,23 @@
  * @module
  */
 
-/** How a handler retries a conflicted append. */
+/**
+ * How a handler retries a conflicted append.
+ *
+ * @example Give up quickly on a hot stream
+ * ```ts
+ * import { deciderHandler, type RetryPolicy } from "@verdict/verdict";
+ * import { MemoryEventStore } from "@verdict/verdict/memory";
+ *
+ * const retry: RetryPolicy = { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 50 };
+ * const handler = deciderHandler({
+ *   decider: { initialState: () => 0, decide: () => [{ type: "Hit", data: null }], evolve: (n) => n + 1 },
+ *   store: new MemoryEventStore(),
+ *   streamId: () => "hot-stream",
+ *   retry,
+ * });
+ * ```
+ */
 export interface RetryPolicy {
   /** Attempts in all, the first one included (default 10). */
   readonly maxAttempts?: number;
@@ -16,7 +32,19 @@ export interface RetryPolicy {
   readonly random?: () => number;
 }
 
-/** A {@linkcode RetryPolicy} with every field filled in. */
+/**
+ * A {@linkcode RetryPolicy} with every field filled in.
+ *
+ * @example
+ * ```ts
+ * import { type ResolvedRetryPolicy, resolveRetryPolicy } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * const policy: ResolvedRetryPolicy = resolveRetryPolicy({ maxAttempts: 4 });
+ * assert.equal(policy.maxAttempts, 4);
+ * assert.equal(typeof policy.random, "function");
+ * ```
+ */
 export type ResolvedRetryPolicy = Required<RetryPolicy>;
 
 /**

@@ -4,7 +4,21 @@
  * @module
  */
 
-/** A stream's folded state at a version. */
+/**
+ * A stream's folded state at a version.
+ *
+ * @example
+ * ```ts
+ * import { type CachedState, StateCache } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * const cache = new StateCache<number>();
+ * cache.set("counter-1", 42, 7);
+ * const entry: CachedState<number> | undefined = cache.get("counter-1");
+ * assert.equal(entry?.state, 42);
+ * assert.equal(entry?.version, 7);
+ * ```
+ */
 export interface CachedState<S> {
   /** The state after folding the stream's events up to `version`. */
   readonly state: S;

@@ -6,7 +6,19 @@
 
 import type { Command, CommandContext, Middleware } from "../command_bus.ts";
 
-/** Options of {@linkcode correlation}. */
+/**
+ * Options of {@linkcode correlation}.
+ *
+ * @example Continue a chain from an HTTP header
+ * ```ts
+ * import { CommandBus, correlation, type CorrelationOptions } from "@verdict/verdict";
+ *
+ * const options: CorrelationOptions<{ type: string; data: unknown }> = {
+ *   derive: (ctx) => ({ correlationId: ctx.metadata["x-request-id"] as string | undefined }),
+ * };
+ * const bus = new CommandBus().use(correlation(options));
+ * ```
+ */
 export interface CorrelationOptions<C extends Command> {
   /**
    * Derives the correlation and causation ids from the context, e.g. from an

@@ -11,7 +11,21 @@ import type {
   Middleware,
 } from "../command_bus.ts";
 
-/** Options of {@linkcode idempotency}. */
+/**
+ * Options of {@linkcode idempotency}.
+ *
+ * @example Deduplicate by an id inside the payload
+ * ```ts
+ * import { type Command, CommandBus, idempotency, type IdempotencyOptions } from "@verdict/verdict";
+ *
+ * type Pay = Command<"Pay", { paymentId: string; amount: number }>;
+ * const options: IdempotencyOptions<Pay> = {
+ *   ttlMs: 60 * 60 * 1000,
+ *   keyOf: (ctx) => ctx.command.data.paymentId,
+ * };
+ * const bus = new CommandBus<Pay>().use(idempotency(options));
+ * ```
+ */
 export interface IdempotencyOptions<C extends Command> {
   /** How long a result is remembered, in ms (default 24 hours). */
   readonly ttlMs?: number;

@@ -11,7 +11,20 @@ import type {
   Middleware,
 } from "../command_bus.ts";
 
-/** Callbacks of {@linkcode observe}. */
+/**
+ * Callbacks of {@linkcode observe}.
+ *
+ * @example
+ * ```ts
+ * import { CommandBus, observe, type Observer } from "@verdict/verdict";
+ *
+ * const durations: number[] = [];
+ * const metrics: Observer<{ type: string; data: unknown }> = {
+ *   onOutcome: (_ctx, _result, durationMs) => durations.push(durationMs),
+ * };
+ * const bus = new CommandBus().use(observe(metrics));
+ * ```
+ */
 export interface Observer<C extends Command> {
   /** Called when a command reaches this middleware. */
   readonly onDispatch?: (context: CommandContext<C>) => void;

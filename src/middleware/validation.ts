@@ -11,6 +11,22 @@ import { ValidationError, type ValidationIssue } from "../errors.ts";
  * The part of a schema the validation middleware uses: zod's `safeParse`.
  * Zod 3 and 4 schemas fit it, as does any validator with the same shape, so
  * the core needs no dependency on zod.
+ *
+ * @example A schema without zod
+ * ```ts
+ * import { CommandBus, type PayloadSchema, validate } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * const positive: PayloadSchema<number> = {
+ *   safeParse: (input) =>
+ *     typeof input === "number" && input > 0
+ *       ? { success: true, data: input }
+ *       : { success: false, error: { issues: [{ path: [], message: "must be a positive number" }] } },
+ * };
+ * const bus = new CommandBus().use(validate({ Pay: positive }));
+ * bus.register("Pay", () => ({ events: [], streams: [] }));
+ * assert.equal((await bus.dispatch({ type: "Pay", data: -1 })).status, "rejected");
+ * ```
  */
 export interface PayloadSchema<T = unknown> {
   /** Parses the payload, returning the parsed value or the issues found. */
@@ -28,7 +44,21 @@ export interface PayloadSchema<T = unknown> {
     };
 }
 
-/** Options of {@linkcode validate}. */
+/**
+ * Options of {@linkcode validate}.
+ *
+ * @example A closed list of commands
+ * ```ts
+ * import { CommandBus, type ValidateOptions, validate } from "@verdict/verdict";
+ * import { z } from "zod";
+ * import assert from "node:assert/strict";
+ *
+ * const options: ValidateOptions = { unknownCommands: "reject" };
+ * const bus = new CommandBus().use(validate({ Pay: z.number() }, options));
+ * bus.register("Refund", () => ({ events: [], streams: [] }));
+ * assert.equal((await bus.dispatch({ type: "Refund", data: 1 })).status, "rejected");
+ * ```
+ */
 export interface ValidateOptions {
   /**
    * What to do with a command type that has no schema: `"reject"` refuses it

@@ -25,12 +25,37 @@ export class AssertionFailure extends Error {
   }
 }
 
-/** Throws unless `condition` is truthy. */
+/**
+ * Throws unless `condition` is truthy.
+ *
+ * @example
+ * ```ts
+ * import { check } from "@verdict/verdict/testing";
+ * import assert from "node:assert/strict";
+ *
+ * check(1 + 1 === 2, "arithmetic works");
+ * assert.throws(() => check(false, "the store lost an event"), /lost an event/);
+ * ```
+ */
 export function check(condition: unknown, message: string): asserts condition {
   if (!condition) throw new AssertionFailure(message);
 }
 
-/** Throws unless `actual` deeply equals `expected`. */
+/**
+ * Throws unless `actual` deeply equals `expected`.
+ *
+ * @example
+ * ```ts
+ * import { checkEqual } from "@verdict/verdict/testing";
+ * import assert from "node:assert/strict";
+ *
+ * checkEqual({ versions: [1, 2] }, { versions: [1, 2] }, "versions");
+ * assert.throws(
+ *   () => checkEqual({ versions: [1, 3] }, { versions: [1, 2] }, "versions"),
+ *   /versions: at versions\.1: got 3, expected 2/,
+ * );
+ * ```
+ */
 export function checkEqual(actual: unknown, expected: unknown, message: string): void {
   const difference = differ(actual, expected, "");
   if (difference !== undefined) {
@@ -38,7 +63,24 @@ export function checkEqual(actual: unknown, expected: unknown, message: string):
   }
 }
 
-/** Resolves to the error `promise` rejects with; throws if it resolves. */
+/**
+ * Resolves to the error `promise` rejects with; throws if it resolves.
+ *
+ * @example
+ * ```ts
+ * import { ConcurrencyError } from "@verdict/verdict";
+ * import { MemoryEventStore } from "@verdict/verdict/memory";
+ * import { check, checkRejects } from "@verdict/verdict/testing";
+ *
+ * const store = new MemoryEventStore();
+ * await store.appendToStream("s", [{ type: "A", data: {} }]);
+ * const error = await checkRejects(
+ *   store.appendToStream("s", [{ type: "B", data: {} }], { expectedVersion: "no_stream" }),
+ *   "a second creation",
+ * );
+ * check(error instanceof ConcurrencyError, "a conflict");
+ * ```
+ */
 export async function checkRejects(
   promise: Promise<unknown>,
   message: string,

@@ -15,7 +15,17 @@ import { uuidv7 } from "../uuid.ts";
 import { check, checkEqual, checkRejects } from "./assert.ts";
 import type { ContractCase } from "./contract.ts";
 
-/** Makes a new, empty command log for one case. */
+/**
+ * Makes a new, empty command log for one case.
+ *
+ * @example
+ * ```ts
+ * import type { CommandLogFactory } from "@verdict/verdict/testing";
+ * import { MemoryCommandLog } from "@verdict/verdict/memory";
+ *
+ * const factory: CommandLogFactory = () => new MemoryCommandLog();
+ * ```
+ */
 export type CommandLogFactory = () => CommandLogStore | Promise<CommandLogStore>;
 
 const BASE_TIME = Date.UTC(2026, 0, 1);

@@ -5,7 +5,25 @@
  * @module
  */
 
-/** One named check of a contract suite. */
+/**
+ * One named check of a contract suite.
+ *
+ * @example A case of your own, run beside the suite
+ * ```ts
+ * import { type ContractCase, eventStoreContract, runContract } from "@verdict/verdict/testing";
+ * import { MemoryEventStore } from "@verdict/verdict/memory";
+ * import assert from "node:assert/strict";
+ *
+ * const mine: ContractCase = {
+ *   name: "a new store is empty",
+ *   async run() {
+ *     assert.deepEqual(await new MemoryEventStore().readAll(), []);
+ *   },
+ * };
+ * const results = await runContract([mine, ...eventStoreContract(() => new MemoryEventStore())]);
+ * assert.ok(results.every((r) => r.passed));
+ * ```
+ */
 export interface ContractCase {
   /** A sentence about the behaviour checked. */
   readonly name: string;
@@ -13,7 +31,19 @@ export interface ContractCase {
   run(): Promise<void>;
 }
 
-/** The outcome of one case. */
+/**
+ * The outcome of one case.
+ *
+ * @example Report failures by name
+ * ```ts
+ * import { type ContractCaseResult, eventStoreContract, runContract } from "@verdict/verdict/testing";
+ * import { MemoryEventStore } from "@verdict/verdict/memory";
+ *
+ * const report = (result: ContractCaseResult) =>
+ *   console.log(`${result.passed ? "ok  " : "FAIL"} ${result.name}`);
+ * await runContract(eventStoreContract(() => new MemoryEventStore()).slice(0, 3), report);
+ * ```
+ */
 export interface ContractCaseResult {
   /** The case's name. */
   readonly name: string;

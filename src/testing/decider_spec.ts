@@ -9,7 +9,26 @@ import { fold } from "../decider.ts";
 import { CommandRejectedError } from "../errors.ts";
 import { AssertionFailure, checkEqual } from "./assert.ts";
 
-/** The outcome checks of a spec, after `when`. */
+/**
+ * The outcome checks of a spec, after `when`.
+ *
+ * @example
+ * ```ts
+ * import type { Decider } from "@verdict/verdict";
+ * import { deciderSpec, type DeciderSpecOutcome } from "@verdict/verdict/testing";
+ *
+ * type Toggle = { type: "Toggle"; data: null };
+ * type Toggled = { type: "Toggled"; data: null };
+ * const light: Decider<Toggle, boolean, Toggled> = {
+ *   initialState: () => false,
+ *   decide: () => [{ type: "Toggled", data: null }],
+ *   evolve: (on) => !on,
+ * };
+ *
+ * const outcome: DeciderSpecOutcome<Toggled> = deciderSpec(light).given([]).when({ type: "Toggle", data: null });
+ * outcome.then([{ type: "Toggled", data: null }]);
+ * ```
+ */
 export interface DeciderSpecOutcome<E> {
   /** Asserts that the command produced exactly these events, in order. */
   then(expected: readonly E[]): void;
@@ -25,13 +44,51 @@ export interface DeciderSpecOutcome<E> {
   thenNothingHappened(): void;
 }
 
-/** A spec with its history set: choose the command. */
+/**
+ * A spec with its history set: choose the command.
+ *
+ * @example
+ * ```ts
+ * import type { Decider } from "@verdict/verdict";
+ * import { deciderSpec, type DeciderSpecGiven } from "@verdict/verdict/testing";
+ *
+ * type Toggle = { type: "Toggle"; data: null };
+ * type Toggled = { type: "Toggled"; data: null };
+ * const light: Decider<Toggle, boolean, Toggled> = {
+ *   initialState: () => false,
+ *   decide: () => [{ type: "Toggled", data: null }],
+ *   evolve: (on) => !on,
+ * };
+ *
+ * const lightIsOn: DeciderSpecGiven<Toggle, Toggled> = deciderSpec(light).given([{ type: "Toggled", data: null }]);
+ * lightIsOn.when({ type: "Toggle", data: null }).then([{ type: "Toggled", data: null }]);
+ * ```
+ */
 export interface DeciderSpecGiven<C, E> {
   /** The command under test. */
   when(command: C): DeciderSpecOutcome<E>;
 }
 
-/** A spec of one decider. */
+/**
+ * A spec of one decider.
+ *
+ * @example
+ * ```ts
+ * import type { Decider } from "@verdict/verdict";
+ * import { deciderSpec, type DeciderSpec } from "@verdict/verdict/testing";
+ *
+ * type Toggle = { type: "Toggle"; data: null };
+ * type Toggled = { type: "Toggled"; data: null };
+ * const light: Decider<Toggle, boolean, Toggled> = {
+ *   initialState: () => false,
+ *   decide: () => [{ type: "Toggled", data: null }],
+ *   evolve: (on) => !on,
+ * };
+ *
+ * const spec: DeciderSpec<Toggle, Toggled> = deciderSpec(light);
+ * spec.given().when({ type: "Toggle", data: null }).then([{ type: "Toggled", data: null }]);
+ * ```
+ */
 export interface DeciderSpec<C, E> {
   /** The events already in the stream (none for a new stream). */
   given(events?: readonly E[]): DeciderSpecGiven<C, E>;

@@ -17,10 +17,31 @@ import { uuidv7 } from "../uuid.ts";
 import { check, checkEqual, checkRejects } from "./assert.ts";
 import type { ContractCase } from "./contract.ts";
 
-/** Makes a new, empty store for one case. */
+/**
+ * Makes a new, empty store for one case.
+ *
+ * @example A fresh store per case
+ * ```ts
+ * import type { EventStoreFactory } from "@verdict/verdict/testing";
+ * import { MemoryEventStore } from "@verdict/verdict/memory";
+ *
+ * const factory: EventStoreFactory = () => new MemoryEventStore();
+ * ```
+ */
 export type EventStoreFactory = () => EventStore | Promise<EventStore>;
 
-/** Options of {@linkcode eventStoreContract}. */
+/**
+ * Options of {@linkcode eventStoreContract}.
+ *
+ * @example Fewer racers for a slow backend
+ * ```ts
+ * import { eventStoreContract, type EventStoreContractOptions } from "@verdict/verdict/testing";
+ * import { MemoryEventStore } from "@verdict/verdict/memory";
+ *
+ * const options: EventStoreContractOptions = { writers: 8 };
+ * const cases = eventStoreContract(() => new MemoryEventStore(), options);
+ * ```
+ */
 export interface EventStoreContractOptions {
   /** Concurrent writers in the race cases (default 16). */
   readonly writers?: number;

@@ -31,7 +31,21 @@ import {
 import { cloneData } from "./clone.ts";
 import type { MemoryCommandLog } from "./command_log.ts";
 
-/** Options of {@linkcode MemoryEventStore}. */
+/**
+ * Options of {@linkcode MemoryEventStore}.
+ *
+ * @example
+ * ```ts
+ * import { MemoryCommandLog, MemoryEventStore, type MemoryEventStoreOptions } from "@verdict/verdict/memory";
+ * import { ManualClock } from "@verdict/verdict/testing";
+ *
+ * const options: MemoryEventStoreOptions = {
+ *   commandLog: new MemoryCommandLog(),
+ *   clock: new ManualClock(),
+ * };
+ * const store = new MemoryEventStore(options);
+ * ```
+ */
 export interface MemoryEventStoreOptions {
   /**
    * A command log whose records commit atomically with this store's appends
