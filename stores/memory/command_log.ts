@@ -19,6 +19,7 @@ import {
   VerdictError,
 } from "../../mod.ts";
 import { cloneData } from "./clone.ts";
+import { settle } from "./settle.ts";
 
 /** A stored record; it is its own (timestamp, id) position in the order. */
 interface Entry extends CommandCursor {
@@ -75,12 +76,10 @@ export class MemoryCommandLog implements CommandLogStore {
 
   /** Stores a record. */
   record(record: CommandRecord): Promise<void> {
-    try {
+    return settle(() => {
       this.recordInTransaction(record);
-      return Promise.resolve();
-    } catch (error) {
-      return Promise.reject(error);
-    }
+      return;
+    });
   }
 
   /**
@@ -136,46 +135,38 @@ export class MemoryCommandLog implements CommandLogStore {
 
   /** The record with this id, or `undefined`. */
   get(id: string): Promise<CommandRecord | undefined> {
-    try {
+    return settle(() => {
       this.#assertOpen();
       const entry = this.#find(id);
-      return Promise.resolve(entry && copyRecord(entry.record));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+      return entry && copyRecord(entry.record);
+    });
   }
 
   /** Every record of one correlation, in timestamp order. */
   findByCorrelation(correlationId: string): Promise<CommandRecord[]> {
-    try {
+    return settle(() => {
       this.#assertOpen();
       this.#catchUpIndexes();
       const entries = this.#byCorrelation.get(correlationId) ?? [];
-      return Promise.resolve(entries.map((entry) => copyRecord(entry.record)));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+      return entries.map((entry) => copyRecord(entry.record));
+    });
   }
 
   /** Records of one command type, paged. */
   findByType(commandType: string, query: CommandQuery = {}): Promise<CommandPage> {
-    try {
+    return settle(() => {
       this.#assertOpen();
       this.#catchUpIndexes();
-      return Promise.resolve(page(this.#byType.get(commandType) ?? [], query));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+      return page(this.#byType.get(commandType) ?? [], query);
+    });
   }
 
   /** All records, paged. */
   list(query: CommandQuery = {}): Promise<CommandPage> {
-    try {
+    return settle(() => {
       this.#assertOpen();
-      return Promise.resolve(page(this.#ordered, query));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+      return page(this.#ordered, query);
+    });
   }
 
   /** Closes the log. */

@@ -29,6 +29,7 @@ import {
   uuidv7,
 } from "../../mod.ts";
 import { cloneData } from "./clone.ts";
+import { settle } from "./settle.ts";
 import type { MemoryCommandLog } from "./command_log.ts";
 
 /**
@@ -114,16 +115,14 @@ export class MemoryEventStore implements EventStore {
     events: readonly NewEvent<E>[],
     options: AppendOptions = {},
   ): Promise<AppendResult<E>> {
-    try {
+    return settle(() => {
       const [result] = this.#append([{
         streamId,
         events,
         expectedVersion: options.expectedVersion,
       }], options);
-      return Promise.resolve(result as AppendResult<E>);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+      return result as AppendResult<E>;
+    });
   }
 
   /** Appends to several streams atomically. */
@@ -131,11 +130,7 @@ export class MemoryEventStore implements EventStore {
     appends: readonly StreamAppend<E>[],
     options: Omit<AppendOptions, "expectedVersion"> = {},
   ): Promise<AppendResult<E>[]> {
-    try {
-      return Promise.resolve(this.#append(appends, options) as AppendResult<E>[]);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return settle(() => this.#append(appends, options) as AppendResult<E>[]);
   }
 
   // Synchronous from the first check to the last write: no other call can
@@ -313,7 +308,7 @@ export class MemoryEventStore implements EventStore {
     streamId: string,
     options: ReadStreamOptions = {},
   ): Promise<RecordedEvent<E>[]> {
-    try {
+    return settle(() => {
       this.#assertOpen();
       assertValidStreamId(streamId);
       assertValidReadStreamOptions(options);
@@ -330,17 +325,15 @@ export class MemoryEventStore implements EventStore {
           out.push(toRecorded(stream[v - 1]));
         }
       }
-      return Promise.resolve(out as RecordedEvent<E>[]);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+      return out as RecordedEvent<E>[];
+    });
   }
 
   /** Reads all events in global order after a position. */
   readAll<E extends Event = Event>(
     options: ReadAllOptions = {},
   ): Promise<RecordedEvent<E>[]> {
-    try {
+    return settle(() => {
       this.#assertOpen();
       assertValidReadAllOptions(options);
       const end = Math.min(
@@ -349,21 +342,17 @@ export class MemoryEventStore implements EventStore {
       );
       const out: RecordedEvent[] = [];
       for (let i = options.after ?? 0; i < end; i++) out.push(toRecorded(this.#all[i]));
-      return Promise.resolve(out as RecordedEvent<E>[]);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+      return out as RecordedEvent<E>[];
+    });
   }
 
   /** The stream's current version (0 when it has no events). */
   streamVersion(streamId: string): Promise<number> {
-    try {
+    return settle(() => {
       this.#assertOpen();
       assertValidStreamId(streamId);
-      return Promise.resolve(this.#streams.get(streamId)?.length ?? 0);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+      return this.#streams.get(streamId)?.length ?? 0;
+    });
   }
 
   /** Closes the store; its data is dropped. */
