@@ -9,7 +9,7 @@
  * - `audit codec`: encoding and decoding one command payload as JSON and as
  *   CBOR.
  *
- *   deno bench -A --v8-flags=--expose-gc bench/audit_bench.ts
+ *   deno bench -A bench/audit_bench.ts
  */
 
 import {
@@ -22,7 +22,6 @@ import {
 import { cborCodec } from "@verdict/verdict/cbor";
 import { MemoryCommandLog, MemoryEventStore } from "@verdict/verdict/memory";
 import { accountDecider, type BankCommand } from "../examples/bank.ts";
-import { collectGarbage } from "./gc.ts";
 
 const COMMANDS = 10_000;
 
@@ -56,7 +55,6 @@ for (const audited of [false, true]) {
         type: "Deposit",
         data: { accountId: "a0", amount: 1 },
       };
-      collectGarbage();
       b.start();
       for (let i = 0; i < COMMANDS; i++) await bus.dispatch(command);
       b.end();
@@ -96,7 +94,6 @@ for (
         type: "Note",
         data: { text: "x".repeat(size - '{"type":"Note","data":{"text":""}}'.length) },
       };
-      collectGarbage();
       b.start();
       for (let i = 0; i < 1_000; i++) await bus.dispatch(command);
       b.end();

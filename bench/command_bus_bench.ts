@@ -3,18 +3,15 @@
  * handler with its state cache, memory store — beside the raw baseline: a
  * decide + evolve loop over a state held in a variable.
  *
- * One iteration runs 10,000 commands against a fresh store, so
- * commands/s = 10,000 / time per iteration. The previous iteration's store is
- * collected before timing starts (run with `--v8-flags=--expose-gc`, as
- * `deno task bench` does), so each figure pays for its own garbage only.
+ * One iteration runs 10,000 commands against a fresh store (set up before
+ * timing starts), so commands/s = 10,000 / time per iteration.
  *
- *   deno bench -A --v8-flags=--expose-gc bench/command_bus_bench.ts
+ *   deno bench -A bench/command_bus_bench.ts
  */
 
 import { CommandBus, correlation, deciderHandler } from "@verdict/verdict";
 import { MemoryEventStore } from "@verdict/verdict/memory";
 import { type Account, accountDecider, type BankCommand } from "../examples/bank.ts";
-import { collectGarbage } from "./gc.ts";
 
 const COMMANDS = 10_000;
 
@@ -57,7 +54,6 @@ Deno.bench({
       data: { accountId: "a0", owner: "o" },
     });
     const command = depositTo("a0");
-    collectGarbage();
     b.start();
     for (let i = 0; i < COMMANDS; i++) {
       for (const event of accountDecider.decide(command, state)) {
@@ -75,7 +71,6 @@ Deno.bench({
   async fn(b) {
     const bus = await bankWithAccounts(1);
     const command = depositTo("a0");
-    collectGarbage();
     b.start();
     for (let i = 0; i < COMMANDS; i++) await bus.dispatch(command);
     b.end();
@@ -89,7 +84,6 @@ Deno.bench({
     const bus = await bankWithAccounts(1);
     const command = depositTo("a0");
     for (let i = 0; i < 10_000; i++) await bus.dispatch(command);
-    collectGarbage();
     b.start();
     for (let i = 0; i < COMMANDS; i++) await bus.dispatch(command);
     b.end();
@@ -102,7 +96,6 @@ Deno.bench({
   async fn(b) {
     const bus = await bankWithAccounts(1_000);
     const commands = Array.from({ length: 1_000 }, (_, i) => depositTo(`a${i}`));
-    collectGarbage();
     b.start();
     for (let round = 0; round < 10; round++) {
       for (const command of commands) await bus.dispatch(command);

@@ -191,13 +191,22 @@ export class MemoryEventStore implements EventStore {
     // has been written; once it is in, the writes below cannot fail.
     let ids: string[][] | undefined;
     if (options.commandRecord) {
-      ids = appends.map((append) =>
-        append.events.map((event: NewEvent) => event.id ?? uuidv7())
+      ids = [];
+      const eventIds: string[] = [];
+      const streamIds: string[] = [];
+      for (const append of appends) {
+        const streamEventIds: string[] = [];
+        for (const event of append.events) {
+          const id = event.id ?? uuidv7();
+          streamEventIds.push(id);
+          eventIds.push(id);
+        }
+        ids.push(streamEventIds);
+        if (streamEventIds.length > 0) streamIds.push(append.streamId);
+      }
+      this.commandLog!.recordInTransaction(
+        options.commandRecord({ eventIds, streamIds }),
       );
-      this.commandLog!.recordInTransaction(options.commandRecord({
-        eventIds: ids.flat(),
-        streamIds: appends.filter((a) => a.events.length > 0).map((a) => a.streamId),
-      }));
     }
 
     const timestamp = this.#clock.now();
