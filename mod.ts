@@ -77,3 +77,5 @@ export * from "./src/middleware/correlation.ts";
 export * from "./src/middleware/idempotency.ts";
 export * from "./src/middleware/timeout.ts";
 export * from "./src/middleware/observe.ts";
+export * from "./src/subscription.ts";
+export * from "./src/checkpoint_rules.ts";

@@ -1,5 +1,13 @@
-import { MemoryCommandLog, MemoryEventStore } from "@verdict/verdict/memory";
-import { commandLogContract, eventStoreContract } from "@verdict/verdict/testing";
+import {
+  MemoryCheckpointStore,
+  MemoryCommandLog,
+  MemoryEventStore,
+} from "@verdict/verdict/memory";
+import {
+  checkpointStoreContract,
+  commandLogContract,
+  eventStoreContract,
+} from "@verdict/verdict/testing";
 
 Deno.test("the memory event store keeps the event-store contract", async (t) => {
   for (const c of eventStoreContract(() => new MemoryEventStore())) {
@@ -16,6 +24,12 @@ Deno.test("the memory event store with a command log keeps the event-store contr
 
 Deno.test("the memory command log keeps the command-log contract", async (t) => {
   for (const c of commandLogContract(() => new MemoryCommandLog())) {
+    await t.step(c.name, c.run);
+  }
+});
+
+Deno.test("the memory checkpoint store keeps the checkpoint contract", async (t) => {
+  for (const c of checkpointStoreContract(() => new MemoryCheckpointStore())) {
     await t.step(c.name, c.run);
   }
 });

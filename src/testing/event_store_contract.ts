@@ -13,6 +13,7 @@ import {
 } from "../errors.ts";
 import type { Event, RecordedEvent } from "../event.ts";
 import type { EventStore } from "../event_store.ts";
+import { follow } from "../subscription.ts";
 import { uuidv7 } from "../uuid.ts";
 import { check, checkEqual, checkRejects } from "./assert.ts";
 import type { ContractCase } from "./contract.ts";
@@ -45,6 +46,13 @@ export type EventStoreFactory = () => EventStore | Promise<EventStore>;
 export interface EventStoreContractOptions {
   /** Concurrent writers in the race cases (default 16). */
   readonly writers?: number;
+  /**
+   * The largest event payload the store accepts, in bytes of UTF-8 text
+   * (default 1 MiB, which every store without a documented lower limit must
+   * take). A store with a lower limit must store a payload of that size and
+   * refuse a 1 MiB one with an error, writing nothing.
+   */
+  readonly maxPayloadBytes?: number;
 }
 
 type TestEvent = Event<string, Record<string, unknown>>;
@@ -492,6 +500,42 @@ export function eventStoreContract(
     }
   });
 
+  test("follow() catches up, then sees events appended while it waits, once and in order", async (store) => {
+    await appendOne(store, "before", 3);
+    const stop = new AbortController();
+    const seen: RecordedEvent[] = [];
+    let caughtUp!: () => void;
+    const reachedThree = new Promise<void>((resolve) => caughtUp = resolve);
+    const following = (async () => {
+      for await (
+        const event of follow(store, {
+          signal: stop.signal,
+          batchSize: 2,
+          pollIntervalMs: 20,
+        })
+      ) {
+        seen.push(event);
+        if (seen.length === 3) caughtUp();
+        if (seen.length === 3 + 4 * 5) stop.abort();
+      }
+    })();
+    await reachedThree;
+    await Promise.all(
+      Array.from({ length: 4 }, async (_, writer) => {
+        for (let i = 0; i < 5; i++) await appendOne(store, `after-${writer}`);
+      }),
+    );
+    await following;
+    checkEqual(seen.length, 23, "events followed");
+    checkEqual(new Set(seen.map((e) => e.id)).size, 23, "no event twice");
+    checkOrdered(seen, "the follower's order");
+    checkEqual(
+      seen.map((e) => e.id),
+      (await store.readAll()).map((e) => e.id),
+      "the same events as readAll(), in the same order",
+    );
+  });
+
   test("stream ids with unicode, slashes, quotes, SQL and 1,000 characters work", async (store) => {
     const ids = [
       "konto-ünïcödé-日本語-🙂",
@@ -544,12 +588,27 @@ export function eventStoreContract(
     checkEqual((await store.readStream("s"))[0].data, data, "data");
   });
 
-  test("a 1 MiB payload round-trips", async (store) => {
-    const blob = "é".repeat(512 * 1024); // 1 MiB of UTF-8
-    await store.appendToStream("big", [ev("Big", { blob })]);
-    const [event] = await store.readStream<TestEvent>("big");
-    check(event.data.blob === blob, "the 1 MiB string comes back intact");
-  });
+  const MiB = 1024 * 1024;
+  const maxPayload = options.maxPayloadBytes ?? MiB;
+  test(
+    maxPayload >= MiB
+      ? "a 1 MiB payload round-trips"
+      : `a payload at the store's limit (${maxPayload} bytes) round-trips, 1 MiB is refused`,
+    async (store) => {
+      // "é" is two bytes of UTF-8; the envelope around it gets 256 bytes of room.
+      const blob = "é".repeat(Math.floor((Math.min(maxPayload, MiB) - 256) / 2));
+      await store.appendToStream("big", [ev("Big", { blob })]);
+      const [event] = await store.readStream<TestEvent>("big");
+      check(event.data.blob === blob, "the large string comes back intact");
+      if (maxPayload < MiB) {
+        await checkRejects(
+          store.appendToStream("big", [ev("Huge", { blob: "é".repeat(MiB / 2) })]),
+          "a 1 MiB payload beyond the store's limit",
+        );
+        checkEqual(await store.streamVersion("big"), 1, "nothing written by the refusal");
+      }
+    },
+  );
 
   test("many streams keep their own versions", async (store) => {
     const streams = 200;

@@ -26,3 +26,4 @@ export * from "./decider_spec.ts";
 export * from "./event_store_contract.ts";
 export * from "./command_log_contract.ts";
 export * from "./manual_clock.ts";
+export * from "./checkpoint_contract.ts";

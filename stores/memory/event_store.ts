@@ -6,6 +6,7 @@
  */
 
 import {
+  type AppendNotifier,
   type AppendOptions,
   type AppendResult,
   assertValidEvents,
@@ -89,7 +90,7 @@ interface StoredEvent {
  * assert.equal(event.position, 1);
  * ```
  */
-export class MemoryEventStore implements EventStore {
+export class MemoryEventStore implements EventStore, AppendNotifier {
   /** The log that commits atomically with appends, if one was given. */
   readonly commandLog?: MemoryCommandLog;
   readonly #clock: Clock;
@@ -101,6 +102,7 @@ export class MemoryEventStore implements EventStore {
   // of an append.
   readonly #givenIds = new Map<string, StoredEvent>();
   readonly #generated: StoredEvent[] = [];
+  readonly #waiters = new Set<() => void>();
   #closed = false;
 
   /** Creates an empty store. */
@@ -265,7 +267,27 @@ export class MemoryEventStore implements EventStore {
         events: recorded,
       });
     }
+    if (this.#waiters.size > 0) {
+      for (const wake of this.#waiters) wake();
+      this.#waiters.clear();
+    }
     return results;
+  }
+
+  /** Resolves once events after `position` exist, or when `signal` aborts. */
+  waitForEvents(position: number, signal: AbortSignal): Promise<void> {
+    if (this.#all.length > position || signal.aborted || this.#closed) {
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const wake = () => {
+        this.#waiters.delete(wake);
+        signal.removeEventListener("abort", wake);
+        resolve();
+      };
+      this.#waiters.add(wake);
+      signal.addEventListener("abort", wake, { once: true });
+    });
   }
 
   /**
@@ -364,9 +386,10 @@ export class MemoryEventStore implements EventStore {
     });
   }
 
-  /** Closes the store; its data is dropped. */
+  /** Closes the store; its data is dropped and waiting followers wake. */
   close(): Promise<void> {
     this.#closed = true;
+    for (const wake of this.#waiters) wake();
     return Promise.resolve();
   }
 

@@ -32,3 +32,4 @@
 
 export * from "./event_store.ts";
 export * from "./command_log.ts";
+export * from "./checkpoint_store.ts";

@@ -1,0 +1,137 @@
+/**
+ * Following the global log: catch up from a checkpoint, then wait for new
+ * events, and keep checkpoints somewhere durable.
+ *
+ * @module
+ */
+
+import type { Clock } from "./clock.ts";
+import { systemClock } from "./clock.ts";
+import type { Event, RecordedEvent } from "./event.ts";
+import type { EventStore } from "./event_store.ts";
+
+/**
+ * A store that can tell a follower when new events may have arrived, so the
+ * follower need not poll. Stores implement it with what they have: an
+ * in-process signal, a KV watch, LISTEN/NOTIFY, a BroadcastChannel.
+ */
+export interface AppendNotifier {
+  /**
+   * Resolves once events after `position` may exist: at once if they already
+   * do, otherwise on the next append this store can see, or when `signal`
+   * aborts. It may also resolve early; followers re-read either way.
+   */
+  waitForEvents(position: number, signal: AbortSignal): Promise<void>;
+}
+
+/** Options of {@linkcode follow}. */
+export interface FollowOptions {
+  /** Start after this global position (default 0: from the beginning). */
+  readonly after?: number;
+  /** Events read per page (default 500). */
+  readonly batchSize?: number;
+  /** Stops the follower: the iteration ends, without an error. */
+  readonly signal?: AbortSignal;
+  /**
+   * How often to look for new events when the store cannot notify, or as a
+   * safety net for writes it cannot see (other processes), in ms (default 500).
+   */
+  readonly pollIntervalMs?: number;
+  /** The clock used to wait between polls (default: the system clock). */
+  readonly clock?: Clock;
+}
+
+function isNotifier(store: EventStore): store is EventStore & AppendNotifier {
+  return typeof (store as Partial<AppendNotifier>).waitForEvents === "function";
+}
+
+/**
+ * Follows every event of a store in global order: reads everything after
+ * `after`, then waits for new events and yields them as they commit, until
+ * `signal` aborts. Each event is yielded once, in order; the caller keeps its
+ * checkpoint (the last position it handled) to resume after a restart.
+ *
+ * @example Catch up, then see a new event arrive
+ * ```ts
+ * import { follow } from "@verdict/verdict";
+ * import { MemoryEventStore } from "@verdict/verdict/memory";
+ * import assert from "node:assert/strict";
+ *
+ * const store = new MemoryEventStore();
+ * await store.appendToStream("s", [{ type: "Old", data: {} }]);
+ * const stop = new AbortController();
+ * const seen: string[] = [];
+ * const following = (async () => {
+ *   for await (const event of follow(store, { signal: stop.signal })) {
+ *     seen.push(event.type);
+ *     if (seen.length === 2) stop.abort();
+ *   }
+ * })();
+ * await store.appendToStream("s", [{ type: "New", data: {} }]);
+ * await following;
+ * assert.deepEqual(seen, ["Old", "New"]);
+ * ```
+ */
+export async function* follow<E extends Event = Event>(
+  store: EventStore,
+  options: FollowOptions = {},
+): AsyncGenerator<RecordedEvent<E>, void, undefined> {
+  const batchSize = options.batchSize ?? 500;
+  const pollIntervalMs = options.pollIntervalMs ?? 500;
+  const clock = options.clock ?? systemClock;
+  const signal = options.signal;
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
+    throw new RangeError(`batchSize must be an integer >= 1, got ${batchSize}`);
+  }
+  let checkpoint = options.after ?? 0;
+  while (!signal?.aborted) {
+    const page = await store.readAll<E>({ after: checkpoint, limit: batchSize });
+    for (const event of page) {
+      if (signal?.aborted) return;
+      checkpoint = event.position;
+      yield event;
+    }
+    if (page.length === batchSize) continue;
+    // Caught up: wait for a notification or the next poll, whichever first.
+    const wake = new AbortController();
+    const onAbort = () => wake.abort();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      const waits: Promise<void>[] = [
+        clock.sleep(pollIntervalMs, wake.signal).catch(() => {}),
+      ];
+      if (isNotifier(store)) {
+        waits.push(store.waitForEvents(checkpoint, wake.signal).catch(() => {}));
+      }
+      await Promise.race(waits);
+    } finally {
+      wake.abort();
+      signal?.removeEventListener("abort", onAbort);
+    }
+  }
+}
+
+/**
+ * Where followers keep their checkpoints: the last global position each
+ * named consumer has handled.
+ *
+ * @example
+ * ```ts
+ * import type { CheckpointStore } from "@verdict/verdict";
+ * import { MemoryCheckpointStore } from "@verdict/verdict/memory";
+ * import assert from "node:assert/strict";
+ *
+ * const checkpoints: CheckpointStore = new MemoryCheckpointStore();
+ * assert.equal(await checkpoints.load("balances"), 0);
+ * await checkpoints.save("balances", 42);
+ * assert.equal(await checkpoints.load("balances"), 42);
+ * ```
+ */
+export interface CheckpointStore {
+  /** The consumer's last handled position, 0 when it has none. */
+  load(consumer: string): Promise<number>;
+  /** Records the consumer's last handled position. */
+  save(consumer: string, position: number): Promise<void>;
+  /** Releases the store's resources. */
+  close(): Promise<void>;
+}
