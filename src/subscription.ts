@@ -14,6 +14,18 @@ import type { EventStore } from "./event_store.ts";
  * A store that can tell a follower when new events may have arrived, so the
  * follower need not poll. Stores implement it with what they have: an
  * in-process signal, a KV watch, LISTEN/NOTIFY, a BroadcastChannel.
+ *
+ * @example Wait for the next append
+ * ```ts
+ * import type { AppendNotifier } from "@verdict/verdict";
+ * import { MemoryEventStore } from "@verdict/verdict/memory";
+ *
+ * const store = new MemoryEventStore();
+ * const notifier: AppendNotifier = store;
+ * const woken = notifier.waitForEvents(0, new AbortController().signal);
+ * await store.appendToStream("s", [{ type: "A", data: {} }]);
+ * await woken;
+ * ```
  */
 export interface AppendNotifier {
   /**
@@ -24,7 +36,28 @@ export interface AppendNotifier {
   waitForEvents(position: number, signal: AbortSignal): Promise<void>;
 }
 
-/** Options of {@linkcode follow}. */
+/**
+ * Options of {@linkcode follow}.
+ *
+ * @example Resume from a saved checkpoint
+ * ```ts
+ * import { follow, type FollowOptions } from "@verdict/verdict";
+ * import { MemoryCheckpointStore, MemoryEventStore } from "@verdict/verdict/memory";
+ *
+ * const store = new MemoryEventStore();
+ * const checkpoints = new MemoryCheckpointStore();
+ * const stop = new AbortController();
+ * const options: FollowOptions = {
+ *   after: await checkpoints.load("mailer"),
+ *   batchSize: 100,
+ *   signal: stop.signal,
+ * };
+ * stop.abort(); // a real follower runs until shutdown
+ * for await (const event of follow(store, options)) {
+ *   await checkpoints.save("mailer", event.position);
+ * }
+ * ```
+ */
 export interface FollowOptions {
   /** Start after this global position (default 0: from the beginning). */
   readonly after?: number;
