@@ -338,3 +338,36 @@ export function compareCommandOrder(a: CommandCursor, b: CommandCursor): number 
   if (a.timestamp !== b.timestamp) return a.timestamp - b.timestamp;
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
+
+/**
+ * Throws a `TypeError` unless `record` has the fields every command log
+ * needs: non-empty `id`, `correlationId` and `commandType`, a valid `Date`
+ * timestamp and a known status.
+ *
+ * @example
+ * ```ts
+ * import { assertValidCommandRecord } from "@verdict/verdict";
+ * import { sampleCommandRecord } from "@verdict/verdict/testing";
+ * import assert from "node:assert/strict";
+ *
+ * assertValidCommandRecord(sampleCommandRecord());
+ * assert.throws(() => assertValidCommandRecord(sampleCommandRecord({ id: "" })), TypeError);
+ * ```
+ */
+export function assertValidCommandRecord(record: CommandRecord): void {
+  if (typeof record !== "object" || record === null) {
+    throw new TypeError("A command record must be an object");
+  }
+  for (const field of ["id", "correlationId", "commandType"] as const) {
+    if (typeof record[field] !== "string" || record[field].length === 0) {
+      throw new TypeError(`A command record needs a non-empty string ${field}`);
+    }
+  }
+  if (!(record.timestamp instanceof Date) || Number.isNaN(record.timestamp.getTime())) {
+    throw new TypeError("A command record needs a valid Date timestamp");
+  }
+  const status = record.status;
+  if (status !== "accepted" && status !== "rejected" && status !== "failed") {
+    throw new TypeError(`Unknown command status ${JSON.stringify(status)}`);
+  }
+}

@@ -28,6 +28,28 @@ import type { ContractCase } from "./contract.ts";
  */
 export type CommandLogFactory = () => CommandLogStore | Promise<CommandLogStore>;
 
+/**
+ * Options of {@linkcode commandLogContract}.
+ *
+ * @example
+ * ```ts
+ * import { commandLogContract, type CommandLogContractOptions } from "@verdict/verdict/testing";
+ * import { MemoryCommandLog } from "@verdict/verdict/memory";
+ *
+ * const options: CommandLogContractOptions = { maxPayloadBytes: 60_000 };
+ * const cases = commandLogContract(() => new MemoryCommandLog(), options);
+ * ```
+ */
+export interface CommandLogContractOptions {
+  /**
+   * The largest payload the log accepts, in bytes (default 1 MiB, which
+   * every log without a documented lower limit must take). A log with a
+   * lower limit must store a payload of that size and refuse a 1 MiB one,
+   * writing nothing.
+   */
+  readonly maxPayloadBytes?: number;
+}
+
 const BASE_TIME = Date.UTC(2026, 0, 1);
 
 /**
@@ -115,7 +137,10 @@ function checkTimestampOrder(records: readonly CommandRecord[], what: string): v
  * assert.deepEqual(results.filter((r) => !r.passed), []);
  * ```
  */
-export function commandLogContract(factory: CommandLogFactory): ContractCase[] {
+export function commandLogContract(
+  factory: CommandLogFactory,
+  options: CommandLogContractOptions = {},
+): ContractCase[] {
   const cases: ContractCase[] = [];
   const test = (name: string, body: (log: CommandLogStore) => Promise<void>) => {
     cases.push({
@@ -195,16 +220,35 @@ export function commandLogContract(factory: CommandLogFactory): ContractCase[] {
     }
   });
 
-  test("a 1 MiB payload round-trips, as text and as bytes", async (log) => {
-    const text = sampleCommandRecord({ payload: "é".repeat(512 * 1024) });
-    const bytes = new Uint8Array(1024 * 1024).map((_, i) => (i * 31) & 0xff);
-    const binary = sampleCommandRecord({ payload: bytes, payloadCodec: "cbor" });
-    await log.record(text);
-    await log.record(binary);
-    const readText = await log.get(text.id);
-    check(readText?.payload === text.payload, "the 1 MiB text payload comes back intact");
-    checkEqual((await log.get(binary.id))?.payload, bytes, "the 1 MiB byte payload");
-  });
+  const MiB = 1024 * 1024;
+  const maxPayload = options.maxPayloadBytes ?? MiB;
+  test(
+    maxPayload >= MiB
+      ? "a 1 MiB payload round-trips, as text and as bytes"
+      : `a payload at the log's limit (${maxPayload} bytes) round-trips, 1 MiB is refused`,
+    async (log) => {
+      const size = Math.min(maxPayload, MiB);
+      const text = sampleCommandRecord({ payload: "é".repeat(Math.floor(size / 2)) });
+      const bytes = new Uint8Array(size).map((_, i) => (i * 31) & 0xff);
+      const binary = sampleCommandRecord({ payload: bytes, payloadCodec: "cbor" });
+      await log.record(text);
+      await log.record(binary);
+      const readText = await log.get(text.id);
+      check(
+        readText?.payload === text.payload,
+        "the large text payload comes back intact",
+      );
+      checkEqual((await log.get(binary.id))?.payload, bytes, "the large byte payload");
+      if (maxPayload < MiB) {
+        const huge = sampleCommandRecord({
+          payload: new Uint8Array(MiB),
+          payloadCodec: "cbor",
+        });
+        await checkRejects(log.record(huge), "a 1 MiB payload beyond the log's limit");
+        checkEqual(await log.get(huge.id), undefined, "nothing written by the refusal");
+      }
+    },
+  );
 
   test("findByCorrelation() returns the correlation's records in timestamp order", async (log) => {
     const chain = [3, 1, 2].map((offset) =>

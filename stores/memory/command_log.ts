@@ -6,6 +6,7 @@
  */
 
 import {
+  assertValidCommandRecord,
   type CommandCursor,
   type CommandLogStore,
   type CommandPage,
@@ -89,7 +90,7 @@ export class MemoryCommandLog implements CommandLogStore {
    */
   recordInTransaction(record: CommandRecord): void {
     this.#assertOpen();
-    assertValidRecord(record);
+    assertValidCommandRecord(record);
     const ids = this.#increasingIds;
     // An id above every id seen so far is new: no search needed.
     const increasing = ids.length === 0 || ids[ids.length - 1].id < record.id;
@@ -260,22 +261,4 @@ function copyRecord(record: CommandRecord): CommandRecord {
   if (record.causationId !== undefined) copy.causationId = record.causationId;
   if (record.error !== undefined) copy.error = cloneData(record.error);
   return copy;
-}
-
-function assertValidRecord(record: CommandRecord): void {
-  if (typeof record !== "object" || record === null) {
-    throw new TypeError("A command record must be an object");
-  }
-  for (const field of ["id", "correlationId", "commandType"] as const) {
-    if (typeof record[field] !== "string" || record[field].length === 0) {
-      throw new TypeError(`A command record needs a non-empty string ${field}`);
-    }
-  }
-  if (!(record.timestamp instanceof Date) || Number.isNaN(record.timestamp.getTime())) {
-    throw new TypeError("A command record needs a valid Date timestamp");
-  }
-  const status = record.status;
-  if (status !== "accepted" && status !== "rejected" && status !== "failed") {
-    throw new TypeError(`Unknown command status ${JSON.stringify(record.status)}`);
-  }
 }

@@ -1,0 +1,244 @@
+/**
+ * The Deno KV command log.
+ *
+ * Key layout under the log's prefix `P`:
+ *
+ * | key                                        | value       |
+ * | ------------------------------------------ | ----------- |
+ * | `[P, "c", "r", id]`                        | the record  |
+ * | `[P, "c", "t", timestamp, id]`             | `null`: timestamp order |
+ * | `[P, "c", "k", correlationId, timestamp, id]` | `null`: by correlation |
+ * | `[P, "c", "y", commandType, timestamp, id]`   | `null`: by type |
+ *
+ * @module
+ */
+
+import {
+  assertValidCommandRecord,
+  type CommandLogStore,
+  type CommandPage,
+  type CommandQuery,
+  type CommandRecord,
+  type CommandStatus,
+  decodeCommandCursor,
+  encodeCommandCursor,
+  StoreClosedError,
+  VerdictError,
+} from "../../mod.ts";
+import { KvBudget } from "./limits.ts";
+
+/** Options of {@linkcode KvCommandLog}. */
+export interface KvCommandLogOptions {
+  /** The key prefix (default `["verdict"]`); use the event store's for atomic audit. */
+  readonly prefix?: Deno.KvKey;
+  /** Close the KV handle when the log closes (default false). */
+  readonly ownsKv?: boolean;
+}
+
+const DEFAULT_LIMIT = 100;
+const GET_MANY = 10;
+
+/**
+ * A command log on Deno KV: records with indexes by time, correlation and
+ * type, in one atomic operation per record. Give it to a `KvEventStore` on
+ * the same KV as `commandLog` and an accepted command's record commits in
+ * the same atomic operation as its events. A record must fit in one KV value
+ * (64 KiB, payload included); a larger one fails with a `KvLimitError`.
+ *
+ * @example
+ * ```ts
+ * import { KvCommandLog } from "@verdict/verdict/kv";
+ * import { sampleCommandRecord } from "@verdict/verdict/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const kv = await Deno.openKv(":memory:");
+ * const log = new KvCommandLog(kv, { ownsKv: true });
+ * const record = sampleCommandRecord({ correlationId: "req-1" });
+ * await log.record(record);
+ * assert.equal((await log.findByCorrelation("req-1")).length, 1);
+ * await log.close();
+ * ```
+ */
+export class KvCommandLog implements CommandLogStore {
+  readonly #kv: Deno.Kv;
+  readonly #prefix: Deno.KvKey;
+  readonly #ownsKv: boolean;
+  #closed = false;
+
+  /** Creates a log over a KV handle. */
+  constructor(kv: Deno.Kv, options: KvCommandLogOptions = {}) {
+    this.#kv = kv;
+    this.#prefix = options.prefix ?? ["verdict"];
+    this.#ownsKv = options.ownsKv ?? false;
+  }
+
+  /** Whether this log writes to `kv` (so an event store there can commit with it). */
+  sharesKv(kv: Deno.Kv): boolean {
+    return kv === this.#kv;
+  }
+
+  #key(...parts: Deno.KvKeyPart[]): Deno.KvKey {
+    return [...this.#prefix, "c", ...parts];
+  }
+
+  /**
+   * Adds a record's writes, and the check that its id is new, to an atomic
+   * operation: how a `KvEventStore` commits the record with its events.
+   */
+  addToOperation(
+    operation: Deno.AtomicOperation,
+    budget: KvBudget,
+    record: CommandRecord,
+  ): void {
+    this.#assertOpen();
+    assertValidCommandRecord(record);
+    const what = `the command record ${record.id}`;
+    const ts = record.timestamp.getTime();
+    const recordKey = this.#key("r", record.id);
+    budget.check(recordKey, what);
+    operation.check({ key: recordKey, versionstamp: null });
+    const writes: [Deno.KvKey, unknown][] = [
+      [recordKey, record],
+      [this.#key("t", ts, record.id), null],
+      [this.#key("k", record.correlationId, ts, record.id), null],
+      [this.#key("y", record.commandType, ts, record.id), null],
+    ];
+    for (const [key, value] of writes) {
+      budget.set(key, value, what);
+      operation.set(key, value);
+    }
+  }
+
+  /** Throws when a record with this id exists. */
+  async assertNotRecorded(id: string): Promise<void> {
+    const existing = await this.#kv.get(this.#key("r", id), { consistency: "strong" });
+    if (existing.versionstamp !== null) {
+      throw new VerdictError(`Command ${id} is already recorded`);
+    }
+  }
+
+  /** Stores a record. */
+  async record(record: CommandRecord): Promise<void> {
+    const operation = this.#kv.atomic();
+    const budget = new KvBudget();
+    this.addToOperation(operation, budget, record);
+    budget.assertWithin(`the command record ${record.id}`);
+    const result = await operation.commit();
+    if (!result.ok) throw new VerdictError(`Command ${record.id} is already recorded`);
+  }
+
+  /** The record with this id, or `undefined`. */
+  async get(id: string): Promise<CommandRecord | undefined> {
+    this.#assertOpen();
+    const entry = await this.#kv.get<CommandRecord>(this.#key("r", id), {
+      consistency: "strong",
+    });
+    return entry.value ?? undefined;
+  }
+
+  async #records(ids: readonly string[]): Promise<CommandRecord[]> {
+    const records: CommandRecord[] = [];
+    for (let i = 0; i < ids.length; i += GET_MANY) {
+      const entries = await this.#kv.getMany<CommandRecord[]>(
+        ids.slice(i, i + GET_MANY).map((id) => this.#key("r", id)),
+        { consistency: "strong" },
+      );
+      for (const entry of entries) if (entry.value) records.push(entry.value);
+    }
+    return records;
+  }
+
+  /** Every record of one correlation, in timestamp order. */
+  async findByCorrelation(correlationId: string): Promise<CommandRecord[]> {
+    this.#assertOpen();
+    const ids: string[] = [];
+    for await (
+      const entry of this.#kv.list({ prefix: this.#key("k", correlationId) }, {
+        consistency: "strong",
+      })
+    ) ids.push(entry.key.at(-1) as string);
+    return await this.#records(ids);
+  }
+
+  /** Records of one command type, paged. */
+  findByType(commandType: string, query: CommandQuery = {}): Promise<CommandPage> {
+    return this.#page(this.#key("y", commandType), query);
+  }
+
+  /** All records, paged. */
+  list(query: CommandQuery = {}): Promise<CommandPage> {
+    return this.#page(this.#key("t"), query);
+  }
+
+  /** Pages through an index whose keys end in (timestamp, id). */
+  async #page(index: Deno.KvKey, query: CommandQuery): Promise<CommandPage> {
+    this.#assertOpen();
+    const limit = query.limit ?? DEFAULT_LIMIT;
+    if (!Number.isSafeInteger(limit) || limit < 1) {
+      throw new RangeError(`limit must be an integer >= 1, got ${limit}`);
+    }
+    const statuses = query.status === undefined ? undefined : new Set<CommandStatus>(
+      typeof query.status === "string" ? [query.status] : query.status,
+    );
+    let start: Deno.KvKey | undefined = query.after === undefined
+      ? undefined
+      : [...index, query.after.getTime()];
+    if (query.cursor !== undefined) {
+      const cursor = decodeCommandCursor(query.cursor);
+      // The smallest key after (timestamp, id): the id with a zero byte appended.
+      if (query.after === undefined || cursor.timestamp >= query.after.getTime()) {
+        start = [...index, cursor.timestamp, cursor.id + "\0"];
+      }
+    }
+    const end: Deno.KvKey | undefined = query.before === undefined
+      ? undefined
+      : [...index, query.before.getTime()];
+    const selector: Deno.KvListSelector = start && end
+      ? { start, end }
+      : start
+      ? { prefix: index, start }
+      : end
+      ? { prefix: index, end }
+      : { prefix: index };
+    const records: CommandRecord[] = [];
+    let pending: string[] = [];
+    const flush = async () => {
+      for (const record of await this.#records(pending)) {
+        if (!statuses || statuses.has(record.status)) records.push(record);
+      }
+      pending = [];
+    };
+    for await (
+      const entry of this.#kv.list(selector, { consistency: "strong", batchSize: 100 })
+    ) {
+      pending.push(entry.key.at(-1) as string);
+      if (pending.length === GET_MANY) await flush();
+      // One more than a page tells whether a next page exists.
+      if (records.length > limit) break;
+    }
+    if (records.length <= limit) await flush();
+    if (records.length > limit) {
+      const page = records.slice(0, limit);
+      const last = page[page.length - 1];
+      return {
+        records: page,
+        nextCursor: encodeCommandCursor({
+          timestamp: last.timestamp.getTime(),
+          id: last.id,
+        }),
+      };
+    }
+    return { records };
+  }
+
+  /** Closes the log (and the KV handle, when it owns it). */
+  close(): Promise<void> {
+    if (!this.#closed && this.#ownsKv) this.#kv.close();
+    this.#closed = true;
+    return Promise.resolve();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new StoreClosedError("Deno KV command log");
+  }
+}

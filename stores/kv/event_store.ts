@@ -1,0 +1,558 @@
+/**
+ * The Deno KV event store.
+ *
+ * Key layout under the store's prefix `P`:
+ *
+ * | key                        | value                                        |
+ * | -------------------------- | -------------------------------------------- |
+ * | `[P, "h", streamId]`       | the stream head `{ version }`: the concurrency token |
+ * | `[P, "s", streamId, v]`    | event `v` of the stream                      |
+ * | `[P, "g", versionstamp]`   | one commit's events, in order: `[streamId, firstVersion, count][]` |
+ * | `[P, "id", eventId]`       | `[streamId, version]`: event ids are unique  |
+ * | `[P, "n"]`                 | touched by every append, for watchers        |
+ *
+ * An event's global position is its commit's versionstamp (as a number)
+ * times 1,024 plus its index within the commit: strictly increasing in
+ * commit order, which is the order a reader of `[P, "g"]` sees.
+ *
+ * @module
+ */
+
+import {
+  type AppendNotifier,
+  type AppendOptions,
+  type AppendResult,
+  assertValidEvents,
+  assertValidExpectedVersion,
+  assertValidReadAllOptions,
+  assertValidReadStreamOptions,
+  assertValidStreamId,
+  checkExpectedVersion,
+  type Clock,
+  type CommandRecord,
+  ConcurrencyError,
+  DuplicateEventIdError,
+  type Event,
+  EventDecodeError,
+  type EventMetadata,
+  type EventStore,
+  type NewEvent,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  type RecordedEvent,
+  StoreClosedError,
+  type StreamAppend,
+  systemClock,
+  uuidv7,
+} from "../../mod.ts";
+import type { KvCommandLog } from "./command_log.ts";
+import { KvBudget } from "./limits.ts";
+
+/** Options of {@linkcode KvEventStore}. */
+export interface KvEventStoreOptions {
+  /** The key prefix of this store's data (default `["verdict"]`): apps can share one KV. */
+  readonly prefix?: Deno.KvKey;
+  /**
+   * A command log on the same KV whose records commit in the same atomic
+   * operation as this store's appends (for atomic audit).
+   */
+  readonly commandLog?: KvCommandLog;
+  /** Close the KV handle when the store closes (default false). */
+  readonly ownsKv?: boolean;
+  /** The clock for event timestamps (default: the system clock). */
+  readonly clock?: Clock;
+}
+
+interface StoredEvent {
+  readonly id: string;
+  readonly type: string;
+  readonly data: unknown;
+  readonly metadata: EventMetadata;
+  readonly timestamp: number;
+  /** Index of the event within its commit. */
+  readonly i: number;
+}
+
+type CommitEntry =
+  readonly (readonly [streamId: string, firstVersion: number, count: number])[];
+
+/** Events per commit fit below this, so positions of one commit never collide. */
+const PER_COMMIT = 1024;
+/** Deno KV's getMany() reads at most this many keys. */
+const GET_MANY = 10;
+/** Attempts of an append whose checks keep failing although its expectations hold. */
+const MAX_COMMIT_ATTEMPTS = 100;
+
+/**
+ * The global position of the event at `index` in the commit `versionstamp`.
+ * A local or self-hosted KV stamps commits with an 8-byte counter and two
+ * zero bytes; the counter times 1,024 plus the index is a plain number for
+ * the first 8.7 trillion commits.
+ *
+ * @throws {RangeError} for a versionstamp that is not of that kind.
+ */
+function positionOf(versionstamp: string, index: number): number {
+  const commit = parseInt(versionstamp.slice(0, 16), 16);
+  const position = commit * PER_COMMIT + index + 1;
+  if (versionstamp.slice(16) !== "0000" || !Number.isSafeInteger(position)) {
+    throw new RangeError(
+      `Versionstamp ${versionstamp} cannot be turned into a numeric position: use a local or self-hosted KV`,
+    );
+  }
+  return position;
+}
+
+/** The versionstamp key part of the commit holding `position`. */
+function commitOf(position: number): string {
+  const commit = Math.floor((position - 1) / PER_COMMIT);
+  return commit.toString(16).padStart(16, "0") + "0000";
+}
+
+/**
+ * An event store on Deno KV — a local file by default, so verdict needs no
+ * server. Appends are one atomic operation each: the stream heads are read
+ * with strong consistency and checked by versionstamp, and the events, the
+ * new heads, the commit's global-log entry and (for an accepted audited
+ * command) the command record and its indexes are set together. Limits of
+ * KV are checked before writing: a too-large event or append fails with a
+ * {@linkcode KvLimitError} and writes nothing.
+ *
+ * @example
+ * ```ts
+ * import { KvEventStore } from "@verdict/verdict/kv";
+ * import assert from "node:assert/strict";
+ *
+ * const kv = await Deno.openKv(":memory:");
+ * const store = new KvEventStore(kv, { prefix: ["bank"], ownsKv: true });
+ * await store.appendToStream("account-1", [{ type: "Opened", data: {} }], {
+ *   expectedVersion: "no_stream",
+ * });
+ * assert.equal(await store.streamVersion("account-1"), 1);
+ * await store.close();
+ * ```
+ */
+export class KvEventStore implements EventStore, AppendNotifier {
+  /** The log whose records commit atomically with appends, if one was given. */
+  readonly commandLog?: KvCommandLog;
+  readonly #kv: Deno.Kv;
+  readonly #prefix: Deno.KvKey;
+  readonly #ownsKv: boolean;
+  readonly #clock: Clock;
+  readonly #watchers = new Set<AbortController>();
+  #closed = false;
+
+  /** Creates a store over a KV handle. */
+  constructor(kv: Deno.Kv, options: KvEventStoreOptions = {}) {
+    this.#kv = kv;
+    this.#prefix = options.prefix ?? ["verdict"];
+    this.#ownsKv = options.ownsKv ?? false;
+    this.#clock = options.clock ?? systemClock;
+    this.commandLog = options.commandLog;
+    if (this.commandLog && !this.commandLog.sharesKv(kv)) {
+      throw new TypeError(
+        "The command log must live on the same Deno.Kv as the event store",
+      );
+    }
+  }
+
+  #key(...parts: Deno.KvKeyPart[]): Deno.KvKey {
+    return [...this.#prefix, ...parts];
+  }
+
+  /** Appends events to one stream, checking its expected version. */
+  async appendToStream<E extends Event = Event>(
+    streamId: string,
+    events: readonly NewEvent<E>[],
+    options: AppendOptions = {},
+  ): Promise<AppendResult<E>> {
+    const [result] = await this.#append<E>([{
+      streamId,
+      events,
+      expectedVersion: options.expectedVersion,
+    }], options);
+    return result;
+  }
+
+  /** Appends to several streams in one atomic operation. */
+  appendToStreams<E extends Event = Event>(
+    appends: readonly StreamAppend<E>[],
+    options: Omit<AppendOptions, "expectedVersion"> = {},
+  ): Promise<AppendResult<E>[]> {
+    return this.#append(appends, options);
+  }
+
+  async #append<E extends Event>(
+    appends: readonly StreamAppend<E>[],
+    options: Pick<AppendOptions, "commandRecord">,
+  ): Promise<AppendResult<E>[]> {
+    this.#assertOpen();
+    if (!Array.isArray(appends)) {
+      throw new TypeError("appendToStreams() takes an array of stream appends");
+    }
+    let givenIds = 0;
+    for (let i = 0; i < appends.length; i++) {
+      const append = appends[i];
+      assertValidStreamId(append.streamId);
+      for (let j = 0; j < i; j++) {
+        if (appends[j].streamId === append.streamId) {
+          throw new TypeError(
+            `Stream "${append.streamId}" appears twice in one multi-stream append`,
+          );
+        }
+      }
+      assertValidEvents(append.events);
+      assertValidExpectedVersion(append.expectedVersion ?? "any");
+      for (const event of append.events) if (event.id !== undefined) givenIds++;
+    }
+    if (options.commandRecord && !this.commandLog) {
+      throw new TypeError(
+        "This store has no command log to commit a command record with",
+      );
+    }
+
+    const timestamp = this.#clock.now();
+    // Ids are fixed once, so every retry of the commit below writes the same events.
+    const ids = appends.map((append) =>
+      append.events.map((event: NewEvent) => event.id ?? uuidv7())
+    );
+    const total = ids.reduce((n, streamIds) => n + streamIds.length, 0);
+    const record = options.commandRecord?.({
+      eventIds: ids.flat(),
+      streamIds: appends.filter((a) => a.events.length > 0).map((a) => a.streamId),
+    });
+
+    for (let attempt = 1;; attempt++) {
+      const heads = await this.#kv.getMany<{ version: number }[]>(
+        appends.map((append) => this.#key("h", append.streamId)),
+        { consistency: "strong" },
+      );
+      if (givenIds > 0) {
+        const retried = await this.#retriedAppend<E>(appends);
+        if (retried) return retried;
+      }
+      const actual = heads.map((head) => head.value?.version ?? 0);
+      appends.forEach((append, i) =>
+        checkExpectedVersion(append.streamId, append.expectedVersion ?? "any", actual[i])
+      );
+
+      if (total === 0 && !record) {
+        return appends.map((append, s) => ({
+          streamId: append.streamId,
+          nextExpectedVersion: actual[s],
+          events: [],
+        }));
+      }
+      const operation = this.#operation(appends, ids, actual, heads, timestamp, record);
+      const committed = await operation.commit();
+      if (committed.ok) {
+        return appends.map((append, s) => ({
+          streamId: append.streamId,
+          nextExpectedVersion: actual[s] + append.events.length,
+          events: append.events.map((event: NewEvent<E>, e: number) => ({
+            ...event,
+            id: ids[s][e],
+            metadata: event.metadata ?? {},
+            streamId: append.streamId,
+            version: actual[s] + e + 1,
+            position: positionOf(committed.versionstamp, indexIn(appends, s, e)),
+            timestamp: new Date(timestamp),
+          } as RecordedEvent<E>)),
+        }));
+      }
+      // A check failed: a head moved (or a given id or the record id was
+      // taken) between the read and the commit. Read again: an exact
+      // expectation now fails with the real version; "any" simply retries.
+      if (record) await this.commandLog!.assertNotRecorded(record.id);
+      if (attempt >= MAX_COMMIT_ATTEMPTS) {
+        const [first] = appends;
+        throw new ConcurrencyError(
+          first.streamId,
+          first.expectedVersion ?? "any",
+          await this.streamVersion(first.streamId),
+        );
+      }
+    }
+  }
+
+  #operation<E extends Event>(
+    appends: readonly StreamAppend<E>[],
+    ids: readonly (readonly string[])[],
+    actual: readonly number[],
+    heads: readonly Deno.KvEntryMaybe<{ version: number }>[],
+    timestamp: number,
+    record: CommandRecord | undefined,
+  ): Deno.AtomicOperation {
+    const kv = this.#kv;
+    const operation = kv.atomic();
+    const budget = new KvBudget();
+    const commit: [string, number, number][] = [];
+    let index = 0;
+    appends.forEach((append, s) => {
+      const headKey = this.#key("h", append.streamId);
+      budget.check(headKey, `the head of stream "${append.streamId}"`);
+      operation.check({ key: headKey, versionstamp: heads[s].versionstamp });
+      if (append.events.length === 0) return;
+      append.events.forEach((event, e) => {
+        const version = actual[s] + e + 1;
+        const key = this.#key("s", append.streamId, version);
+        const stored: StoredEvent = {
+          id: ids[s][e],
+          type: event.type,
+          data: event.data,
+          metadata: event.metadata ?? {},
+          timestamp,
+          i: index++,
+        };
+        const what = `event ${e} (${event.type}) of stream "${append.streamId}"`;
+        budget.set(key, stored, what);
+        operation.set(key, stored);
+        const idKey = this.#key("id", ids[s][e]);
+        budget.set(idKey, [append.streamId, version], what);
+        operation.set(idKey, [append.streamId, version]);
+        if (event.id !== undefined) {
+          // A writer-chosen id must still be free when the commit lands.
+          budget.check(idKey, what);
+          operation.check({ key: idKey, versionstamp: null });
+        }
+      });
+      const head = { version: actual[s] + append.events.length };
+      budget.set(headKey, head, `the head of stream "${append.streamId}"`);
+      operation.set(headKey, head);
+      commit.push([append.streamId, actual[s] + 1, append.events.length]);
+    });
+    if (commit.length > 0) {
+      const globalKey = this.#key("g", "00000000000000000000");
+      budget.set(globalKey, commit, "the global-log entry");
+      operation.set(this.#key("g", kv.commitVersionstamp()), commit);
+      budget.set(this.#key("n"), 0, "the append notification");
+      operation.set(this.#key("n"), timestamp);
+    }
+    if (record) this.commandLog!.addToOperation(operation, budget, record);
+    budget.assertWithin("this append");
+    return operation;
+  }
+
+  /** The first result again when every given id is stored as this append; see MemoryEventStore. */
+  async #retriedAppend<E extends Event>(
+    appends: readonly StreamAppend<E>[],
+  ): Promise<AppendResult<E>[] | undefined> {
+    const given = appends.flatMap((append) =>
+      append.events.filter((event) => event.id !== undefined).map((event) => event.id!)
+    );
+    const found = await this.#getMany<[string, number]>(
+      given.map((id) => this.#key("id", id)),
+    );
+    const known = found.filter((entry) => entry.value !== null);
+    if (known.length === 0) return undefined;
+    const total = appends.reduce((n, a) => n + a.events.length, 0);
+    const results: AppendResult<E>[] = [];
+    let k = 0;
+    for (const append of appends) {
+      if (append.events.length === 0) {
+        results.push({ streamId: append.streamId, nextExpectedVersion: 0, events: [] });
+        continue;
+      }
+      const first = found[k]?.value;
+      const events = first && first[0] === append.streamId
+        ? await this.readStream<E>(append.streamId, {
+          from: first[1],
+          limit: append.events.length,
+        })
+        : [];
+      const matches = known.length === total && events.length === append.events.length &&
+        events.every((stored, e) =>
+          stored.id === append.events[e].id && stored.type === append.events[e].type
+        );
+      if (!matches) throw new DuplicateEventIdError(String(known[0].key.at(-1)));
+      k += append.events.length;
+      results.push({
+        streamId: append.streamId,
+        nextExpectedVersion: events[events.length - 1].version,
+        events,
+      });
+    }
+    return results;
+  }
+
+  async #getMany<T>(keys: readonly Deno.KvKey[]): Promise<Deno.KvEntryMaybe<T>[]> {
+    const entries: Deno.KvEntryMaybe<T>[] = [];
+    for (let i = 0; i < keys.length; i += GET_MANY) {
+      entries.push(
+        ...await this.#kv.getMany<T[]>(keys.slice(i, i + GET_MANY), {
+          consistency: "strong",
+        }),
+      );
+    }
+    return entries;
+  }
+
+  /** Reads one stream's events. */
+  async readStream<E extends Event = Event>(
+    streamId: string,
+    options: ReadStreamOptions = {},
+  ): Promise<RecordedEvent<E>[]> {
+    this.#assertOpen();
+    assertValidStreamId(streamId);
+    assertValidReadStreamOptions(options);
+    const limit = options.limit ?? Infinity;
+    if (limit === 0) return [];
+    const backward = options.direction === "backward";
+    const selector = backward
+      ? {
+        start: this.#key("s", streamId, 1),
+        end: this.#key("s", streamId, (options.from ?? Number.MAX_SAFE_INTEGER - 1) + 1),
+      }
+      : {
+        start: this.#key("s", streamId, options.from ?? 1),
+        end: this.#key("s", streamId, Number.MAX_SAFE_INTEGER),
+      };
+    const out: RecordedEvent<E>[] = [];
+    for await (
+      const entry of this.#kv.list<StoredEvent>(selector, {
+        reverse: backward,
+        limit: Number.isFinite(limit) ? limit : undefined,
+        consistency: "strong",
+      })
+    ) {
+      out.push(this.#decode<E>(entry, streamId, entry.key.at(-1) as number));
+    }
+    return out;
+  }
+
+  #decode<E extends Event>(
+    entry: Deno.KvEntry<StoredEvent>,
+    streamId: string,
+    version: number,
+  ): RecordedEvent<E> {
+    const stored = entry.value;
+    const position = positionOf(entry.versionstamp, stored?.i ?? 0);
+    if (
+      typeof stored !== "object" || stored === null || typeof stored.id !== "string" ||
+      typeof stored.type !== "string" || typeof stored.i !== "number"
+    ) {
+      throw new EventDecodeError(position, stored);
+    }
+    return {
+      id: stored.id,
+      type: stored.type,
+      data: stored.data,
+      metadata: stored.metadata ?? {},
+      streamId,
+      version,
+      position,
+      timestamp: new Date(stored.timestamp),
+    } as RecordedEvent<E>;
+  }
+
+  /** Reads all events in global order after a position. */
+  async readAll<E extends Event = Event>(
+    options: ReadAllOptions = {},
+  ): Promise<RecordedEvent<E>[]> {
+    this.#assertOpen();
+    assertValidReadAllOptions(options);
+    const after = options.after ?? 0;
+    const limit = options.limit ?? Infinity;
+    const out: RecordedEvent<E>[] = [];
+    if (limit === 0) return out;
+    const start = after === 0 ? this.#key("g", "") : this.#key("g", commitOf(after));
+    const commits = this.#kv.list<CommitEntry>(
+      { start, end: this.#key("g", "\uffff") },
+      { consistency: "strong" },
+    );
+    for await (const commit of commits) {
+      const refs: { streamId: string; version: number; index: number }[] = [];
+      let index = 0;
+      for (const [streamId, first, count] of commit.value) {
+        for (let v = first; v < first + count; v++) {
+          refs.push({ streamId, version: v, index: index++ });
+        }
+      }
+      const wanted = refs.filter((ref) =>
+        positionOf(commit.key.at(-1) as string, ref.index) > after
+      ).slice(0, limit - out.length);
+      const entries = await this.#getMany<StoredEvent>(
+        wanted.map((ref) => this.#key("s", ref.streamId, ref.version)),
+      );
+      entries.forEach((entry, i) => {
+        if (entry.value === null) {
+          throw new EventDecodeError(
+            positionOf(commit.key.at(-1) as string, wanted[i].index),
+            undefined,
+            new Error(`event ${wanted[i].streamId}@${wanted[i].version} is missing`),
+          );
+        }
+        out.push(
+          this.#decode<E>(
+            entry as Deno.KvEntry<StoredEvent>,
+            wanted[i].streamId,
+            wanted[i].version,
+          ),
+        );
+      });
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  /** The stream's current version (0 when it has no events). */
+  async streamVersion(streamId: string): Promise<number> {
+    this.#assertOpen();
+    assertValidStreamId(streamId);
+    const head = await this.#kv.get<{ version: number }>(this.#key("h", streamId), {
+      consistency: "strong",
+    });
+    return head.value?.version ?? 0;
+  }
+
+  /**
+   * Resolves once events after `position` may exist: at once when they do,
+   * else on the next append through this KV handle (a KV watch), or when
+   * `signal` aborts. Writes from other processes are found by polling.
+   */
+  async waitForEvents(position: number, signal: AbortSignal): Promise<void> {
+    if (signal.aborted || this.#closed) return;
+    const watcher = new AbortController();
+    this.#watchers.add(watcher);
+    const stop = () => watcher.abort();
+    signal.addEventListener("abort", stop, { once: true });
+    const stream = this.#kv.watch([this.#key("n")]);
+    const reader = stream.getReader();
+    watcher.signal.addEventListener("abort", () => reader.cancel().catch(() => {}), {
+      once: true,
+    });
+    try {
+      await reader.read(); // the current value
+      if ((await this.readAll({ after: position, limit: 1 })).length > 0) return;
+      await reader.read(); // the next change
+    } catch {
+      // Cancelled: the caller stopped waiting or the store closed.
+    } finally {
+      signal.removeEventListener("abort", stop);
+      this.#watchers.delete(watcher);
+      await reader.cancel().catch(() => {});
+    }
+  }
+
+  /** Closes the store (and the KV handle, when it owns it). */
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#closed = true;
+    for (const watcher of this.#watchers) watcher.abort();
+    if (this.#ownsKv) this.#kv.close();
+    return Promise.resolve();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new StoreClosedError("Deno KV event store");
+  }
+}
+
+function indexIn(
+  appends: readonly StreamAppend[],
+  stream: number,
+  event: number,
+): number {
+  let index = event;
+  for (let s = 0; s < stream; s++) index += appends[s].events.length;
+  return index;
+}
