@@ -1,9 +1,14 @@
+import assert from "node:assert/strict";
+import { follow, type RecordedEvent } from "@verdict/verdict";
 import { KvCheckpointStore, KvCommandLog, KvEventStore } from "@verdict/verdict/kv";
 import {
   checkpointStoreContract,
   commandLogContract,
   eventStoreContract,
+  sampleCommandRecord,
 } from "@verdict/verdict/testing";
+import { accountStream, createBank } from "../examples/bank.ts";
+import { SpyStore } from "./support/spy_store.ts";
 import { withTempKv } from "./support/temp_kv.ts";
 
 Deno.test("the Deno KV event store keeps the event-store contract", async (t) => {
@@ -42,4 +47,188 @@ Deno.test("the Deno KV checkpoint store keeps the checkpoint contract", async (t
     const factory = async () => new KvCheckpointStore(await open(), { ownsKv: true });
     for (const c of checkpointStoreContract(factory)) await t.step(c.name, c.run);
   });
+});
+
+Deno.test("Deno KV: 8 writers × 1,000 events, a follower resuming from its checkpoint sees each once, in order", async () => {
+  await withTempKv(async (open) => {
+    const kv = await open();
+    const store = new KvEventStore(kv, { prefix: ["order"] });
+    const checkpoints = new KvCheckpointStore(kv, { prefix: ["order"] });
+    const total = 8 * 1_000;
+    const seen: RecordedEvent[] = [];
+
+    // A follower that saves its checkpoint and stops half way, then another
+    // that resumes from the saved checkpoint.
+    const followFrom = async (stopAt: number) => {
+      const stop = new AbortController();
+      for await (
+        const event of follow(store, {
+          after: await checkpoints.load("order-test"),
+          signal: stop.signal,
+          pollIntervalMs: 50,
+        })
+      ) {
+        seen.push(event);
+        await checkpoints.save("order-test", event.position);
+        if (seen.length === stopAt) stop.abort();
+      }
+    };
+    const following = followFrom(total / 2).then(() => followFrom(total));
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, writer) => {
+        for (let i = 0; i < 1_000; i++) {
+          await store.appendToStream(`writer-${writer}`, [{
+            type: "Wrote",
+            data: { i },
+          }]);
+        }
+      }),
+    );
+    await following;
+
+    assert.equal(seen.length, total);
+    assert.equal(new Set(seen.map((e) => e.id)).size, total, "no event twice");
+    for (let i = 1; i < seen.length; i++) {
+      assert.ok(seen[i].position > seen[i - 1].position, "strictly increasing positions");
+    }
+    for (let writer = 0; writer < 8; writer++) {
+      const versions = seen.filter((e) => e.streamId === `writer-${writer}`).map((e) =>
+        e.version
+      );
+      assert.deepEqual(versions, Array.from({ length: 1_000 }, (_, i) => i + 1));
+    }
+    await store.close();
+    kv.close();
+  });
+});
+
+Deno.test("Deno KV atomic audit: the record and the events commit together or not at all", async (t) => {
+  await withTempKv(async (open) => {
+    const kv = await open();
+    const log = new KvCommandLog(kv, { prefix: ["audit"] });
+    const store = new KvEventStore(kv, { prefix: ["audit"], commandLog: log });
+    const bus = createBank({ store, log, onError: () => {} });
+
+    await t.step(
+      "an accepted command's record is written by the append itself",
+      async () => {
+        const result = await bus.dispatch({
+          type: "OpenAccount",
+          data: { accountId: "a", owner: "Ada" },
+        });
+        const [event] = await store.readStream(accountStream("a"));
+        const record = await log.get(result.commandId);
+        assert.equal(record?.status, "accepted");
+        assert.deepEqual(record?.eventIds, [event.id]);
+      },
+    );
+
+    await t.step("a record that cannot be written leaves no events", async () => {
+      const taken = sampleCommandRecord();
+      await log.record(taken);
+      // The same command id again: the record's key is taken, so the append fails.
+      const result = await bus.dispatch(
+        { type: "OpenAccount", data: { accountId: "b", owner: "Bo" } },
+        { commandId: taken.id },
+      );
+      assert.equal(result.status, "failed");
+      assert.equal(await store.streamVersion(accountStream("b")), 0);
+      assert.equal((await log.get(taken.id))?.commandType, taken.commandType);
+    });
+
+    await t.step("events that cannot be written leave no accepted record", async () => {
+      const spy = new SpyStore(store);
+      spy.beforeAppend = () => {
+        throw new Error("connection reset");
+      };
+      const failing = createBank({ store: spy, log, onError: () => {} });
+      const result = await failing.dispatch({
+        type: "OpenAccount",
+        data: { accountId: "c", owner: "Cy" },
+      });
+      assert.equal(result.status, "failed");
+      assert.equal((await log.get(result.commandId))?.status, "failed");
+      assert.equal(await store.streamVersion(accountStream("c")), 0);
+    });
+
+    await store.close();
+    kv.close();
+  });
+});
+
+Deno.test("Deno KV: a process killed with SIGKILL mid-batch leaves no partial batch", async () => {
+  {
+    const dir = await Deno.makeTempDir({ prefix: "verdict-crash-" });
+    const path = `${dir}/crash.kv`;
+    try {
+      // Kill the writer at varying moments until it has been killed inside
+      // an append (its last line says it started a batch it never finished).
+      let killedMidAppend = 0;
+      for (let round = 0; round < 12 && killedMidAppend < 2; round++) {
+        const child = new Deno.Command(Deno.execPath(), {
+          args: [
+            "run",
+            "-A",
+            "--unstable-kv",
+            "tests/support/kv_batch_writer.ts",
+            path,
+            String(round),
+          ],
+          stdout: "piped",
+          stderr: "inherit",
+        }).spawn();
+        const output = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+        let printed = "";
+        while ((printed.match(/committed/g)?.length ?? 0) < 2) {
+          const { value, done } = await output.read();
+          if (done) break;
+          printed += value;
+        }
+        await new Promise((resolve) => setTimeout(resolve, (round * 7) % 20));
+        child.kill("SIGKILL");
+        await child.status;
+        while (true) {
+          const { value, done } = await output.read();
+          if (done) break;
+          printed += value;
+        }
+        const last = printed.trim().split("\n").at(-1) ?? "";
+        if (last.startsWith("starting")) killedMidAppend++;
+      }
+      assert.ok(
+        killedMidAppend > 0,
+        "the writer was killed inside an append at least once",
+      );
+
+      const kv = await Deno.openKv(path);
+      const store = new KvEventStore(kv, { prefix: ["crash"] });
+      const all = await store.readAll<
+        { type: string; data: { batch: string; i: number } }
+      >();
+      const perBatch = new Map<string, number>();
+      for (const event of all) {
+        perBatch.set(event.data.batch, (perBatch.get(event.data.batch) ?? 0) + 1);
+      }
+      assert.ok(perBatch.size >= 3, `batches committed: ${perBatch.size}`);
+      for (const [batch, count] of perBatch) {
+        assert.equal(count, 400, `batch ${batch} is whole`);
+      }
+      for (let s = 0; s < 3; s++) {
+        const events = await store.readStream(`batch-${s}`);
+        assert.equal(
+          await store.streamVersion(`batch-${s}`),
+          events.length,
+          "head = events",
+        );
+        assert.deepEqual(
+          events.map((e) => e.version),
+          Array.from({ length: events.length }, (_, i) => i + 1),
+        );
+      }
+      await store.close();
+      kv.close();
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
 });

@@ -46,7 +46,7 @@ import {
   uuidv7,
 } from "../../mod.ts";
 import type { KvCommandLog } from "./command_log.ts";
-import { KvBudget } from "./limits.ts";
+import { KV_LIMITS, KvBudget } from "./limits.ts";
 
 /** Options of {@linkcode KvEventStore}. */
 export interface KvEventStoreOptions {
@@ -210,6 +210,27 @@ export class KvEventStore implements EventStore, AppendNotifier {
       );
     }
 
+    // What can be known before reading: keys too long, too many streams.
+    const preflight = new KvBudget();
+    for (const append of appends) {
+      preflight.check(
+        this.#key("h", append.streamId),
+        `the head of stream "${append.streamId}"`,
+      );
+      for (const event of append.events) {
+        if (event.id !== undefined) {
+          preflight.keyOnly(this.#key("id", event.id), `event ${event.id}`);
+        }
+      }
+    }
+    if (options.commandRecord) {
+      preflight.check(this.#key("c", "r", ""), "the command record");
+    }
+    preflight.assertWithin("this append");
+    // Writer-chosen ids are checked to be free at commit when the checks
+    // budget allows; beyond it they are still looked up before writing.
+    const checkIds = givenIds <= KV_LIMITS.checks - preflight.checks;
+
     const timestamp = this.#clock.now();
     // Ids are fixed once, so every retry of the commit below writes the same events.
     const ids = appends.map((append) =>
@@ -222,9 +243,8 @@ export class KvEventStore implements EventStore, AppendNotifier {
     });
 
     for (let attempt = 1;; attempt++) {
-      const heads = await this.#kv.getMany<{ version: number }[]>(
+      const heads = await this.#getMany<{ version: number }>(
         appends.map((append) => this.#key("h", append.streamId)),
-        { consistency: "strong" },
       );
       if (givenIds > 0) {
         const retried = await this.#retriedAppend<E>(appends);
@@ -242,7 +262,15 @@ export class KvEventStore implements EventStore, AppendNotifier {
           events: [],
         }));
       }
-      const operation = this.#operation(appends, ids, actual, heads, timestamp, record);
+      const operation = this.#operation(
+        appends,
+        ids,
+        actual,
+        heads,
+        timestamp,
+        record,
+        checkIds,
+      );
       const committed = await operation.commit();
       if (committed.ok) {
         return appends.map((append, s) => ({
@@ -281,6 +309,7 @@ export class KvEventStore implements EventStore, AppendNotifier {
     heads: readonly Deno.KvEntryMaybe<{ version: number }>[],
     timestamp: number,
     record: CommandRecord | undefined,
+    checkIds: boolean,
   ): Deno.AtomicOperation {
     const kv = this.#kv;
     const operation = kv.atomic();
@@ -309,7 +338,7 @@ export class KvEventStore implements EventStore, AppendNotifier {
         const idKey = this.#key("id", ids[s][e]);
         budget.set(idKey, [append.streamId, version], what);
         operation.set(idKey, [append.streamId, version]);
-        if (event.id !== undefined) {
+        if (event.id !== undefined && checkIds) {
           // A writer-chosen id must still be free when the commit lands.
           budget.check(idKey, what);
           operation.check({ key: idKey, versionstamp: null });

@@ -111,6 +111,19 @@ export class KvBudget {
     this.#bytes += k + v;
   }
 
+  /** Throws if `key` is too long, without counting it. */
+  keyOnly(key: Deno.KvKey, what: string): void {
+    const k = keySize(key);
+    if (k > KV_LIMITS.keyBytes) {
+      throw new KvLimitError("key size", k, KV_LIMITS.keyBytes, what);
+    }
+  }
+
+  /** How many checks were counted. */
+  get checks(): number {
+    return this.#checks;
+  }
+
   /** Counts a check of `key`. */
   check(key: Deno.KvKey, what: string): void {
     const k = keySize(key);
