@@ -39,6 +39,19 @@ const config: DenoConfig = JSON.parse(
   await Deno.readTextFile(new URL("deno.json", root)),
 );
 
+/**
+ * Subpaths that only run on Deno (Deno KV is part of the Deno runtime): they
+ * are left out of the npm package, and so are the tests that use them.
+ */
+const DENO_ONLY: Record<string, string> = { "./kv": "Deno KV is built into Deno" };
+const npmExports = Object.fromEntries(
+  Object.entries(config.exports).filter(([key]) => !(key in DENO_ONLY)),
+);
+const denoOnlyDirs = Object.entries(config.exports)
+  .filter(([key]) => key in DENO_ONLY)
+  .map(([, target]) => target.slice(2, target.lastIndexOf("/") + 1));
+const isDenoOnly = (file: string) => denoOnlyDirs.some((dir) => file.startsWith(dir));
+
 /** Every .ts file under the given folders (relative to the root), tests excluded. */
 async function sources(folders: readonly string[], withTests = false): Promise<string[]> {
   const found: string[] = [];
@@ -132,10 +145,10 @@ async function run(command: string, args: string[], cwd: URL): Promise<void> {
 
 // 1. The library.
 await Deno.remove(out, { recursive: true }).catch(() => {});
-const library = await sources(
+const library = (await sources(
   config.publish.include.filter((p) => p.endsWith(".ts") || p.endsWith("/**/*.ts"))
     .map((p) => p.replace("/**/*.ts", "")),
-);
+)).filter((file) => !isDenoOnly(file));
 console.log(`Compiling ${library.length} modules with TypeScript ${ts.version}`);
 const problems: string[] = [];
 for (const file of library) problems.push(...await compile(file, out, true));
@@ -153,7 +166,7 @@ for (const file of library) {
   }
 }
 const exportsMap: Record<string, { types: string; default: string }> = {};
-for (const [key, target] of Object.entries(config.exports)) {
+for (const [key, target] of Object.entries(npmExports)) {
   const base = target.replace(/\.ts$/, "");
   exportsMap[key] = { types: `${base}.d.ts`, default: `${base}.js` };
 }
@@ -178,13 +191,13 @@ await Deno.copyFile(new URL("README.md", root), new URL("README.md", out));
 await Deno.copyFile(new URL("LICENSE", root), new URL("LICENSE", out));
 
 const written = JSON.parse(await Deno.readTextFile(new URL("package.json", out)));
-const denoKeys = Object.keys(config.exports).sort();
+const denoKeys = Object.keys(npmExports).sort();
 const npmKeys = Object.keys(written.exports).sort();
 if (JSON.stringify(denoKeys) !== JSON.stringify(npmKeys)) {
   throw new Error(`exports differ: deno.json ${denoKeys} vs package.json ${npmKeys}`);
 }
 for (const key of denoKeys) {
-  const expected = config.exports[key].replace(/\.ts$/, ".js");
+  const expected = npmExports[key].replace(/\.ts$/, ".js");
   if (written.exports[key].default !== expected) {
     throw new Error(`export "${key}": package.json has ${written.exports[key].default}`);
   }
@@ -193,16 +206,24 @@ for (const key of denoKeys) {
   });
 }
 console.log(
-  `Wrote npm/package.json: ${npmKeys.length} exports (same as deno.json), dependencies ${
-    JSON.stringify(dependencies)
-  }`,
+  `Wrote npm/package.json: ${npmKeys.length} exports, deno.json's but for the Deno-only ${
+    Object.entries(DENO_ONLY).map(([key, why]) => `${key} (${why})`).join(", ")
+  }; dependencies ${JSON.stringify(dependencies)}`,
 );
 
 if (Deno.args.includes("--no-test")) Deno.exit(0);
 
 // 3. The tests, under Node.
 const testOut = new URL("test/", out);
-const testFiles = await sources(["tests", "examples"], true);
+// Tests of Deno-only subpaths stay on Deno.
+const testFiles: string[] = [];
+for (const file of await sources(["tests", "examples"], true)) {
+  const source = await Deno.readTextFile(new URL(file, root));
+  const usesDenoOnly = Object.keys(DENO_ONLY).some((key) =>
+    source.includes(`"${config.name}/${key.slice(2)}"`)
+  );
+  if (!usesDenoOnly) testFiles.push(file);
+}
 for (const file of testFiles) problems.push(...await compile(file, testOut, false));
 if (problems.length > 0) throw new Error(problems.join("\n"));
 await Deno.writeTextFile(
@@ -232,7 +253,7 @@ await run("node", ["--import", "./test/deno_shim.js", "--test", ...nodeTests], o
 const consumer = new URL("test/consumer/", out);
 await Deno.mkdir(new URL("node_modules/@verdict/", consumer), { recursive: true });
 await Deno.symlink(path(out), path(new URL("node_modules/@verdict/verdict", consumer)));
-const subpaths = Object.keys(config.exports).map((key) =>
+const subpaths = Object.keys(npmExports).map((key) =>
   key === "." ? config.name : `${config.name}/${key.slice(2)}`
 );
 await Deno.writeTextFile(

@@ -10,7 +10,19 @@ import {
   StoreClosedError,
 } from "../../mod.ts";
 
-/** Options of {@linkcode KvCheckpointStore}. */
+/**
+ * Options of {@linkcode KvCheckpointStore}.
+ *
+ * @example
+ * ```ts
+ * import { KvCheckpointStore, type KvCheckpointStoreOptions } from "@verdict/verdict/kv";
+ *
+ * const kv = await Deno.openKv(":memory:");
+ * const options: KvCheckpointStoreOptions = { prefix: ["billing"], ownsKv: true };
+ * const checkpoints = new KvCheckpointStore(kv, options);
+ * await checkpoints.close();
+ * ```
+ */
 export interface KvCheckpointStoreOptions {
   /** The key prefix (default `["verdict"]`). */
   readonly prefix?: Deno.KvKey;

@@ -27,7 +27,19 @@ import {
 } from "../../mod.ts";
 import { KvBudget } from "./limits.ts";
 
-/** Options of {@linkcode KvCommandLog}. */
+/**
+ * Options of {@linkcode KvCommandLog}.
+ *
+ * @example
+ * ```ts
+ * import { KvCommandLog, type KvCommandLogOptions } from "@verdict/verdict/kv";
+ *
+ * const kv = await Deno.openKv(":memory:");
+ * const options: KvCommandLogOptions = { prefix: ["billing"], ownsKv: true };
+ * const log = new KvCommandLog(kv, options);
+ * await log.close();
+ * ```
+ */
 export interface KvCommandLogOptions {
   /** The key prefix (default `["verdict"]`); use the event store's for atomic audit. */
   readonly prefix?: Deno.KvKey;

@@ -48,7 +48,20 @@ import {
 import type { KvCommandLog } from "./command_log.ts";
 import { KV_LIMITS, KvBudget } from "./limits.ts";
 
-/** Options of {@linkcode KvEventStore}. */
+/**
+ * Options of {@linkcode KvEventStore}.
+ *
+ * @example Two apps on one KV file
+ * ```ts
+ * import { KvEventStore, type KvEventStoreOptions } from "@verdict/verdict/kv";
+ *
+ * const kv = await Deno.openKv(":memory:");
+ * const billing: KvEventStoreOptions = { prefix: ["billing"] };
+ * const shipping: KvEventStoreOptions = { prefix: ["shipping"] };
+ * const stores = [new KvEventStore(kv, billing), new KvEventStore(kv, shipping)];
+ * kv.close();
+ * ```
+ */
 export interface KvEventStoreOptions {
   /** The key prefix of this store's data (default `["verdict"]`): apps can share one KV. */
   readonly prefix?: Deno.KvKey;

@@ -8,7 +8,18 @@
 import { serialize } from "node:v8";
 import { VerdictError } from "../../mod.ts";
 
-/** The limits of one Deno KV atomic operation (the self-hosted ones). */
+/**
+ * The limits of one Deno KV atomic operation (the self-hosted ones).
+ *
+ * @example
+ * ```ts
+ * import { KV_LIMITS } from "@verdict/verdict/kv";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(KV_LIMITS.valueBytes, 64 * 1024);
+ * assert.equal(KV_LIMITS.checks, 10);
+ * ```
+ */
 export const KV_LIMITS: {
   readonly valueBytes: number;
   readonly keyBytes: number;
@@ -23,7 +34,19 @@ export const KV_LIMITS: {
   checks: 10,
 });
 
-/** Which Deno KV limit an operation would break. */
+/**
+ * Which Deno KV limit an operation would break.
+ *
+ * @example
+ * ```ts
+ * import { type KvLimit, KvLimitError } from "@verdict/verdict/kv";
+ *
+ * function explain(error: KvLimitError): string {
+ *   const limit: KvLimit = error.limit;
+ *   return limit === "value size" ? "split the event" : `reduce the ${limit}`;
+ * }
+ * ```
+ */
 export type KvLimit = "value size" | "key size" | "mutations" | "total size" | "checks";
 
 /**
@@ -69,7 +92,17 @@ export class KvLimitError extends VerdictError {
 
 const utf8 = new TextEncoder();
 
-/** The encoded size of a key, as Deno KV counts it (tuple encoding). */
+/**
+ * The encoded size of a key, as Deno KV counts it (tuple encoding).
+ *
+ * @example
+ * ```ts
+ * import { keySize } from "@verdict/verdict/kv";
+ * import assert from "node:assert/strict";
+ *
+ * assert.ok(keySize(["verdict", "s", "account-1", 1]) < 2048);
+ * ```
+ */
 export function keySize(key: Deno.KvKey): number {
   let size = 0;
   for (const part of key) {
@@ -86,12 +119,34 @@ export function keySize(key: Deno.KvKey): number {
   return size;
 }
 
-/** The serialized size of a value (V8's serializer, as Deno KV uses). */
+/**
+ * The serialized size of a value (V8's serializer, as Deno KV uses).
+ *
+ * @example
+ * ```ts
+ * import { valueSize } from "@verdict/verdict/kv";
+ * import assert from "node:assert/strict";
+ *
+ * assert.ok(valueSize({ type: "Deposited", data: { amount: 5 } }) < 100);
+ * ```
+ */
 export function valueSize(value: unknown): number {
   return serialize(value).length;
 }
 
-/** Accumulates one atomic operation's size and counts, checking each limit. */
+/**
+ * Accumulates one atomic operation's size and counts, checking each limit.
+ *
+ * @example
+ * ```ts
+ * import { KvBudget, KvLimitError } from "@verdict/verdict/kv";
+ * import assert from "node:assert/strict";
+ *
+ * const budget = new KvBudget();
+ * for (let i = 0; i < 11; i++) budget.check(["h", `stream-${i}`], `stream ${i}`);
+ * assert.throws(() => budget.assertWithin("this append"), KvLimitError);
+ * ```
+ */
 export class KvBudget {
   #mutations = 0;
   #checks = 0;

@@ -33,7 +33,18 @@ export * from "./command_log.ts";
 export * from "./checkpoint_store.ts";
 export * from "./limits.ts";
 
-/** The three KV stores on one handle, opened by {@linkcode openKvStores}. */
+/**
+ * The three KV stores on one handle, opened by {@linkcode openKvStores}.
+ *
+ * @example
+ * ```ts
+ * import { type KvStores, openKvStores } from "@verdict/verdict/kv";
+ *
+ * const stores: KvStores = await openKvStores(":memory:");
+ * await stores.checkpoints.save("reports", 0);
+ * await stores.close();
+ * ```
+ */
 export interface KvStores {
   /** The KV handle they share. */
   readonly kv: Deno.Kv;
