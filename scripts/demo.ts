@@ -1,45 +1,65 @@
 /**
  * The bank demo: open accounts, deposit, have an overdraft refused, transfer
- * atomically between two accounts, then print balances, the event log and
- * the audit trail.
+ * atomically between two accounts, then print balances, the event log, the
+ * audit trail, and the command behind the transfer's events.
  *
- *   deno task demo [--store memory]
+ *   deno task demo [--store memory | --store kv:PATH]
+ *
+ * The default store is a Deno KV file, .verdict/demo.kv: run the demo twice
+ * and the second run continues the first one's history and audit trail.
  */
 
 import {
+  type CommandLogStore,
   type CommandResult,
+  type EventStore,
   fold,
   jsonCodec,
-  type RecordedEvent,
 } from "@verdict/verdict";
+import { openKvStores } from "@verdict/verdict/kv";
 import { MemoryCommandLog, MemoryEventStore } from "@verdict/verdict/memory";
 import {
   type Account,
   accountDecider,
   accountStream,
+  type BankCommand,
   type BankEvent,
   createBank,
 } from "../examples/bank.ts";
 
-function parseStore(args: string[]): string {
-  const at = args.indexOf("--store");
-  const inline = args.find((arg) => arg.startsWith("--store="));
-  const value = inline?.slice("--store=".length) ?? (at >= 0 ? args[at + 1] : "memory");
-  if (value !== "memory") {
-    console.error(`Unknown store "${value}". This build knows: memory.`);
-    Deno.exit(2);
-  }
-  return value;
+interface DemoStores {
+  readonly name: string;
+  readonly store: EventStore;
+  readonly log: CommandLogStore;
+  close(): Promise<void>;
 }
 
-const storeName = parseStore(Deno.args);
-const log = new MemoryCommandLog();
-const store = new MemoryEventStore({ commandLog: log });
-const bank = createBank({
-  store,
-  log,
-  onError: (error) => console.error("audit error:", error),
-});
+/** `--store memory`, `--store kv:PATH`; the default is a KV file under .verdict/. */
+async function openStores(args: string[]): Promise<DemoStores> {
+  const at = args.indexOf("--store");
+  const inline = args.find((arg) => arg.startsWith("--store="));
+  const choice = inline?.slice("--store=".length) ?? (at >= 0 ? args[at + 1] : undefined);
+  if (choice === "memory") {
+    const log = new MemoryCommandLog();
+    const store = new MemoryEventStore({ commandLog: log });
+    return { name: "memory", store, log, close: () => store.close() };
+  }
+  if (choice === undefined || choice.startsWith("kv:")) {
+    const path = choice?.slice("kv:".length) || ".verdict/demo.kv";
+    if (choice === undefined) await Deno.mkdir(".verdict", { recursive: true });
+    const kv = await openKvStores(path, { prefix: ["bank-demo"] });
+    return {
+      name: `Deno KV file ${path}`,
+      store: kv.events,
+      log: kv.commandLog,
+      close: kv.close,
+    };
+  }
+  console.error(
+    `Unknown store "${choice}". Use --store memory or --store kv:PATH (default: kv:.verdict/demo.kv).`,
+  );
+  Deno.exit(2);
+}
 
 function describe(result: CommandResult): string {
   switch (result.status) {
@@ -52,8 +72,21 @@ function describe(result: CommandResult): string {
   }
 }
 
-console.log(`verdict bank demo — store: ${storeName}\n`);
-const steps: [string, Parameters<typeof bank.dispatch>[0]][] = [
+const { name, store, log, close } = await openStores(Deno.args);
+const bank = createBank({
+  store,
+  log,
+  onError: (error) => console.error("audit error:", error),
+});
+const before = (await store.readAll()).length;
+console.log(`verdict bank demo — store: ${name}`);
+console.log(
+  before === 0
+    ? "A fresh store: the story starts now.\n"
+    : `The store already holds ${before} events from earlier runs: this run continues them.\n`,
+);
+
+const steps: [string, BankCommand][] = [
   ["Alice opens account A-1", {
     type: "OpenAccount",
     data: { accountId: "A-1", owner: "Alice" },
@@ -64,15 +97,17 @@ const steps: [string, Parameters<typeof bank.dispatch>[0]][] = [
   }],
   ["Alice deposits 100", { type: "Deposit", data: { accountId: "A-1", amount: 100 } }],
   ["Bob deposits 20", { type: "Deposit", data: { accountId: "B-1", amount: 20 } }],
-  ["Bob withdraws 50", { type: "Withdraw", data: { accountId: "B-1", amount: 50 } }],
+  ["Bob withdraws 500", { type: "Withdraw", data: { accountId: "B-1", amount: 500 } }],
   ["Alice transfers 30 to Bob", {
     type: "Transfer",
-    data: { transferId: "T-1", from: "A-1", to: "B-1", amount: 30 },
+    data: {
+      transferId: crypto.randomUUID().slice(0, 8),
+      from: "A-1",
+      to: "B-1",
+      amount: 30,
+    },
   }],
-  ["Bob withdraws 50 again", {
-    type: "Withdraw",
-    data: { accountId: "B-1", amount: 50 },
-  }],
+  ["Bob withdraws 50", { type: "Withdraw", data: { accountId: "B-1", amount: 50 } }],
 ];
 const session = crypto.randomUUID();
 let transferCommandId = "";
@@ -95,13 +130,13 @@ for (const id of ["A-1", "B-1"]) {
   console.log(`  ${id} (${account.owner}): ${account.balance}`);
 }
 
-console.log("\nEvent log (global order)");
-const all: RecordedEvent<BankEvent>[] = await store.readAll<BankEvent>();
+const all = await store.readAll<BankEvent>();
+console.log(`\nEvent log (global order, ${all.length} events)`);
 for (const event of all) {
   console.log(
-    `  #${String(event.position).padStart(3)}  ${event.streamId}@${event.version}  ${
-      event.type.padEnd(16)
-    } ${JSON.stringify(event.data)}`,
+    `  #${String(event.position).padStart(8)}  ${event.streamId}@${
+      String(event.version).padEnd(3)
+    } ${event.type.padEnd(16)} ${JSON.stringify(event.data)}`,
   );
 }
 
@@ -122,13 +157,14 @@ do {
   cursor = page.nextCursor;
 } while (cursor);
 
-console.log("\nWhich command caused this? The transfer, with the events it produced:");
+console.log(
+  "\nWhich command caused this? This run's transfer, with the events it produced:",
+);
 const transfer = await log.get(transferCommandId);
 if (transfer) {
   console.log(`  command ${transfer.id} (${transfer.commandType}, ${transfer.status})`);
   console.log(`  payload  ${JSON.stringify(jsonCodec.decode(transfer.payload))}`);
-  const caused = all.filter((event) => event.metadata.causationId === transfer.id);
-  for (const event of caused) {
+  for (const event of all.filter((e) => e.metadata.causationId === transfer.id)) {
     console.log(
       `  → ${event.streamId}@${event.version} ${event.type} ${
         JSON.stringify(event.data)
@@ -136,5 +172,4 @@ if (transfer) {
     );
   }
 }
-await store.close();
-await log.close();
+await close();
