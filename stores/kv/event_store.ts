@@ -152,6 +152,11 @@ export class KvEventStore implements EventStore, AppendNotifier {
   readonly #ownsKv: boolean;
   readonly #clock: Clock;
   readonly #watchers = new Set<AbortController>();
+  // The heads this store last read or wrote: an append whose exact expected
+  // version matches skips the read and checks the known versionstamp, so a
+  // command on current state is one round trip. A stale entry only makes
+  // the check fail, and the append reads the head again.
+  readonly #heads = new Map<string, { version: number; versionstamp: string }>();
   #closed = false;
 
   /** Creates a store over a KV handle. */
@@ -256,9 +261,8 @@ export class KvEventStore implements EventStore, AppendNotifier {
     });
 
     for (let attempt = 1;; attempt++) {
-      const heads = await this.#getMany<{ version: number }>(
-        appends.map((append) => this.#key("h", append.streamId)),
-      );
+      const heads = attempt === 1 && this.#knownHeads(appends) ||
+        await this.#readHeads(appends);
       if (givenIds > 0) {
         const retried = await this.#retriedAppend<E>(appends);
         if (retried) return retried;
@@ -286,6 +290,14 @@ export class KvEventStore implements EventStore, AppendNotifier {
       );
       const committed = await operation.commit();
       if (committed.ok) {
+        appends.forEach((append, s) =>
+          this.#rememberHead(append.streamId, {
+            version: actual[s] + append.events.length,
+            versionstamp: append.events.length > 0
+              ? committed.versionstamp
+              : heads[s].versionstamp,
+          })
+        );
         return appends.map((append, s) => ({
           streamId: append.streamId,
           nextExpectedVersion: actual[s] + append.events.length,
@@ -372,6 +384,51 @@ export class KvEventStore implements EventStore, AppendNotifier {
     if (record) this.commandLog!.addToOperation(operation, budget, record);
     budget.assertWithin("this append");
     return operation;
+  }
+
+  /** The heads as last seen, when every append expects exactly that version. */
+  #knownHeads(
+    appends: readonly StreamAppend[],
+  ): Deno.KvEntryMaybe<{ version: number }>[] | undefined {
+    const heads: Deno.KvEntryMaybe<{ version: number }>[] = [];
+    for (const append of appends) {
+      const known = this.#heads.get(append.streamId);
+      if (!known || append.expectedVersion !== known.version) return undefined;
+      heads.push({
+        key: this.#key("h", append.streamId),
+        value: { version: known.version },
+        versionstamp: known.versionstamp,
+      });
+    }
+    return heads;
+  }
+
+  async #readHeads(
+    appends: readonly StreamAppend[],
+  ): Promise<Deno.KvEntryMaybe<{ version: number }>[]> {
+    const heads = await this.#getMany<{ version: number }>(
+      appends.map((append) => this.#key("h", append.streamId)),
+    );
+    heads.forEach((head, i) => {
+      if (head.versionstamp !== null && head.value) {
+        this.#rememberHead(appends[i].streamId, {
+          version: head.value.version,
+          versionstamp: head.versionstamp,
+        });
+      }
+    });
+    return heads;
+  }
+
+  #rememberHead(
+    streamId: string,
+    head: { version: number; versionstamp: string | null },
+  ): void {
+    if (head.versionstamp === null) return;
+    if (!this.#heads.has(streamId) && this.#heads.size >= 10_000) {
+      this.#heads.delete(this.#heads.keys().next().value as string);
+    }
+    this.#heads.set(streamId, { version: head.version, versionstamp: head.versionstamp });
   }
 
   /** The first result again when every given id is stored as this append; see MemoryEventStore. */
