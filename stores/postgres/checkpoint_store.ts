@@ -1,0 +1,86 @@
+/**
+ * The PostgreSQL checkpoint store.
+ *
+ * @module
+ */
+
+import type { Sql } from "postgres";
+import {
+  assertValidCheckpoint,
+  type CheckpointStore,
+  StoreClosedError,
+} from "../../mod.ts";
+import { migrate } from "./schema.ts";
+
+/** Options of {@linkcode PostgresCheckpointStore}. */
+export interface PostgresCheckpointStoreOptions {
+  /** The schema (default `"verdict"`). */
+  readonly schema?: string;
+  /** Close the connection pool when the store closes (default false). */
+  readonly ownsSql?: boolean;
+}
+
+/**
+ * Checkpoints in a PostgreSQL table, one row per consumer.
+ *
+ * @example
+ * ```ts ignore
+ * import postgres from "postgres";
+ * import { PostgresCheckpointStore } from "@verdict/verdict/postgres";
+ *
+ * const checkpoints = new PostgresCheckpointStore(postgres(Deno.env.get("DATABASE_URL")!), {
+ *   ownsSql: true,
+ * });
+ * await checkpoints.save("balances", 42);
+ * await checkpoints.close();
+ * ```
+ */
+export class PostgresCheckpointStore implements CheckpointStore {
+  readonly #sql: Sql;
+  readonly #schema: string;
+  readonly #ownsSql: boolean;
+  #closed = false;
+
+  /** Creates a checkpoint store on a postgres.js connection pool. */
+  constructor(sql: Sql, options: PostgresCheckpointStoreOptions = {}) {
+    this.#sql = sql;
+    this.#schema = options.schema ?? "verdict";
+    this.#ownsSql = options.ownsSql ?? false;
+  }
+
+  async #ready(): Promise<void> {
+    if (this.#closed) throw new StoreClosedError("PostgreSQL checkpoint store");
+    await migrate(this.#sql, this.#schema);
+  }
+
+  /** The consumer's last handled position, 0 when it has none. */
+  async load(consumer: string): Promise<number> {
+    assertValidCheckpoint(consumer, 0);
+    await this.#ready();
+    const rows = await this.#sql.unsafe<{ position: number }[]>(
+      `select position::float8 as position from ${this.#schema}.checkpoints where consumer = $1`,
+      [consumer],
+      { prepare: true },
+    );
+    return rows[0]?.position ?? 0;
+  }
+
+  /** Records the consumer's last handled position. */
+  async save(consumer: string, position: number): Promise<void> {
+    assertValidCheckpoint(consumer, position);
+    await this.#ready();
+    await this.#sql.unsafe(
+      `insert into ${this.#schema}.checkpoints (consumer, position) values ($1, $2)
+       on conflict (consumer) do update set position = excluded.position`,
+      [consumer, position],
+      { prepare: true },
+    );
+  }
+
+  /** Closes the store (and the pool, when it owns it). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#ownsSql) await this.#sql.end();
+  }
+}

@@ -1,0 +1,193 @@
+/**
+ * The PostgreSQL command log.
+ *
+ * @module
+ */
+
+import type { Sql } from "postgres";
+import {
+  assertValidCommandRecord,
+  type CommandLogStore,
+  type CommandPage,
+  type CommandQuery,
+  type CommandRecord,
+  decodeCommandCursor,
+  encodeCommandCursor,
+  StoreClosedError,
+  VerdictError,
+} from "../../mod.ts";
+import {
+  commandRecordColumns,
+  type CommandRow,
+  recordCasts,
+  recordOfRow,
+  recordParameters,
+} from "./command_rows.ts";
+import { migrate } from "./schema.ts";
+
+/** Options of {@linkcode PostgresCommandLog}. */
+export interface PostgresCommandLogOptions {
+  /** The schema (default `"verdict"`); use the event store's for atomic audit. */
+  readonly schema?: string;
+  /** Close the connection pool when the log closes (default false). */
+  readonly ownsSql?: boolean;
+}
+
+const DEFAULT_LIMIT = 100;
+const UNIQUE_VIOLATION = "23505";
+const COLUMNS =
+  "id, correlation_id, causation_id, command_type, payload_text, payload_bytes, payload_codec, metadata, status, error, event_ids, stream_ids, duration_ms, recorded_at";
+
+/**
+ * A command log on PostgreSQL: one row per command, indexed by time, by
+ * correlation and by type (each index ends in `(recorded_at, id)`, the page
+ * order). Give it to a `PostgresEventStore` on the same pool and schema as
+ * `commandLog` and an accepted command's record is inserted by the same
+ * statement as its events.
+ *
+ * @example
+ * ```ts ignore
+ * import postgres from "postgres";
+ * import { PostgresCommandLog } from "@verdict/verdict/postgres";
+ *
+ * const log = new PostgresCommandLog(postgres(Deno.env.get("DATABASE_URL")!), {
+ *   schema: "bank",
+ *   ownsSql: true,
+ * });
+ * const trail = await log.findByCorrelation("request-42");
+ * await log.close();
+ * ```
+ */
+export class PostgresCommandLog implements CommandLogStore {
+  readonly #sql: Sql;
+  readonly #schema: string;
+  readonly #ownsSql: boolean;
+  #closed = false;
+
+  /** Creates a log on a postgres.js connection pool. */
+  constructor(sql: Sql, options: PostgresCommandLogOptions = {}) {
+    this.#sql = sql;
+    this.#schema = options.schema ?? "verdict";
+    this.#ownsSql = options.ownsSql ?? false;
+  }
+
+  /** Whether this log writes through `sql` into `schema` (so an event store there can commit with it). */
+  sharesDatabase(sql: Sql, schema: string): boolean {
+    return sql === this.#sql && schema === this.#schema;
+  }
+
+  async #ready(): Promise<void> {
+    if (this.#closed) throw new StoreClosedError("PostgreSQL command log");
+    await migrate(this.#sql, this.#schema);
+  }
+
+  /** Stores a record. */
+  async record(record: CommandRecord): Promise<void> {
+    assertValidCommandRecord(record);
+    await this.#ready();
+    try {
+      await this.#sql.unsafe(
+        `insert into ${this.#schema}.commands (${commandRecordColumns})
+         values (${recordCasts.map((cast, i) => `$${i + 1}::${cast}`).join(", ")})`,
+        recordParameters(record) as never[],
+        { prepare: true },
+      );
+    } catch (error) {
+      if ((error as { code?: string }).code === UNIQUE_VIOLATION) {
+        throw new VerdictError(`Command ${record.id} is already recorded`, {
+          cause: error,
+        });
+      }
+      throw error;
+    }
+  }
+
+  /** The record with this id, or `undefined`. */
+  async get(id: string): Promise<CommandRecord | undefined> {
+    await this.#ready();
+    const rows = await this.#sql.unsafe<CommandRow[]>(
+      `select ${COLUMNS} from ${this.#schema}.commands where id = $1`,
+      [id],
+      { prepare: true },
+    );
+    return rows[0] && recordOfRow(rows[0]);
+  }
+
+  /** Every record of one correlation, in timestamp order. */
+  async findByCorrelation(correlationId: string): Promise<CommandRecord[]> {
+    await this.#ready();
+    const rows = await this.#sql.unsafe<CommandRow[]>(
+      `select ${COLUMNS} from ${this.#schema}.commands
+       where correlation_id = $1 order by recorded_at, id`,
+      [correlationId],
+      { prepare: true },
+    );
+    return rows.map(recordOfRow);
+  }
+
+  /** Records of one command type, paged. */
+  findByType(commandType: string, query: CommandQuery = {}): Promise<CommandPage> {
+    return this.#page(commandType, query);
+  }
+
+  /** All records, paged. */
+  list(query: CommandQuery = {}): Promise<CommandPage> {
+    return this.#page(undefined, query);
+  }
+
+  async #page(
+    commandType: string | undefined,
+    query: CommandQuery,
+  ): Promise<CommandPage> {
+    const limit = query.limit ?? DEFAULT_LIMIT;
+    if (!Number.isSafeInteger(limit) || limit < 1) {
+      throw new RangeError(`limit must be an integer >= 1, got ${limit}`);
+    }
+    const cursor = query.cursor === undefined
+      ? undefined
+      : decodeCommandCursor(query.cursor);
+    await this.#ready();
+    const statuses = query.status === undefined
+      ? null
+      : typeof query.status === "string"
+      ? [query.status]
+      : [...query.status];
+    const rows = await this.#sql.unsafe<CommandRow[]>(
+      `select ${COLUMNS} from ${this.#schema}.commands
+       where ($1::text is null or command_type = $1)
+         and ($2::timestamptz is null or (recorded_at, id) > ($2::timestamptz, $3::text))
+         and ($4::timestamptz is null or recorded_at >= $4)
+         and ($5::timestamptz is null or recorded_at < $5)
+         and ($6::text[] is null or status = any($6))
+       order by recorded_at, id
+       limit $7`,
+      [
+        commandType ?? null,
+        cursor ? new Date(cursor.timestamp) : null,
+        cursor?.id ?? null,
+        query.after ?? null,
+        query.before ?? null,
+        statuses,
+        limit + 1,
+      ] as never[],
+      { prepare: true },
+    );
+    const records = rows.slice(0, limit).map(recordOfRow);
+    if (rows.length <= limit) return { records };
+    const last = records[records.length - 1];
+    return {
+      records,
+      nextCursor: encodeCommandCursor({
+        timestamp: last.timestamp.getTime(),
+        id: last.id,
+      }),
+    };
+  }
+
+  /** Closes the log (and the pool, when it owns it). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#ownsSql) await this.#sql.end();
+  }
+}

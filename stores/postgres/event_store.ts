@@ -1,0 +1,549 @@
+/**
+ * The PostgreSQL event store.
+ *
+ * @module
+ */
+
+import type { Sql, TransactionSql } from "postgres";
+
+/** A pool or a transaction: where a statement runs. */
+type Queryable = Sql | TransactionSql;
+import {
+  type AppendNotifier,
+  type AppendOptions,
+  type AppendResult,
+  assertValidEvents,
+  assertValidExpectedVersion,
+  assertValidReadAllOptions,
+  assertValidReadStreamOptions,
+  assertValidStreamId,
+  checkExpectedVersion,
+  type Clock,
+  type CommandRecord,
+  ConcurrencyError,
+  DuplicateEventIdError,
+  type Event,
+  EventDecodeError,
+  type EventStore,
+  type ExpectedVersion,
+  type NewEvent,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  type RecordedEvent,
+  StoreClosedError,
+  type StreamAppend,
+  systemClock,
+  uuidv7,
+  VerdictError,
+} from "../../mod.ts";
+import type { PostgresCommandLog } from "./command_log.ts";
+import { commandRecordColumns, recordCasts, recordParameters } from "./command_rows.ts";
+import { migrate, PER_TRANSACTION } from "./schema.ts";
+
+/** Options of {@linkcode PostgresEventStore}. */
+export interface PostgresEventStoreOptions {
+  /** The schema holding the store's tables (default `"verdict"`). */
+  readonly schema?: string;
+  /**
+   * A command log in the same database and schema whose records commit in
+   * the same statement as this store's appends (for atomic audit).
+   */
+  readonly commandLog?: PostgresCommandLog;
+  /** Close the connection pool when the store closes (default false). */
+  readonly ownsSql?: boolean;
+  /** The clock for event timestamps (default: the system clock). */
+  readonly clock?: Clock;
+}
+
+interface EventRow {
+  position: number;
+  event_id: string;
+  stream_id: string;
+  version: number;
+  type: string;
+  data: unknown;
+  metadata: unknown;
+  created_at: Date;
+}
+
+const UNIQUE_VIOLATION = "23505";
+const EVENT_COLUMNS =
+  "position::float8 as position, event_id, stream_id, version::float8 as version, type, data, metadata, created_at";
+
+type Mode = "any" | "create" | "exact" | "exists";
+
+function modeOf(expected: ExpectedVersion): Mode {
+  if (expected === "any") return "any";
+  if (expected === "no_stream" || expected === 0) return "create";
+  if (expected === "stream_exists") return "exists";
+  return "exact";
+}
+
+/**
+ * An event store on PostgreSQL (through postgres.js).
+ *
+ * Every append is one SQL statement: a data-modifying CTE that moves the
+ * stream's head row only if the expected version holds (the head row is the
+ * concurrency token, so racing writers queue on its lock and the losers see
+ * the winner's version), inserts the events with one multi-row insert, and —
+ * for an accepted audited command — inserts the command record; with
+ * autocommit that is one round trip for a command whose state is cached.
+ * Several streams go in one transaction.
+ *
+ * Readers see a gap-free order: an event's position is its transaction id
+ * (`xid8`) times 65,536 plus its index in the transaction, and `readAll`
+ * returns only events of transactions older than the oldest one still
+ * running (`pg_snapshot_xmin(pg_current_snapshot())`). A transaction that
+ * commits late therefore never lands behind a reader's checkpoint; the price
+ * is that a long-running transaction holds readers back until it ends.
+ *
+ * @example
+ * ```ts ignore
+ * import postgres from "postgres";
+ * import { PostgresEventStore } from "@verdict/verdict/postgres";
+ *
+ * const sql = postgres(Deno.env.get("DATABASE_URL")!);
+ * const store = new PostgresEventStore(sql, { schema: "bank", ownsSql: true });
+ * await store.appendToStream("account-1", [{ type: "Opened", data: {} }], {
+ *   expectedVersion: "no_stream",
+ * });
+ * await store.close();
+ * ```
+ */
+export class PostgresEventStore implements EventStore, AppendNotifier {
+  /** The log whose records commit atomically with appends, if one was given. */
+  readonly commandLog?: PostgresCommandLog;
+  readonly #sql: Sql;
+  readonly #schema: string;
+  readonly #ownsSql: boolean;
+  readonly #clock: Clock;
+  readonly #statements = new Map<string, string>();
+  readonly #waiters = new Set<() => void>();
+  #listening?: Promise<{ unlisten(): Promise<void> }>;
+  #closed = false;
+
+  /** Creates a store on a postgres.js connection pool. */
+  constructor(sql: Sql, options: PostgresEventStoreOptions = {}) {
+    this.#sql = sql;
+    this.#schema = options.schema ?? "verdict";
+    this.#ownsSql = options.ownsSql ?? false;
+    this.#clock = options.clock ?? systemClock;
+    this.commandLog = options.commandLog;
+    if (this.commandLog && !this.commandLog.sharesDatabase(sql, this.#schema)) {
+      throw new TypeError(
+        "The command log must use the same connection pool and schema as the event store",
+      );
+    }
+  }
+
+  /** The NOTIFY channel appends signal on. */
+  get #channel(): string {
+    return `verdict_${this.#schema}`;
+  }
+
+  async #ready(): Promise<void> {
+    if (this.#closed) throw new StoreClosedError("PostgreSQL event store");
+    await migrate(this.#sql, this.#schema);
+  }
+
+  /** The append statement for one mode, with or without a command record. */
+  #appendStatement(mode: Mode, withRecord: boolean): string {
+    const name = `${mode}:${withRecord}`;
+    let text = this.#statements.get(name);
+    if (text) return text;
+    const s = this.#schema;
+    // Every parameter is typed once, in `p`, whichever of them a mode uses.
+    const head = {
+      any: `insert into ${s}.streams (stream_id, version) select stream_id, count from p
+            on conflict (stream_id) do update set version = ${s}.streams.version + excluded.version
+            returning version`,
+      create:
+        `insert into ${s}.streams (stream_id, version) select stream_id, count from p
+               on conflict (stream_id) do nothing returning version`,
+      exact: `update ${s}.streams set version = version + p.count from p
+              where ${s}.streams.stream_id = p.stream_id and ${s}.streams.version = p.expected
+              returning ${s}.streams.version`,
+      exists: `update ${s}.streams set version = version + p.count from p
+               where ${s}.streams.stream_id = p.stream_id returning ${s}.streams.version`,
+    }[mode];
+    const record = withRecord
+      ? `, record as (
+          insert into ${s}.commands (${commandRecordColumns})
+          select ${recordCasts.map((cast, i) => `$${11 + i}::${cast}`).join(", ")}
+          from head
+          returning id
+        )`
+      : "";
+    text = `
+      with p as (
+        select $1::text as stream_id, $2::bigint as count, $3::bigint as expected,
+               $8::timestamptz as created_at, $9::bigint as first_index, $10::text as channel
+      ),
+      head as (${head}),
+      inserted as (
+        insert into ${s}.events
+          (position, transaction_id, event_id, stream_id, version, type, data, metadata, created_at)
+        select pg_current_xact_id()::text::bigint * ${PER_TRANSACTION} + p.first_index + e.ord - 1,
+               pg_current_xact_id(), e.id, p.stream_id, head.version - p.count + e.ord, e.type,
+               e.data::jsonb, e.metadata::jsonb, p.created_at
+        from p, head,
+             unnest($4::text[], $5::text[], $6::text[], $7::text[])
+               with ordinality as e(id, type, data, metadata, ord)
+        returning position
+      )${record}
+      select (select version from head)::float8 as version,
+             (select min(position) from inserted)::float8 as first_position,
+             case when exists (select 1 from head) then pg_notify((select channel from p), '') end
+               as notified
+    `;
+    this.#statements.set(name, text);
+    return text;
+  }
+
+  /** Appends events to one stream, checking its expected version. */
+  async appendToStream<E extends Event = Event>(
+    streamId: string,
+    events: readonly NewEvent<E>[],
+    options: AppendOptions = {},
+  ): Promise<AppendResult<E>> {
+    const [result] = await this.#append<E>([{
+      streamId,
+      events,
+      expectedVersion: options.expectedVersion,
+    }], options);
+    return result;
+  }
+
+  /** Appends to several streams in one transaction. */
+  appendToStreams<E extends Event = Event>(
+    appends: readonly StreamAppend<E>[],
+    options: Omit<AppendOptions, "expectedVersion"> = {},
+  ): Promise<AppendResult<E>[]> {
+    return this.#append(appends, options);
+  }
+
+  async #append<E extends Event>(
+    appends: readonly StreamAppend<E>[],
+    options: Pick<AppendOptions, "commandRecord">,
+  ): Promise<AppendResult<E>[]> {
+    if (!Array.isArray(appends)) {
+      throw new TypeError("appendToStreams() takes an array of stream appends");
+    }
+    for (let i = 0; i < appends.length; i++) {
+      const append = appends[i];
+      assertValidStreamId(append.streamId);
+      for (let j = 0; j < i; j++) {
+        if (appends[j].streamId === append.streamId) {
+          throw new TypeError(
+            `Stream "${append.streamId}" appears twice in one multi-stream append`,
+          );
+        }
+      }
+      assertValidEvents(append.events);
+      assertValidExpectedVersion(append.expectedVersion ?? "any");
+      if (append.events.length >= PER_TRANSACTION) {
+        throw new RangeError(`An append holds at most ${PER_TRANSACTION - 1} events`);
+      }
+    }
+    if (options.commandRecord && !this.commandLog) {
+      throw new TypeError(
+        "This store has no command log to commit a command record with",
+      );
+    }
+    await this.#ready();
+
+    const timestamp = new Date(this.#clock.now());
+    const ids = appends.map((append) =>
+      append.events.map((event: NewEvent) => event.id ?? uuidv7())
+    );
+    const record = options.commandRecord?.({
+      eventIds: ids.flat(),
+      streamIds: appends.filter((a) => a.events.length > 0).map((a) => a.streamId),
+    });
+    const writing = appends.filter((a) => a.events.length > 0);
+
+    try {
+      if (writing.length <= 1 && appends.length <= 1) {
+        const [append] = appends;
+        if (!append) return [];
+        if (append.events.length === 0) return [await this.#checkOnly(this.#sql, append)];
+        return [await this.#appendOne(this.#sql, append, ids[0], 0, timestamp, record)];
+      }
+      return await this.#sql.begin(async (tx) => {
+        const results: AppendResult<E>[] = [];
+        let offset = 0;
+        for (let s = 0; s < appends.length; s++) {
+          const append = appends[s];
+          results.push(
+            append.events.length === 0
+              ? await this.#checkOnly(tx, append)
+              : await this.#appendOne(
+                tx,
+                append,
+                ids[s],
+                offset,
+                timestamp,
+                // The record goes with the first stream that writes.
+                append === writing[0] ? record : undefined,
+              ),
+          );
+          offset += append.events.length;
+        }
+        return results;
+      }) as AppendResult<E>[];
+    } catch (error) {
+      if ((error as { code?: string }).code === UNIQUE_VIOLATION) {
+        const constraint = String(
+          (error as { constraint_name?: string }).constraint_name,
+        );
+        if (constraint.includes("event_id")) {
+          const retried = await this.#retried<E>(appends);
+          if (retried) return retried;
+        }
+        if (record && constraint.startsWith("commands")) {
+          throw new VerdictError(`Command ${record.id} is already recorded`, {
+            cause: error,
+          });
+        }
+      }
+      throw error;
+    }
+  }
+
+  async #checkOnly<E extends Event>(
+    sql: Queryable,
+    append: StreamAppend<E>,
+  ): Promise<AppendResult<E>> {
+    const actual = await this.#version(sql, append.streamId);
+    checkExpectedVersion(append.streamId, append.expectedVersion ?? "any", actual);
+    return { streamId: append.streamId, nextExpectedVersion: actual, events: [] };
+  }
+
+  async #appendOne<E extends Event>(
+    sql: Queryable,
+    append: StreamAppend<E>,
+    ids: readonly string[],
+    offset: number,
+    timestamp: Date,
+    record: CommandRecord | undefined,
+  ): Promise<AppendResult<E>> {
+    const expected = append.expectedVersion ?? "any";
+    const count = append.events.length;
+    const parameters: unknown[] = [
+      append.streamId,
+      count,
+      typeof expected === "number" ? expected : null,
+      ids,
+      append.events.map((event) => event.type),
+      append.events.map((event) => toJson(event.data, "data", append.streamId)),
+      append.events.map((event) =>
+        toJson(event.metadata ?? {}, "metadata", append.streamId)
+      ),
+      timestamp,
+      offset,
+      this.#channel,
+    ];
+    if (record) parameters.push(...recordParameters(record));
+    const [row] = await sql.unsafe<{ version: number | null; first_position: number }[]>(
+      this.#appendStatement(modeOf(expected), record !== undefined),
+      parameters as never[],
+      { prepare: true },
+    );
+    if (row.version === null) {
+      // The head did not move. A resend of events already stored is answered
+      // with the first result; otherwise the expectation failed: report the
+      // real version.
+      if (append.events.some((event) => event.id !== undefined)) {
+        const retried = await this.#retried([append]);
+        if (retried) return retried[0];
+      }
+      const actual = await this.#version(sql, append.streamId);
+      checkExpectedVersion(append.streamId, expected, actual);
+      throw new ConcurrencyError(append.streamId, expected, actual);
+    }
+    const first = row.version - count;
+    return {
+      streamId: append.streamId,
+      nextExpectedVersion: row.version,
+      events: append.events.map((event, e) => ({
+        ...event,
+        id: ids[e],
+        metadata: event.metadata ?? {},
+        streamId: append.streamId,
+        version: first + e + 1,
+        position: row.first_position + e,
+        timestamp,
+      } as RecordedEvent<E>)),
+    };
+  }
+
+  /**
+   * The first result again when every event is stored under its id as sent;
+   * `undefined` when none of the ids is stored; an error in between.
+   */
+  async #retried<E extends Event>(
+    appends: readonly StreamAppend<E>[],
+  ): Promise<AppendResult<E>[] | undefined> {
+    const given = appends.flatMap((a) => a.events.map((e) => e.id));
+    const rows = await this.#sql.unsafe<EventRow[]>(
+      `select ${EVENT_COLUMNS} from ${this.#schema}.events where event_id = any($1::text[])
+       order by position`,
+      [given.filter((id) => id !== undefined)] as never[],
+    );
+    if (rows.length === 0) return undefined;
+    const byId = new Map(rows.map((row) => [row.event_id, row]));
+    const firstKnown = given.find((id) => id !== undefined && byId.has(id)) ?? "?";
+    return appends.map((append) => {
+      const events = append.events.map((event) => {
+        const row = event.id === undefined ? undefined : byId.get(event.id);
+        if (!row || row.stream_id !== append.streamId || row.type !== event.type) {
+          throw new DuplicateEventIdError(firstKnown);
+        }
+        return decode<E>(row);
+      });
+      events.forEach((event, i) => {
+        if (i > 0 && event.version !== events[i - 1].version + 1) {
+          throw new DuplicateEventIdError(firstKnown);
+        }
+      });
+      return {
+        streamId: append.streamId,
+        nextExpectedVersion: events.at(-1)?.version ?? 0,
+        events,
+      };
+    });
+  }
+
+  async #version(sql: Queryable, streamId: string): Promise<number> {
+    const rows = await sql.unsafe<{ version: number }[]>(
+      `select version::float8 as version from ${this.#schema}.streams where stream_id = $1`,
+      [streamId],
+      { prepare: true },
+    );
+    return rows[0]?.version ?? 0;
+  }
+
+  /** Reads one stream's events. */
+  async readStream<E extends Event = Event>(
+    streamId: string,
+    options: ReadStreamOptions = {},
+  ): Promise<RecordedEvent<E>[]> {
+    assertValidStreamId(streamId);
+    assertValidReadStreamOptions(options);
+    await this.#ready();
+    const backward = options.direction === "backward";
+    const rows = await this.#sql.unsafe<EventRow[]>(
+      `select ${EVENT_COLUMNS} from ${this.#schema}.events
+       where stream_id = $1 and version ${backward ? "<=" : ">="} $2
+       order by version ${backward ? "desc" : "asc"} limit $3`,
+      [
+        streamId,
+        options.from ?? (backward ? Number.MAX_SAFE_INTEGER : 1),
+        options.limit ?? null,
+      ] as never[],
+      { prepare: true },
+    );
+    return rows.map((row) => decode<E>(row));
+  }
+
+  /**
+   * Reads events in global order after a position — only those of
+   * transactions older than every transaction still running, so none can
+   * commit behind the reader later.
+   */
+  async readAll<E extends Event = Event>(
+    options: ReadAllOptions = {},
+  ): Promise<RecordedEvent<E>[]> {
+    assertValidReadAllOptions(options);
+    await this.#ready();
+    const rows = await this.#sql.unsafe<EventRow[]>(
+      `select ${EVENT_COLUMNS} from ${this.#schema}.events
+       where position > $1
+         and position < pg_snapshot_xmin(pg_current_snapshot())::text::bigint * ${PER_TRANSACTION}
+       order by position limit $2`,
+      [options.after ?? 0, options.limit ?? null] as never[],
+      { prepare: true },
+    );
+    return rows.map((row) => decode<E>(row));
+  }
+
+  /** The stream's current version (0 when it has no events). */
+  async streamVersion(streamId: string): Promise<number> {
+    assertValidStreamId(streamId);
+    await this.#ready();
+    return await this.#version(this.#sql, streamId);
+  }
+
+  /**
+   * Resolves once events after `position` may exist: at once when they do,
+   * else when a NOTIFY from any process's append arrives, or when `signal`
+   * aborts.
+   */
+  async waitForEvents(position: number, signal: AbortSignal): Promise<void> {
+    if (signal.aborted || this.#closed) return;
+    await this.#ready();
+    this.#listening ??= this.#sql.listen(this.#channel, () => {
+      const waiters = [...this.#waiters];
+      this.#waiters.clear();
+      for (const wake of waiters) wake();
+    });
+    await this.#listening;
+    let wake!: () => void;
+    const woken = new Promise<void>((resolve) => wake = resolve);
+    this.#waiters.add(wake);
+    signal.addEventListener("abort", wake, { once: true });
+    try {
+      if ((await this.readAll({ after: position, limit: 1 })).length > 0) return;
+      await woken;
+    } finally {
+      this.#waiters.delete(wake);
+      signal.removeEventListener("abort", wake);
+    }
+  }
+
+  /** Closes the store (and the pool, when it owns it). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const wake of this.#waiters) wake();
+    this.#waiters.clear();
+    const listening = this.#listening;
+    if (listening) await (await listening).unlisten().catch(() => {});
+    if (this.#ownsSql) await this.#sql.end();
+  }
+}
+
+function toJson(value: unknown, what: string, streamId: string): string {
+  const text = JSON.stringify(value);
+  if (text === undefined) {
+    throw new TypeError(
+      `Event ${what} for stream "${streamId}" is not JSON-serializable`,
+    );
+  }
+  // jsonb cannot hold the NUL character; say so instead of a driver error.
+  if (text.includes("\\u0000")) {
+    throw new TypeError(
+      `Event ${what} for stream "${streamId}" contains a NUL character (\\u0000), which PostgreSQL jsonb cannot store`,
+    );
+  }
+  return text;
+}
+
+function decode<E extends Event>(row: EventRow): RecordedEvent<E> {
+  if (
+    typeof row.type !== "string" || typeof row.metadata !== "object" ||
+    row.metadata === null
+  ) {
+    throw new EventDecodeError(row.position, row);
+  }
+  return {
+    id: row.event_id,
+    type: row.type,
+    data: row.data,
+    metadata: row.metadata,
+    streamId: row.stream_id,
+    version: row.version,
+    position: row.position,
+    timestamp: row.created_at,
+  } as RecordedEvent<E>;
+}

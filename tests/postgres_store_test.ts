@@ -1,0 +1,87 @@
+import assert from "node:assert/strict";
+import {
+  PostgresCheckpointStore,
+  PostgresCommandLog,
+  PostgresEventStore,
+} from "@verdict/verdict/postgres";
+import {
+  checkpointStoreContract,
+  commandLogContract,
+  eventStoreContract,
+} from "@verdict/verdict/testing";
+import { testDatabase } from "./support/postgres.ts";
+
+const db = await testDatabase();
+
+Deno.test({
+  name: "PostgreSQL stores keep every contract",
+  ignore: db === undefined,
+  async fn(t) {
+    const { sql } = db!;
+    await t.step("the event store keeps the event-store contract", async (t) => {
+      for (
+        const c of eventStoreContract(() =>
+          new PostgresEventStore(sql, { schema: db!.schema() })
+        )
+      ) {
+        await t.step(c.name, c.run);
+      }
+    });
+    await t.step(
+      "the event store with its command log keeps the event-store contract",
+      async (t) => {
+        const factory = () => {
+          const schema = db!.schema();
+          return new PostgresEventStore(sql, {
+            schema,
+            commandLog: new PostgresCommandLog(sql, { schema }),
+          });
+        };
+        for (const c of eventStoreContract(factory)) await t.step(c.name, c.run);
+      },
+    );
+    await t.step("the command log keeps the command-log contract", async (t) => {
+      for (
+        const c of commandLogContract(() =>
+          new PostgresCommandLog(sql, { schema: db!.schema() })
+        )
+      ) {
+        await t.step(c.name, c.run);
+      }
+    });
+    await t.step("the checkpoint store keeps the checkpoint contract", async (t) => {
+      for (
+        const c of checkpointStoreContract(() =>
+          new PostgresCheckpointStore(sql, { schema: db!.schema() })
+        )
+      ) {
+        await t.step(c.name, c.run);
+      }
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "PostgreSQL refuses a NUL character in event data with a clear error, writing nothing",
+  ignore: db === undefined,
+  async fn() {
+    const store = new PostgresEventStore(db!.sql, { schema: db!.schema() });
+    await assert.rejects(
+      store.appendToStream("s", [{ type: "A", data: { text: "a\u0000b" } }]),
+      /NUL character/,
+    );
+    assert.equal(await store.streamVersion("s"), 0);
+    await store.close();
+  },
+});
+
+Deno.test({
+  name: "PostgreSQL: close the test database",
+  ignore: db === undefined,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await db!.close();
+  },
+});
