@@ -219,9 +219,10 @@ const testOut = new URL("test/", out);
 const testFiles: string[] = [];
 for (const file of await sources(["tests", "examples"], true)) {
   const source = await Deno.readTextFile(new URL(file, root));
-  const usesDenoOnly = Object.keys(DENO_ONLY).some((key) =>
-    source.includes(`"${config.name}/${key.slice(2)}"`)
-  );
+  const usesDenoOnly = source.startsWith("// deno-only:") ||
+    Object.keys(DENO_ONLY).some((key) =>
+      source.includes(`"${config.name}/${key.slice(2)}"`)
+    );
   if (!usesDenoOnly) testFiles.push(file);
 }
 for (const file of testFiles) problems.push(...await compile(file, testOut, false));

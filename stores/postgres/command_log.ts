@@ -25,7 +25,19 @@ import {
 } from "./command_rows.ts";
 import { migrate } from "./schema.ts";
 
-/** Options of {@linkcode PostgresCommandLog}. */
+/**
+ * Options of {@linkcode PostgresCommandLog}.
+ *
+ * @example
+ * ```ts
+ * import postgres from "postgres";
+ * import { PostgresCommandLog, type PostgresCommandLogOptions } from "@verdict/verdict/postgres";
+ *
+ * const options: PostgresCommandLogOptions = { schema: "billing", ownsSql: true };
+ * const log = new PostgresCommandLog(postgres("postgres://app@127.0.0.1/app"), options);
+ * await log.close();
+ * ```
+ */
 export interface PostgresCommandLogOptions {
   /** The schema (default `"verdict"`); use the event store's for atomic audit. */
   readonly schema?: string;
@@ -148,30 +160,21 @@ export class PostgresCommandLog implements CommandLogStore {
       : decodeCommandCursor(query.cursor);
     await this.#ready();
     const statuses = query.status === undefined
-      ? null
+      ? undefined
       : typeof query.status === "string"
       ? [query.status]
       : [...query.status];
-    const rows = await this.#sql.unsafe<CommandRow[]>(
-      `select ${COLUMNS} from ${this.#schema}.commands
-       where ($1::text is null or command_type = $1)
-         and ($2::timestamptz is null or (recorded_at, id) > ($2::timestamptz, $3::text))
-         and ($4::timestamptz is null or recorded_at >= $4)
-         and ($5::timestamptz is null or recorded_at < $5)
-         and ($6::text[] is null or status = any($6))
-       order by recorded_at, id
-       limit $7`,
-      [
-        commandType ?? null,
-        cursor ? new Date(cursor.timestamp) : null,
-        cursor?.id ?? null,
-        query.after ?? null,
-        query.before ?? null,
-        statuses,
-        limit + 1,
-      ] as never[],
-      { prepare: true },
-    );
+    const { text, parameters } = commandPageQuery(this.#schema, {
+      commandType,
+      cursor,
+      after: query.after,
+      before: query.before,
+      statuses,
+      limit: limit + 1,
+    });
+    const rows = await this.#sql.unsafe<CommandRow[]>(text, parameters as never[], {
+      prepare: true,
+    });
     const records = rows.slice(0, limit).map(recordOfRow);
     if (rows.length <= limit) return { records };
     const last = records[records.length - 1];
@@ -190,4 +193,56 @@ export class PostgresCommandLog implements CommandLogStore {
     this.#closed = true;
     if (this.#ownsSql) await this.#sql.end();
   }
+}
+
+/** What a page of the command log is asked for. */
+interface PageFilter {
+  readonly commandType?: string;
+  readonly cursor?: { timestamp: number; id: string };
+  readonly after?: Date;
+  readonly before?: Date;
+  readonly statuses?: readonly string[];
+  readonly limit: number;
+}
+
+/**
+ * The SQL of one page, with only the conditions the query has: a condition
+ * like `($1 is null or …)` would keep a prepared statement's generic plan
+ * off the indexes.
+ */
+export function commandPageQuery(
+  schema: string,
+  filter: PageFilter,
+): { text: string; parameters: unknown[] } {
+  const conditions: string[] = [];
+  const parameters: unknown[] = [];
+  const parameter = (value: unknown, cast: string) => {
+    parameters.push(value);
+    return `$${parameters.length}::${cast}`;
+  };
+  if (filter.commandType !== undefined) {
+    conditions.push(`command_type = ${parameter(filter.commandType, "text")}`);
+  }
+  if (filter.cursor) {
+    conditions.push(
+      `(recorded_at, id) > (${
+        parameter(new Date(filter.cursor.timestamp), "timestamptz")
+      }, ${parameter(filter.cursor.id, "text")})`,
+    );
+  }
+  if (filter.after) {
+    conditions.push(`recorded_at >= ${parameter(filter.after, "timestamptz")}`);
+  }
+  if (filter.before) {
+    conditions.push(`recorded_at < ${parameter(filter.before, "timestamptz")}`);
+  }
+  if (filter.statuses) {
+    conditions.push(`status = any(${parameter(filter.statuses, "text[]")})`);
+  }
+  const where = conditions.length ? `where ${conditions.join(" and ")}` : "";
+  return {
+    text: `select ${COLUMNS} from ${schema}.commands ${where}
+           order by recorded_at, id limit ${parameter(filter.limit, "int")}`,
+    parameters,
+  };
 }

@@ -40,7 +40,27 @@ import type { PostgresCommandLog } from "./command_log.ts";
 import { commandRecordColumns, recordCasts, recordParameters } from "./command_rows.ts";
 import { migrate, PER_TRANSACTION } from "./schema.ts";
 
-/** Options of {@linkcode PostgresEventStore}. */
+/**
+ * Options of {@linkcode PostgresEventStore}.
+ *
+ * @example
+ * ```ts
+ * import postgres from "postgres";
+ * import {
+ *   PostgresCommandLog,
+ *   PostgresEventStore,
+ *   type PostgresEventStoreOptions,
+ * } from "@verdict/verdict/postgres";
+ *
+ * const sql = postgres("postgres://app@127.0.0.1/app", { max: 16 });
+ * const options: PostgresEventStoreOptions = {
+ *   schema: "billing",
+ *   commandLog: new PostgresCommandLog(sql, { schema: "billing" }),
+ * };
+ * const store = new PostgresEventStore(sql, options);
+ * await sql.end();
+ * ```
+ */
 export interface PostgresEventStoreOptions {
   /** The schema holding the store's tables (default `"verdict"`). */
   readonly schema?: string;
@@ -387,7 +407,7 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
     const given = appends.flatMap((a) => a.events.map((e) => e.id));
     const rows = await this.#sql.unsafe<EventRow[]>(
       `select ${EVENT_COLUMNS} from ${this.#schema}.events where event_id = any($1::text[])
-       order by position`,
+       order by events.position`,
       [given.filter((id) => id !== undefined)] as never[],
     );
     if (rows.length === 0) return undefined;
@@ -434,8 +454,8 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
     const backward = options.direction === "backward";
     const rows = await this.#sql.unsafe<EventRow[]>(
       `select ${EVENT_COLUMNS} from ${this.#schema}.events
-       where stream_id = $1 and version ${backward ? "<=" : ">="} $2
-       order by version ${backward ? "desc" : "asc"} limit $3`,
+       where stream_id = $1 and events.version ${backward ? "<=" : ">="} $2
+       order by events.version ${backward ? "desc" : "asc"} limit $3`,
       [
         streamId,
         options.from ?? (backward ? Number.MAX_SAFE_INTEGER : 1),
@@ -457,10 +477,7 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
     assertValidReadAllOptions(options);
     await this.#ready();
     const rows = await this.#sql.unsafe<EventRow[]>(
-      `select ${EVENT_COLUMNS} from ${this.#schema}.events
-       where position > $1
-         and position < pg_snapshot_xmin(pg_current_snapshot())::text::bigint * ${PER_TRANSACTION}
-       order by position limit $2`,
+      readAllQuery(this.#schema),
       [options.after ?? 0, options.limit ?? null] as never[],
       { prepare: true },
     );
@@ -546,4 +563,17 @@ function decode<E extends Event>(row: EventRow): RecordedEvent<E> {
     position: row.position,
     timestamp: row.created_at,
   } as RecordedEvent<E>;
+}
+
+/**
+ * The SQL of `readAll`: events after `$1` of transactions older than the
+ * oldest one still running, in position order, at most `$2`.
+ */
+export function readAllQuery(schema: string): string {
+  // Ordered by the column, not by the float8 alias of the select list, so
+  // the primary key serves the order.
+  return `select ${EVENT_COLUMNS} from ${schema}.events
+    where events.position > $1
+      and events.position < pg_snapshot_xmin(pg_current_snapshot())::text::bigint * ${PER_TRANSACTION}
+    order by events.position limit $2`;
 }

@@ -24,12 +24,22 @@ import { PostgresCheckpointStore } from "./checkpoint_store.ts";
 import { PostgresCommandLog } from "./command_log.ts";
 import { PostgresEventStore } from "./event_store.ts";
 
-export * from "./event_store.ts";
-export * from "./command_log.ts";
+export { PostgresEventStore, type PostgresEventStoreOptions } from "./event_store.ts";
+export { PostgresCommandLog, type PostgresCommandLogOptions } from "./command_log.ts";
 export * from "./checkpoint_store.ts";
 export { assertSchemaName } from "./schema.ts";
 
-/** The three PostgreSQL stores on one pool, opened by {@linkcode openPostgresStores}. */
+/**
+ * The three PostgreSQL stores on one pool, opened by {@linkcode openPostgresStores}.
+ *
+ * @example
+ * ```ts
+ * import { openPostgresStores, type PostgresStores } from "@verdict/verdict/postgres";
+ *
+ * const stores: PostgresStores = openPostgresStores("postgres://app@127.0.0.1/app");
+ * await stores.close(); // nothing connected yet: connections open on first use
+ * ```
+ */
 export interface PostgresStores {
   /** The connection pool they share. */
   readonly sql: Sql;

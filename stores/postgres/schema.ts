@@ -15,6 +15,15 @@ const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
  * ever put into SQL text; every value travels as a parameter.
  *
  * @throws {TypeError} for any other name.
+ *
+ * @example
+ * ```ts
+ * import { assertSchemaName } from "@verdict/verdict/postgres";
+ * import assert from "node:assert/strict";
+ *
+ * assertSchemaName("billing_v2");
+ * assert.throws(() => assertSchemaName('billing"; drop table x; --'), TypeError);
+ * ```
  */
 export function assertSchemaName(schema: string): void {
   if (typeof schema !== "string" || !IDENTIFIER.test(schema)) {

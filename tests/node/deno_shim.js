@@ -1,5 +1,6 @@
 // Runs the project's Deno tests under Node's test runner: `Deno.test` becomes
 // a `node:test` test and `t.step` a subtest. Loaded with `node --import`.
+import process from "node:process";
 import { test } from "node:test";
 
 function adapt(nodeContext) {
@@ -10,6 +11,7 @@ function adapt(nodeContext) {
 }
 
 globalThis.Deno = {
+  env: { get: (name) => process.env[name] },
   test(nameOrOptions, maybeFn) {
     const name = typeof nameOrOptions === "string" ? nameOrOptions : nameOrOptions.name;
     const fn = typeof nameOrOptions === "string" ? maybeFn : nameOrOptions.fn;

@@ -1,0 +1,313 @@
+// deno-only: it reads the stores' SQL from their modules, and kills processes.
+// PostgreSQL behaviour beyond the contract suites: order under concurrent
+// writers, a late commit, atomic audit under faults, a SIGKILL mid-batch,
+// and the indexes the queries really use.
+import assert from "node:assert/strict";
+import { follow, type RecordedEvent } from "@verdict/verdict";
+import {
+  PostgresCheckpointStore,
+  PostgresCommandLog,
+  PostgresEventStore,
+} from "@verdict/verdict/postgres";
+import { sampleCommandRecord } from "@verdict/verdict/testing";
+import { accountStream, createBank } from "../examples/bank.ts";
+import { commandPageQuery } from "../stores/postgres/command_log.ts";
+import { readAllQuery } from "../stores/postgres/event_store.ts";
+import { testDatabase } from "./support/postgres.ts";
+import { SpyStore } from "./support/spy_store.ts";
+
+const db = await testDatabase();
+
+Deno.test({
+  name:
+    "PostgreSQL: 8 writers × 1,000 events, a follower resuming from its checkpoint sees each once, in order",
+  ignore: db === undefined,
+  async fn() {
+    const schema = db!.schema();
+    const store = new PostgresEventStore(db!.sql, { schema });
+    const checkpoints = new PostgresCheckpointStore(db!.sql, { schema });
+    const total = 8 * 1_000;
+    const seen: RecordedEvent[] = [];
+    const followFrom = async (stopAt: number) => {
+      const stop = new AbortController();
+      for await (
+        const event of follow(store, {
+          after: await checkpoints.load("order-test"),
+          signal: stop.signal,
+          pollIntervalMs: 100,
+        })
+      ) {
+        seen.push(event);
+        await checkpoints.save("order-test", event.position);
+        if (seen.length === stopAt) stop.abort();
+      }
+    };
+    const following = followFrom(total / 2).then(() => followFrom(total));
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, writer) => {
+        for (let i = 0; i < 1_000; i++) {
+          await store.appendToStream(`writer-${writer}`, [{
+            type: "Wrote",
+            data: { i },
+          }]);
+        }
+      }),
+    );
+    await following;
+
+    assert.equal(seen.length, total);
+    assert.equal(new Set(seen.map((e) => e.id)).size, total, "no event twice");
+    for (let i = 1; i < seen.length; i++) {
+      assert.ok(seen[i].position > seen[i - 1].position, "strictly increasing positions");
+    }
+    for (let writer = 0; writer < 8; writer++) {
+      assert.deepEqual(
+        seen.filter((e) => e.streamId === `writer-${writer}`).map((e) => e.version),
+        Array.from({ length: 1_000 }, (_, i) => i + 1),
+      );
+    }
+    await store.close();
+  },
+});
+
+Deno.test({
+  name:
+    "PostgreSQL: a transaction that commits late is not skipped by a reader's checkpoint",
+  ignore: db === undefined,
+  async fn() {
+    const schema = db!.schema();
+    const store = new PostgresEventStore(db!.sql, { schema });
+    await store.appendToStream("warm-up", [{ type: "A", data: {} }]); // creates the schema
+    // A transaction takes its xid first, and commits after a later one did.
+    const reserved = db!.sql.reserve();
+    const slow = await reserved;
+    await slow.unsafe("begin");
+    await slow.unsafe(
+      `insert into ${schema}.streams (stream_id, version) values ('slow', 1)`,
+    );
+    await store.appendToStream("fast", [{ type: "Fast", data: {} }]);
+    const whileOpen = await store.readAll();
+    assert.deepEqual(
+      whileOpen.map((e) => e.streamId),
+      ["warm-up"],
+      "nothing committed after the open transaction began is visible yet",
+    );
+    await slow.unsafe(
+      `insert into ${schema}.events (position, transaction_id, event_id, stream_id, version, type, data, metadata, created_at)
+       values (pg_current_xact_id()::text::bigint * 65536, pg_current_xact_id(), 'slow-1', 'slow', 1, 'Slow', '{}', '{}', now())`,
+    );
+    await slow.unsafe("commit");
+    slow.release();
+    const checkpoint = whileOpen.at(-1)!.position;
+    const after = await store.readAll({ after: checkpoint });
+    assert.deepEqual(
+      after.map((e) => e.type),
+      ["Slow", "Fast"],
+      "the late commit is read after the checkpoint, in transaction order",
+    );
+    await store.close();
+  },
+});
+
+Deno.test({
+  name:
+    "PostgreSQL atomic audit: the record and the events commit together or not at all",
+  ignore: db === undefined,
+  async fn(t) {
+    const schema = db!.schema();
+    const log = new PostgresCommandLog(db!.sql, { schema });
+    const store = new PostgresEventStore(db!.sql, { schema, commandLog: log });
+    const bus = createBank({ store, log, onError: () => {} });
+
+    await t.step(
+      "an accepted command's record is inserted by the append itself",
+      async () => {
+        const result = await bus.dispatch({
+          type: "OpenAccount",
+          data: { accountId: "a", owner: "Ada" },
+        });
+        const [event] = await store.readStream(accountStream("a"));
+        const record = await log.get(result.commandId);
+        assert.equal(record?.status, "accepted");
+        assert.deepEqual(record?.eventIds, [event.id]);
+      },
+    );
+
+    await t.step("a record that cannot be inserted leaves no events", async () => {
+      const taken = sampleCommandRecord();
+      await log.record(taken);
+      const result = await bus.dispatch(
+        { type: "OpenAccount", data: { accountId: "b", owner: "Bo" } },
+        { commandId: taken.id },
+      );
+      assert.equal(result.status, "failed");
+      assert.equal(await store.streamVersion(accountStream("b")), 0);
+      const [{ count }] = await db!.sql.unsafe(
+        `select count(*)::int as count from ${schema}.events where stream_id = $1`,
+        [accountStream("b")],
+      );
+      assert.equal(count, 0);
+    });
+
+    await t.step("events that cannot be written leave no accepted record", async () => {
+      const spy = new SpyStore(store);
+      spy.beforeAppend = () => {
+        throw new Error("connection reset");
+      };
+      const failing = createBank({ store: spy, log, onError: () => {} });
+      const result = await failing.dispatch({
+        type: "OpenAccount",
+        data: { accountId: "c", owner: "Cy" },
+      });
+      assert.equal(result.status, "failed");
+      assert.equal((await log.get(result.commandId))?.status, "failed");
+      assert.equal(await store.streamVersion(accountStream("c")), 0);
+    });
+
+    await t.step(
+      "a conflicting append writes neither events nor the record",
+      async () => {
+        const record = sampleCommandRecord({ commandType: "Deposit" });
+        await assert.rejects(
+          store.appendToStream(
+            accountStream("a"),
+            [{ type: "MoneyDeposited", data: {} }],
+            {
+              expectedVersion: 7,
+              commandRecord: () => record,
+            },
+          ),
+        );
+        assert.equal(await log.get(record.id), undefined);
+        assert.equal(await store.streamVersion(accountStream("a")), 1);
+      },
+    );
+    await store.close();
+  },
+});
+
+Deno.test({
+  name: "PostgreSQL: a process killed with SIGKILL mid-batch leaves no partial batch",
+  ignore: db === undefined,
+  async fn() {
+    const schema = db!.schema();
+    const store = new PostgresEventStore(db!.sql, { schema });
+    await store.streamVersion("create-the-schema");
+    let killedMidAppend = 0;
+    for (let round = 0; round < 12 && killedMidAppend < 2; round++) {
+      const child = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          "tests/support/pg_batch_writer.ts",
+          db!.url,
+          schema,
+          String(round),
+        ],
+        stdout: "piped",
+        stderr: "inherit",
+      }).spawn();
+      const output = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let printed = "";
+      while ((printed.match(/committed/g)?.length ?? 0) < 2) {
+        const { value, done } = await output.read();
+        if (done) break;
+        printed += value;
+      }
+      await new Promise((resolve) => setTimeout(resolve, (round * 11) % 40));
+      child.kill("SIGKILL");
+      await child.status;
+      while (true) {
+        const { value, done } = await output.read();
+        if (done) break;
+        printed += value;
+      }
+      if ((printed.trim().split("\n").at(-1) ?? "").startsWith("starting")) {
+        killedMidAppend++;
+      }
+    }
+    assert.ok(
+      killedMidAppend > 0,
+      "the writer was killed inside an append at least once",
+    );
+    // The server rolls back what the killed connection left unfinished.
+    const rows = await db!.sql.unsafe<{ batch: string; count: number }[]>(
+      `select data->>'batch' as batch, count(*)::int as count from ${schema}.events
+       group by 1`,
+    );
+    assert.ok(rows.length >= 2, `batches committed: ${rows.length}`);
+    for (const row of rows) assert.equal(row.count, 2_000, `batch ${row.batch} is whole`);
+    for (let s = 0; s < 3; s++) {
+      const events = await store.readStream(`batch-${s}`);
+      assert.equal(
+        await store.streamVersion(`batch-${s}`),
+        events.length,
+        "head = events",
+      );
+    }
+    await store.close();
+  },
+});
+
+Deno.test({
+  name: "PostgreSQL: readAll, findByCorrelation and findByType use their indexes",
+  ignore: db === undefined,
+  async fn() {
+    const schema = db!.schema();
+    const store = new PostgresEventStore(db!.sql, { schema });
+    const log = new PostgresCommandLog(db!.sql, { schema });
+    for (let i = 0; i < 50; i++) {
+      await store.appendToStream(
+        `s-${i}`,
+        Array.from({ length: 100 }, (_, n) => ({ type: "Filler", data: { n } })),
+      );
+    }
+    await Promise.all(
+      Array.from({ length: 5_000 }, (_, i) =>
+        log.record(
+          sampleCommandRecord({
+            correlationId: `corr-${i % 1_000}`,
+            commandType: `Type${i % 50}`,
+            timestamp: new Date(Date.UTC(2026, 0, 1) + i),
+          }),
+        )),
+    );
+    await db!.sql.unsafe(`analyze ${schema}.events; analyze ${schema}.commands`);
+    const plan = async (query: string, parameters: unknown[]) => {
+      const rows = await db!.sql.unsafe(
+        `explain (format json) ${query}`,
+        parameters as never[],
+      );
+      return JSON.stringify(rows[0]["QUERY PLAN"]);
+    };
+    const readAll = await plan(readAllQuery(schema), [1_000, 100]);
+    assert.match(readAll, /"Index Name":"events_pkey"/, `readAll plan: ${readAll}`);
+    const byCorrelation = await plan(
+      `select * from ${schema}.commands where correlation_id = $1 order by recorded_at, id`,
+      ["corr-7"],
+    );
+    assert.match(
+      byCorrelation,
+      /"Index Name":"commands_by_correlation"/,
+      `findByCorrelation plan: ${byCorrelation}`,
+    );
+    const byType = commandPageQuery(schema, { commandType: "Type7", limit: 101 });
+    const byTypePlan = await plan(byType.text, byType.parameters);
+    assert.match(
+      byTypePlan,
+      /"Index Name":"commands_by_type"/,
+      `findByType plan: ${byTypePlan}`,
+    );
+    await store.close();
+  },
+});
+
+Deno.test({
+  name: "PostgreSQL: close the behaviour tests' database",
+  ignore: db === undefined,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await db!.close();
+  },
+});
