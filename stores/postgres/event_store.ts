@@ -140,6 +140,8 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
   readonly #statements = new Map<string, string>();
   readonly #waiters = new Set<() => void>();
   #listening?: Promise<{ unlisten(): Promise<void> }>;
+  #notifying = false;
+  #notifyAgain = false;
   #closed = false;
 
   /** Creates a store on a postgres.js connection pool. */
@@ -189,7 +191,7 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
     const record = withRecord
       ? `, record as (
           insert into ${s}.commands (${commandRecordColumns})
-          select ${recordCasts.map((cast, i) => `$${11 + i}::${cast}`).join(", ")}
+          select ${recordCasts.map((cast, i) => `$${10 + i}::${cast}`).join(", ")}
           from head
           returning id
         )`
@@ -197,7 +199,7 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
     text = `
       with p as (
         select $1::text as stream_id, $2::bigint as count, $3::bigint as expected,
-               $8::timestamptz as created_at, $9::bigint as first_index, $10::text as channel
+               $8::timestamptz as created_at, $9::bigint as first_index
       ),
       head as (${head}),
       inserted as (
@@ -212,9 +214,7 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
         returning position
       )${record}
       select (select version from head)::float8 as version,
-             (select min(position) from inserted)::float8 as first_position,
-             case when exists (select 1 from head) then pg_notify((select channel from p), '') end
-               as notified
+             (select min(position) from inserted)::float8 as first_position
     `;
     this.#statements.set(name, text);
     return text;
@@ -287,9 +287,18 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
         const [append] = appends;
         if (!append) return [];
         if (append.events.length === 0) return [await this.#checkOnly(this.#sql, append)];
-        return [await this.#appendOne(this.#sql, append, ids[0], 0, timestamp, record)];
+        const result = await this.#appendOne<E>(
+          this.#sql,
+          append,
+          ids[0],
+          0,
+          timestamp,
+          record,
+        );
+        this.#notify();
+        return [result];
       }
-      return await this.#sql.begin(async (tx) => {
+      const results = await this.#sql.begin(async (tx) => {
         const results: AppendResult<E>[] = [];
         let offset = 0;
         for (let s = 0; s < appends.length; s++) {
@@ -311,6 +320,8 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
         }
         return results;
       }) as AppendResult<E>[];
+      if (writing.length > 0) this.#notify();
+      return results;
     } catch (error) {
       if ((error as { code?: string }).code === UNIQUE_VIOLATION) {
         const constraint = String(
@@ -328,6 +339,29 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
       }
       throw error;
     }
+  }
+
+  /**
+   * Tells followers in every process that events were committed. Sent after
+   * the commit, on its own, and coalesced — at most one in flight and one
+   * queued — because a NOTIFY inside the append would make every committing
+   * transaction queue on PostgreSQL's notification lock.
+   */
+  #notify(): void {
+    if (this.#notifying) {
+      this.#notifyAgain = true;
+      return;
+    }
+    this.#notifying = true;
+    this.#sql.unsafe("select pg_notify($1, '')", [this.#channel])
+      .catch(() => {/* followers also poll */})
+      .finally(() => {
+        this.#notifying = false;
+        if (this.#notifyAgain && !this.#closed) {
+          this.#notifyAgain = false;
+          this.#notify();
+        }
+      });
   }
 
   async #checkOnly<E extends Event>(
@@ -361,7 +395,6 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
       ),
       timestamp,
       offset,
-      this.#channel,
     ];
     if (record) parameters.push(...recordParameters(record));
     const [row] = await sql.unsafe<{ version: number | null; first_position: number }[]>(

@@ -1,0 +1,212 @@
+/**
+ * PostgreSQL, against a real server (DATABASE_URL, or an embedded one this
+ * bench starts and stops), each group beside raw SQL through postgres.js.
+ *
+ *   deno bench -A bench/postgres_bench.ts
+ */
+
+import postgres from "postgres";
+import { audit, CommandBus, correlation, deciderHandler, uuidv7 } from "@verdict/verdict";
+import { openPostgresStores } from "@verdict/verdict/postgres";
+import { sampleCommandRecord } from "@verdict/verdict/testing";
+import { accountDecider, type BankCommand } from "../examples/bank.ts";
+import { startPostgres } from "../scripts/start_postgres.ts";
+
+const server = await startPostgres();
+const raw = postgres(server.url, { max: 32, onnotice: () => {} });
+const stores = openPostgresStores(server.url, { schema: `bench_${Date.now()}`, max: 32 });
+globalThis.addEventListener("unload", () => {
+  // Best effort: the process is ending.
+  stores.close().then(() => raw.end()).then(() => server.stop());
+});
+
+// Raw tables shaped like the store's, for the baselines.
+await raw.unsafe(`
+  drop schema if exists bench_raw cascade;
+  create schema bench_raw;
+  create table bench_raw.streams (stream_id text primary key, version bigint not null);
+  create table bench_raw.events (
+    position bigserial primary key, event_id text unique not null, stream_id text not null,
+    version bigint not null, type text not null, data jsonb not null, metadata jsonb not null,
+    created_at timestamptz not null default now(), unique (stream_id, version));
+  create table bench_raw.commands (id text primary key, correlation_id text not null,
+    command_type text not null, payload text, recorded_at timestamptz not null);
+  create index on bench_raw.commands (correlation_id, recorded_at, id);
+`);
+
+/** The classic 4-round-trip append: begin, read the version, insert, commit. */
+async function rawAppend(streamId: string): Promise<void> {
+  await raw.begin(async (tx) => {
+    const rows =
+      await tx`select version from bench_raw.streams where stream_id = ${streamId} for update`;
+    const version = Number(rows[0]?.version ?? 0) + 1;
+    await tx`insert into bench_raw.events (event_id, stream_id, version, type, data, metadata)
+             values (${uuidv7()}, ${streamId}, ${version}, 'MoneyDeposited',
+                     ${tx.json({ accountId: streamId, amount: 1 })}, ${tx.json({})})`;
+    await tx`insert into bench_raw.streams (stream_id, version) values (${streamId}, ${version})
+             on conflict (stream_id) do update set version = excluded.version`;
+  });
+}
+
+function bank(withAudit: boolean): CommandBus<BankCommand> {
+  const bus = new CommandBus<BankCommand>();
+  if (withAudit) bus.use(audit(stores.commandLog));
+  bus.use(correlation());
+  const handler = deciderHandler({
+    decider: accountDecider,
+    store: stores.events,
+    streamId: (command: BankCommand) =>
+      command.type === "Transfer"
+        ? [`account-${command.data.from}`, `account-${command.data.to}`]
+        : `account-${command.data.accountId}`,
+  });
+  return bus.register("OpenAccount", handler).register("Deposit", handler);
+}
+const plain = bank(false);
+const audited = bank(true);
+for (let i = 0; i < 200; i++) {
+  await plain.dispatch({ type: "OpenAccount", data: { accountId: `a${i}`, owner: "o" } });
+}
+const deposit = (i: number): BankCommand => ({
+  type: "Deposit",
+  data: { accountId: `a${i}`, amount: 1 },
+});
+
+let n = 0;
+Deno.bench({
+  name: "raw: begin, select version, insert, commit",
+  group: "postgres commands",
+  baseline: true,
+  async fn() {
+    await rawAppend(`a${n++ % 100}`);
+  },
+});
+Deno.bench({
+  name: "bus + store: sequential commands over 100 streams",
+  group: "postgres commands",
+  async fn() {
+    const result = await plain.dispatch(deposit(n++ % 100));
+    if (result.status !== "accepted") throw new Error(result.status);
+  },
+});
+Deno.bench({
+  name: "bus + store + atomic audit: sequential commands over 100 streams",
+  group: "postgres commands",
+  async fn() {
+    const result = await audited.dispatch(deposit(n++ % 100));
+    if (result.status !== "accepted") throw new Error(result.status);
+  },
+});
+
+// 32 workers × 10 commands each over 200 streams, 32 connections.
+const WORKERS = 32;
+Deno.bench({
+  name: "raw, 32 workers × 10 appends over 200 streams",
+  group: "postgres 32 workers",
+  baseline: true,
+  async fn() {
+    await Promise.all(
+      Array.from({ length: WORKERS }, async (_, w) => {
+        for (let i = 0; i < 10; i++) await rawAppend(`a${(w * 7 + i * 13) % 200}`);
+      }),
+    );
+  },
+});
+Deno.bench({
+  name: "bus + store, 32 workers × 10 commands over 200 streams (conflicts retried)",
+  group: "postgres 32 workers",
+  async fn() {
+    await Promise.all(
+      Array.from({ length: WORKERS }, async (_, w) => {
+        for (let i = 0; i < 10; i++) {
+          const result = await plain.dispatch(deposit((w * 7 + i * 13) % 200));
+          if (result.status !== "accepted") throw new Error(result.status);
+        }
+      }),
+    );
+  },
+});
+
+const hundred = Array.from({ length: 100 }, (_, i) => ({
+  type: "Imported",
+  data: { line: i, text: "a line of an imported statement" },
+}));
+let batch = 0;
+Deno.bench({
+  name: "raw: one multi-row insert of 100 events",
+  group: "postgres batch",
+  baseline: true,
+  async fn() {
+    const streamId = `raw-import-${batch++}`;
+    await raw`insert into bench_raw.events ${
+      raw(hundred.map((event, i) => ({
+        event_id: uuidv7(),
+        stream_id: streamId,
+        version: i + 1,
+        type: event.type,
+        data: raw.json(event.data),
+        metadata: raw.json({}),
+      })))
+    }`;
+  },
+});
+Deno.bench({
+  name: "append 100 events per call",
+  group: "postgres batch",
+  async fn() {
+    await stores.events.appendToStream(`import-${batch++}`, hundred, {
+      expectedVersion: "no_stream",
+    });
+  },
+});
+
+// A command log of 100,000 records for the lookups.
+await raw.unsafe(
+  `insert into bench_raw.commands (id, correlation_id, command_type, payload, recorded_at)
+   select 'c' || i, 'corr-' || (i % 20000), 'Deposit', '{}', now() from generate_series(1, 100000) i`,
+);
+for (let chunk = 0; chunk < 100; chunk++) {
+  await Promise.all(
+    Array.from({ length: 1_000 }, (_, i) =>
+      stores.commandLog.record(
+        sampleCommandRecord({ correlationId: `corr-${(chunk * 1_000 + i) % 20_000}` }),
+      )),
+  );
+}
+await raw.unsafe(`analyze bench_raw.commands`);
+
+Deno.bench({
+  name: "raw: insert a command row",
+  group: "postgres command log",
+  baseline: true,
+  async fn() {
+    await raw`insert into bench_raw.commands (id, correlation_id, command_type, payload, recorded_at)
+              values (${uuidv7()}, 'corr-x', 'Deposit', '{}', now())`;
+  },
+});
+Deno.bench({
+  name: "record() with 100,000 records in the log",
+  group: "postgres command log",
+  async fn() {
+    await stores.commandLog.record(sampleCommandRecord({ correlationId: "corr-new" }));
+  },
+});
+let lookup = 0;
+Deno.bench({
+  name: "raw: select by correlation id",
+  group: "postgres command lookup",
+  baseline: true,
+  async fn() {
+    await raw`select * from bench_raw.commands where correlation_id = ${`corr-${
+      lookup++ % 20000
+    }`}
+              order by recorded_at, id`;
+  },
+});
+Deno.bench({
+  name: "findByCorrelation() among 100,000 records",
+  group: "postgres command lookup",
+  async fn() {
+    await stores.commandLog.findByCorrelation(`corr-${lookup++ % 20_000}`);
+  },
+});
