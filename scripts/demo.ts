@@ -3,7 +3,7 @@
  * atomically between two accounts, then print balances, the event log, the
  * audit trail, and the command behind the transfer's events.
  *
- *   deno task demo [--store memory | --store kv:PATH]
+ *   deno task demo [--store memory | --store kv:PATH | --store postgres://…]
  *
  * The default store is a Deno KV file, .verdict/demo.kv: run the demo twice
  * and the second run continues the first one's history and audit trail.
@@ -18,6 +18,7 @@ import {
 } from "@verdict/verdict";
 import { openKvStores } from "@verdict/verdict/kv";
 import { MemoryCommandLog, MemoryEventStore } from "@verdict/verdict/memory";
+import { openPostgresStores } from "@verdict/verdict/postgres";
 import {
   type Account,
   accountDecider,
@@ -44,6 +45,15 @@ async function openStores(args: string[]): Promise<DemoStores> {
     const store = new MemoryEventStore({ commandLog: log });
     return { name: "memory", store, log, close: () => store.close() };
   }
+  if (choice?.startsWith("postgres://") || choice?.startsWith("postgresql://")) {
+    const pg = openPostgresStores(choice, { schema: "bank_demo", max: 4 });
+    return {
+      name: `PostgreSQL ${choice.replace(/:[^:@/]*@/, ":***@")} (schema bank_demo)`,
+      store: pg.events,
+      log: pg.commandLog,
+      close: pg.close,
+    };
+  }
   if (choice === undefined || choice.startsWith("kv:")) {
     const path = choice?.slice("kv:".length) || ".verdict/demo.kv";
     if (choice === undefined) await Deno.mkdir(".verdict", { recursive: true });
@@ -56,7 +66,7 @@ async function openStores(args: string[]): Promise<DemoStores> {
     };
   }
   console.error(
-    `Unknown store "${choice}". Use --store memory or --store kv:PATH (default: kv:.verdict/demo.kv).`,
+    `Unknown store "${choice}". Use --store memory, --store kv:PATH (default: kv:.verdict/demo.kv) or --store postgres://USER:PASSWORD@HOST/DB.`,
   );
   Deno.exit(2);
 }

@@ -43,7 +43,14 @@ try {
       args: ["test", "-A", "--doc", "--parallel"],
       env,
     },
-    { name: "demo runs", args: ["run", "-A", "scripts/demo.ts"] },
+    {
+      name: "demo runs (Deno KV file, the default)",
+      args: ["run", "-A", "scripts/demo.ts"],
+    },
+    {
+      name: "demo runs on PostgreSQL",
+      args: ["run", "-A", "scripts/demo.ts", "--store", postgres.url],
+    },
     {
       name: "npm build: tests under Node, ESM and TypeScript consumers",
       args: ["run", "-A", "scripts/build_npm.ts"],
