@@ -56,6 +56,10 @@ try {
       args: ["run", "-A", "scripts/build_npm.ts"],
       env,
     },
+    {
+      name: "browser bundle of the core and memory stores",
+      args: ["run", "-A", "scripts/bundle.ts"],
+    },
     { name: "JSR publish dry-run", args: ["publish", "--dry-run", "--allow-dirty"] },
   ]);
 } finally {
