@@ -39,7 +39,7 @@ for (const [file, output] of Object.entries(result.metafile.outputs)) {
   const imported = output.imports.filter((i) => i.external).map((i) => i.path);
   if (imported.length > 0) throw new Error(`${file} imports ${imported.join(", ")}`);
   console.log(
-    `${file.padEnd(17)} ${kb(bytes.length).padStart(8)} ${
+    `${file.padEnd(24)} ${kb(bytes.length).padStart(8)} ${
       kb(await gzipSize(bytes)).padStart(9)
     }`,
   );
