@@ -6,7 +6,7 @@
  */
 
 import { ConcurrencyError, type ExpectedVersion, StreamNotFoundError } from "./errors.ts";
-import type { ReadAllOptions, ReadStreamOptions } from "./event_store.ts";
+import type { ReadAllOptions, ReadStreamOptions, StreamAppend } from "./event_store.ts";
 
 /**
  * Throws a `TypeError` unless `streamId` is a non-empty string.
@@ -210,4 +210,51 @@ function describe(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
   return typeof value === "object" ? "an object" : String(value);
+}
+
+/**
+ * Validates a (multi-stream) append before a store touches anything: an
+ * array of stream appends, each with a valid stream id (no stream twice),
+ * valid events and a valid expected version. Returns how many events carry
+ * a writer-chosen id, which a store needs to look up for idempotent retries.
+ *
+ * @throws {TypeError} for any invalid part, naming it.
+ *
+ * @example
+ * ```ts
+ * import { assertValidAppends } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * const given = assertValidAppends([
+ *   { streamId: "a", events: [{ type: "A", data: {}, id: "evt-1" }] },
+ *   { streamId: "b", events: [{ type: "B", data: {} }], expectedVersion: "no_stream" },
+ * ]);
+ * assert.equal(given, 1);
+ * assert.throws(() =>
+ *   assertValidAppends([
+ *     { streamId: "a", events: [] },
+ *     { streamId: "a", events: [] },
+ *   ]), TypeError);
+ * ```
+ */
+export function assertValidAppends(appends: readonly StreamAppend[]): number {
+  if (!Array.isArray(appends)) {
+    throw new TypeError("appendToStreams() takes an array of stream appends");
+  }
+  let givenIds = 0;
+  for (let i = 0; i < appends.length; i++) {
+    const append = appends[i];
+    assertValidStreamId(append.streamId);
+    for (let j = 0; j < i; j++) {
+      if (appends[j].streamId === append.streamId) {
+        throw new TypeError(
+          `Stream "${append.streamId}" appears twice in one multi-stream append`,
+        );
+      }
+    }
+    assertValidEvents(append.events);
+    assertValidExpectedVersion(append.expectedVersion ?? "any");
+    for (const event of append.events) if (event.id !== undefined) givenIds++;
+  }
+  return givenIds;
 }

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { follow, type RecordedEvent } from "@verdict/verdict";
 import { KvCheckpointStore, KvCommandLog, KvEventStore } from "@verdict/verdict/kv";
 import {
   checkpointStoreContract,
@@ -8,6 +7,7 @@ import {
   sampleCommandRecord,
 } from "@verdict/verdict/testing";
 import { accountStream, createBank } from "../examples/bank.ts";
+import { checkConcurrentOrder } from "./support/concurrent_order.ts";
 import { SpyStore } from "./support/spy_store.ts";
 import { withTempKv } from "./support/temp_kv.ts";
 
@@ -54,49 +54,7 @@ Deno.test("Deno KV: 8 writers × 1,000 events, a follower resuming from its chec
     const kv = await open();
     const store = new KvEventStore(kv, { prefix: ["order"] });
     const checkpoints = new KvCheckpointStore(kv, { prefix: ["order"] });
-    const total = 8 * 1_000;
-    const seen: RecordedEvent[] = [];
-
-    // A follower that saves its checkpoint and stops half way, then another
-    // that resumes from the saved checkpoint.
-    const followFrom = async (stopAt: number) => {
-      const stop = new AbortController();
-      for await (
-        const event of follow(store, {
-          after: await checkpoints.load("order-test"),
-          signal: stop.signal,
-          pollIntervalMs: 50,
-        })
-      ) {
-        seen.push(event);
-        await checkpoints.save("order-test", event.position);
-        if (seen.length === stopAt) stop.abort();
-      }
-    };
-    const following = followFrom(total / 2).then(() => followFrom(total));
-    await Promise.all(
-      Array.from({ length: 8 }, async (_, writer) => {
-        for (let i = 0; i < 1_000; i++) {
-          await store.appendToStream(`writer-${writer}`, [{
-            type: "Wrote",
-            data: { i },
-          }]);
-        }
-      }),
-    );
-    await following;
-
-    assert.equal(seen.length, total);
-    assert.equal(new Set(seen.map((e) => e.id)).size, total, "no event twice");
-    for (let i = 1; i < seen.length; i++) {
-      assert.ok(seen[i].position > seen[i - 1].position, "strictly increasing positions");
-    }
-    for (let writer = 0; writer < 8; writer++) {
-      const versions = seen.filter((e) => e.streamId === `writer-${writer}`).map((e) =>
-        e.version
-      );
-      assert.deepEqual(versions, Array.from({ length: 1_000 }, (_, i) => i + 1));
-    }
+    await checkConcurrentOrder(store, checkpoints, 50);
     await store.close();
     kv.close();
   });

@@ -3,7 +3,6 @@
 // writers, a late commit, atomic audit under faults, a SIGKILL mid-batch,
 // and the indexes the queries really use.
 import assert from "node:assert/strict";
-import { follow, type RecordedEvent } from "@verdict/verdict";
 import {
   PostgresCheckpointStore,
   PostgresCommandLog,
@@ -14,6 +13,7 @@ import { accountStream, createBank } from "../examples/bank.ts";
 import { commandPageQuery } from "../stores/postgres/command_log.ts";
 import { readAllQuery } from "../stores/postgres/event_store.ts";
 import { testDatabase } from "./support/postgres.ts";
+import { checkConcurrentOrder } from "./support/concurrent_order.ts";
 import { SpyStore } from "./support/spy_store.ts";
 
 const db = await testDatabase();
@@ -26,46 +26,7 @@ Deno.test({
     const schema = db!.schema();
     const store = new PostgresEventStore(db!.sql, { schema });
     const checkpoints = new PostgresCheckpointStore(db!.sql, { schema });
-    const total = 8 * 1_000;
-    const seen: RecordedEvent[] = [];
-    const followFrom = async (stopAt: number) => {
-      const stop = new AbortController();
-      for await (
-        const event of follow(store, {
-          after: await checkpoints.load("order-test"),
-          signal: stop.signal,
-          pollIntervalMs: 100,
-        })
-      ) {
-        seen.push(event);
-        await checkpoints.save("order-test", event.position);
-        if (seen.length === stopAt) stop.abort();
-      }
-    };
-    const following = followFrom(total / 2).then(() => followFrom(total));
-    await Promise.all(
-      Array.from({ length: 8 }, async (_, writer) => {
-        for (let i = 0; i < 1_000; i++) {
-          await store.appendToStream(`writer-${writer}`, [{
-            type: "Wrote",
-            data: { i },
-          }]);
-        }
-      }),
-    );
-    await following;
-
-    assert.equal(seen.length, total);
-    assert.equal(new Set(seen.map((e) => e.id)).size, total, "no event twice");
-    for (let i = 1; i < seen.length; i++) {
-      assert.ok(seen[i].position > seen[i - 1].position, "strictly increasing positions");
-    }
-    for (let writer = 0; writer < 8; writer++) {
-      assert.deepEqual(
-        seen.filter((e) => e.streamId === `writer-${writer}`).map((e) => e.version),
-        Array.from({ length: 1_000 }, (_, i) => i + 1),
-      );
-    }
+    await checkConcurrentOrder(store, checkpoints, 100);
     await store.close();
   },
 });

@@ -7,6 +7,7 @@
 import type { CheckpointStore } from "../subscription.ts";
 import { check, checkEqual, checkRejects } from "./assert.ts";
 import type { ContractCase } from "./contract.ts";
+import { caseList } from "./cases.ts";
 
 /**
  * Makes a new, empty checkpoint store for one case.
@@ -35,20 +36,7 @@ export type CheckpointStoreFactory = () => CheckpointStore | Promise<CheckpointS
  * ```
  */
 export function checkpointStoreContract(factory: CheckpointStoreFactory): ContractCase[] {
-  const cases: ContractCase[] = [];
-  const test = (name: string, body: (store: CheckpointStore) => Promise<void>) => {
-    cases.push({
-      name,
-      async run() {
-        const store = await factory();
-        try {
-          await body(store);
-        } finally {
-          await store.close();
-        }
-      },
-    });
-  };
+  const { cases, test } = caseList(factory);
 
   test("a consumer without a checkpoint starts at 0", async (store) => {
     checkEqual(await store.load("new-consumer"), 0, "checkpoint");

@@ -14,6 +14,7 @@ import type {
 import { uuidv7 } from "../uuid.ts";
 import { check, checkEqual, checkRejects } from "./assert.ts";
 import type { ContractCase } from "./contract.ts";
+import { caseList } from "./cases.ts";
 
 /**
  * Makes a new, empty command log for one case.
@@ -141,20 +142,7 @@ export function commandLogContract(
   factory: CommandLogFactory,
   options: CommandLogContractOptions = {},
 ): ContractCase[] {
-  const cases: ContractCase[] = [];
-  const test = (name: string, body: (log: CommandLogStore) => Promise<void>) => {
-    cases.push({
-      name,
-      async run() {
-        const log = await factory();
-        try {
-          await body(log);
-        } finally {
-          await log.close();
-        }
-      },
-    });
-  };
+  const { cases, test } = caseList(factory);
 
   test("records of every status round-trip through get()", async (log) => {
     const records: CommandRecord[] = [

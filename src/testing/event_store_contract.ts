@@ -17,6 +17,7 @@ import { follow } from "../subscription.ts";
 import { uuidv7 } from "../uuid.ts";
 import { check, checkEqual, checkRejects } from "./assert.ts";
 import type { ContractCase } from "./contract.ts";
+import { caseList } from "./cases.ts";
 
 /**
  * Makes a new, empty store for one case.
@@ -120,20 +121,7 @@ export function eventStoreContract(
   options: EventStoreContractOptions = {},
 ): ContractCase[] {
   const writers = options.writers ?? 16;
-  const cases: ContractCase[] = [];
-  const test = (name: string, body: (store: EventStore) => Promise<void>) => {
-    cases.push({
-      name,
-      async run() {
-        const store = await factory();
-        try {
-          await body(store);
-        } finally {
-          await store.close();
-        }
-      },
-    });
-  };
+  const { cases, test } = caseList(factory);
 
   test("appendToStream() records events that readStream() returns", async (store) => {
     const result = await store.appendToStream("order-1", [

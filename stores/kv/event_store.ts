@@ -22,8 +22,7 @@ import {
   type AppendNotifier,
   type AppendOptions,
   type AppendResult,
-  assertValidEvents,
-  assertValidExpectedVersion,
+  assertValidAppends,
   assertValidReadAllOptions,
   assertValidReadStreamOptions,
   assertValidStreamId,
@@ -204,24 +203,7 @@ export class KvEventStore implements EventStore, AppendNotifier {
     options: Pick<AppendOptions, "commandRecord">,
   ): Promise<AppendResult<E>[]> {
     this.#assertOpen();
-    if (!Array.isArray(appends)) {
-      throw new TypeError("appendToStreams() takes an array of stream appends");
-    }
-    let givenIds = 0;
-    for (let i = 0; i < appends.length; i++) {
-      const append = appends[i];
-      assertValidStreamId(append.streamId);
-      for (let j = 0; j < i; j++) {
-        if (appends[j].streamId === append.streamId) {
-          throw new TypeError(
-            `Stream "${append.streamId}" appears twice in one multi-stream append`,
-          );
-        }
-      }
-      assertValidEvents(append.events);
-      assertValidExpectedVersion(append.expectedVersion ?? "any");
-      for (const event of append.events) if (event.id !== undefined) givenIds++;
-    }
+    const givenIds = assertValidAppends(appends);
     if (options.commandRecord && !this.commandLog) {
       throw new TypeError(
         "This store has no command log to commit a command record with",

@@ -9,8 +9,7 @@ import {
   type AppendNotifier,
   type AppendOptions,
   type AppendResult,
-  assertValidEvents,
-  assertValidExpectedVersion,
+  assertValidAppends,
   assertValidReadAllOptions,
   assertValidReadStreamOptions,
   assertValidStreamId,
@@ -156,31 +155,14 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
     options: Pick<AppendOptions, "commandRecord">,
   ): AppendResult[] {
     this.#assertOpen();
-    if (!Array.isArray(appends)) {
-      throw new TypeError("appendToStreams() takes an array of stream appends");
-    }
-    let givenIds = false;
-    for (let i = 0; i < appends.length; i++) {
-      const append = appends[i];
-      assertValidStreamId(append.streamId);
-      for (let j = 0; j < i; j++) {
-        if (appends[j].streamId === append.streamId) {
-          throw new TypeError(
-            `Stream "${append.streamId}" appears twice in one multi-stream append`,
-          );
-        }
-      }
-      assertValidEvents(append.events);
-      assertValidExpectedVersion(append.expectedVersion ?? "any");
-      for (const event of append.events) givenIds ||= event.id !== undefined;
-    }
+    const hasGivenIds = assertValidAppends(appends) > 0;
     if (options.commandRecord && !this.commandLog) {
       throw new TypeError(
         "This store has no command log to commit a command record with",
       );
     }
 
-    if (givenIds) {
+    if (hasGivenIds) {
       const retried = this.#retriedAppend(appends);
       if (retried) return retried;
     }

@@ -12,8 +12,7 @@ import {
   type AppendNotifier,
   type AppendOptions,
   type AppendResult,
-  assertValidEvents,
-  assertValidExpectedVersion,
+  assertValidAppends,
   assertValidReadAllOptions,
   assertValidReadStreamOptions,
   assertValidStreamId,
@@ -246,21 +245,8 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
     appends: readonly StreamAppend<E>[],
     options: Pick<AppendOptions, "commandRecord">,
   ): Promise<AppendResult<E>[]> {
-    if (!Array.isArray(appends)) {
-      throw new TypeError("appendToStreams() takes an array of stream appends");
-    }
-    for (let i = 0; i < appends.length; i++) {
-      const append = appends[i];
-      assertValidStreamId(append.streamId);
-      for (let j = 0; j < i; j++) {
-        if (appends[j].streamId === append.streamId) {
-          throw new TypeError(
-            `Stream "${append.streamId}" appears twice in one multi-stream append`,
-          );
-        }
-      }
-      assertValidEvents(append.events);
-      assertValidExpectedVersion(append.expectedVersion ?? "any");
+    assertValidAppends(appends);
+    for (const append of appends) {
       if (append.events.length >= PER_TRANSACTION) {
         throw new RangeError(`An append holds at most ${PER_TRANSACTION - 1} events`);
       }
