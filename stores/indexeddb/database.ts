@@ -1,0 +1,203 @@
+/// <reference lib="dom" />
+/**
+ * The IndexedDB database behind verdict's browser stores: its schema, the
+ * connection (reopened after a loss), and the errors a browser really throws.
+ *
+ * @module
+ */
+
+import { type DBSchema, type IDBPDatabase, openDB } from "idb";
+import { VerdictError } from "../../mod.ts";
+
+/** A stored event: the position is the events store's auto-increment key. */
+export interface StoredEventRow {
+  position?: number;
+  id: string;
+  streamId: string;
+  version: number;
+  type: string;
+  data: unknown;
+  metadata: Record<string, unknown>;
+  timestamp: number;
+}
+
+/** A stored command record; `ts` is its timestamp in ms, for the indexes. */
+export interface StoredCommandRow {
+  id: string;
+  correlationId: string;
+  commandType: string;
+  ts: number;
+  record: unknown;
+}
+
+/** The object stores and indexes of the database. */
+export interface VerdictSchema extends DBSchema {
+  events: {
+    key: number;
+    value: StoredEventRow;
+    indexes: { stream: [string, number]; id: string };
+  };
+  streams: { key: string; value: { streamId: string; version: number } };
+  commands: {
+    key: string;
+    value: StoredCommandRow;
+    indexes: {
+      time: [number, string];
+      correlation: [string, number, string];
+      type: [string, number, string];
+    };
+  };
+  checkpoints: { key: string; value: { consumer: string; position: number } };
+}
+
+/** The schema version this code creates and reads. */
+export const SCHEMA_VERSION = 1;
+
+/**
+ * The browser refused to store more: the origin's quota is used up. The
+ * transaction was aborted, so nothing of the write was kept.
+ *
+ * @example
+ * ```ts
+ * import { StorageQuotaError } from "@verdict/verdict/indexeddb";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new StorageQuotaError("verdict", new Error("QuotaExceededError"));
+ * assert.match(error.message, /quota/);
+ * ```
+ */
+export class StorageQuotaError extends VerdictError {
+  /** The database that could not grow. */
+  readonly database: string;
+  /** Creates the error for a database. */
+  constructor(database: string, cause: unknown) {
+    super(
+      `The browser's storage quota for this origin is used up: nothing was written to IndexedDB database "${database}". Free space (or ask for persistent storage) and retry.`,
+      { cause },
+    );
+    this.name = "StorageQuotaError";
+    this.database = database;
+  }
+}
+
+/**
+ * The database could not be opened or was closed by another tab: an open
+ * connection of an older version blocks the upgrade, or a newer version was
+ * requested elsewhere.
+ *
+ * @example
+ * ```ts
+ * import { DatabaseBlockedError } from "@verdict/verdict/indexeddb";
+ * import assert from "node:assert/strict";
+ *
+ * assert.match(new DatabaseBlockedError("verdict", "blocked").message, /another tab/);
+ * ```
+ */
+export class DatabaseBlockedError extends VerdictError {
+  /** The database. */
+  readonly database: string;
+  /** Creates the error for a database and what happened. */
+  constructor(database: string, what: "blocked" | "versionchange") {
+    super(
+      what === "blocked"
+        ? `IndexedDB database "${database}" cannot be upgraded while another tab keeps an older version open: close the other tabs of this app and reload.`
+        : `IndexedDB database "${database}" was closed because another tab is upgrading it: reload this tab to continue.`,
+    );
+    this.name = "DatabaseBlockedError";
+    this.database = database;
+  }
+}
+
+/** Turns a browser's DOMException into verdict's error for it. */
+export function translateStorageError(database: string, error: unknown): unknown {
+  const name = (error as { name?: string })?.name;
+  if (name === "QuotaExceededError") return new StorageQuotaError(database, error);
+  return error;
+}
+
+/**
+ * One connection to a verdict database, shared by the stores that use it.
+ * A connection the browser closes (storage cleared, a crash) is reopened on
+ * the next call; one closed for another tab's upgrade stays closed with a
+ * clear error.
+ */
+export class VerdictDatabase {
+  /** The database's name. */
+  readonly name: string;
+  #db?: Promise<IDBPDatabase<VerdictSchema>>;
+  #blockedByUpgrade = false;
+  #closed = false;
+
+  /** Names the database; nothing opens until the first call. */
+  constructor(name: string) {
+    this.name = name;
+  }
+
+  /** The open connection, opening (or reopening) it when needed. */
+  open(): Promise<IDBPDatabase<VerdictSchema>> {
+    if (this.#closed) {
+      throw new VerdictError(`IndexedDB database "${this.name}" is closed`);
+    }
+    if (this.#blockedByUpgrade) {
+      throw new DatabaseBlockedError(this.name, "versionchange");
+    }
+    this.#db ??= this.#connect();
+    return this.#db;
+  }
+
+  #connect(): Promise<IDBPDatabase<VerdictSchema>> {
+    const name = this.name;
+    const db = new Promise<IDBPDatabase<VerdictSchema>>((resolve, reject) => {
+      let gaveUp = false;
+      openDB<VerdictSchema>(name, SCHEMA_VERSION, {
+        upgrade(db, oldVersion) {
+          if (oldVersion < 1) {
+            const events = db.createObjectStore("events", {
+              keyPath: "position",
+              autoIncrement: true,
+            });
+            events.createIndex("stream", ["streamId", "version"], { unique: true });
+            events.createIndex("id", "id", { unique: true });
+            db.createObjectStore("streams", { keyPath: "streamId" });
+            const commands = db.createObjectStore("commands", { keyPath: "id" });
+            commands.createIndex("time", ["ts", "id"]);
+            commands.createIndex("correlation", ["correlationId", "ts", "id"]);
+            commands.createIndex("type", ["commandType", "ts", "id"]);
+            db.createObjectStore("checkpoints", { keyPath: "consumer" });
+          }
+        },
+        blocked: () => {
+          // An older version is open in another tab: fail now, clearly.
+          gaveUp = true;
+          reject(new DatabaseBlockedError(name, "blocked"));
+        },
+        blocking: () => {
+          // Another tab wants a newer version: let it, and say so here.
+          this.#blockedByUpgrade = true;
+          this.#db?.then((open) => open.close());
+          this.#db = undefined;
+        },
+        terminated: () => {
+          // The browser closed the connection: reopen on the next call.
+          this.#db = undefined;
+        },
+      }).then((open) => {
+        if (gaveUp) open.close();
+        else resolve(open);
+      }, reject);
+    });
+    db.catch(() => {
+      this.#db = undefined;
+    });
+    return db;
+  }
+
+  /** Closes the connection; later calls fail. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const db = this.#db;
+    this.#db = undefined;
+    if (db) (await db.catch(() => undefined))?.close();
+  }
+}

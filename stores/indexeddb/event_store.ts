@@ -1,0 +1,399 @@
+/// <reference lib="dom" />
+/**
+ * The IndexedDB event store.
+ *
+ * @module
+ */
+
+import {
+  type AppendNotifier,
+  type AppendOptions,
+  type AppendResult,
+  assertValidAppends,
+  assertValidReadAllOptions,
+  assertValidReadStreamOptions,
+  assertValidStreamId,
+  checkExpectedVersion,
+  type Clock,
+  DuplicateEventIdError,
+  type Event,
+  EventDecodeError,
+  type EventStore,
+  type NewEvent,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  type RecordedEvent,
+  StoreClosedError,
+  type StreamAppend,
+  systemClock,
+  uuidv7,
+} from "../../mod.ts";
+import type { IndexedDbCommandLog } from "./command_log.ts";
+import {
+  type StoredEventRow,
+  translateStorageError,
+  VerdictDatabase,
+} from "./database.ts";
+
+/** Options of {@linkcode IndexedDbEventStore}. */
+export interface IndexedDbEventStoreOptions {
+  /** The database (default: one named `"verdict"`); share it with the other stores. */
+  readonly database?: VerdictDatabase;
+  /**
+   * A command log on the same database whose records commit in the append's
+   * transaction (for atomic audit).
+   */
+  readonly commandLog?: IndexedDbCommandLog;
+  /**
+   * The durability of append transactions (default `"strict"`: the browser
+   * reports a commit only once it is on disk).
+   */
+  readonly durability?: "strict" | "relaxed" | "default";
+  /** The clock for event timestamps (default: the system clock). */
+  readonly clock?: Clock;
+}
+
+interface AppendedMessage {
+  readonly type: "appended";
+  readonly position: number;
+}
+
+/**
+ * An event store in the browser's IndexedDB, for offline-first apps: the
+ * same aggregates as on the server, kept across reloads.
+ *
+ * An append is one readwrite transaction over the events, the stream heads
+ * and — for an accepted audited command — the command log: it reads the
+ * heads, checks the expected versions and event ids, adds the events and
+ * the record, or aborts and writes nothing. Nothing but IndexedDB is awaited
+ * inside it. Positions are the events store's auto-increment keys, assigned
+ * in commit order because readwrite transactions on it never overlap.
+ * Other tabs of the origin learn of appends through a BroadcastChannel, so a
+ * follower in any tab sees them.
+ *
+ * @example
+ * ```ts
+ * import "fake-indexeddb/auto"; // in a browser, IndexedDB is simply there
+ * import { IndexedDbEventStore, VerdictDatabase } from "@verdict/verdict/indexeddb";
+ * import assert from "node:assert/strict";
+ *
+ * const store = new IndexedDbEventStore({ database: new VerdictDatabase("example-events") });
+ * await store.appendToStream("account-1", [{ type: "Opened", data: {} }], {
+ *   expectedVersion: "no_stream",
+ * });
+ * assert.equal(await store.streamVersion("account-1"), 1);
+ * await store.close();
+ * ```
+ */
+export class IndexedDbEventStore implements EventStore, AppendNotifier {
+  /** The log whose records commit atomically with appends, if one was given. */
+  readonly commandLog?: IndexedDbCommandLog;
+  readonly #database: VerdictDatabase;
+  readonly #durability: "strict" | "relaxed" | "default";
+  readonly #clock: Clock;
+  readonly #channel?: BroadcastChannel;
+  readonly #waiters = new Set<() => void>();
+  #closed = false;
+
+  /** Creates a store; the database opens on first use. */
+  constructor(options: IndexedDbEventStoreOptions = {}) {
+    this.#database = options.database ?? new VerdictDatabase("verdict");
+    this.commandLog = options.commandLog;
+    if (this.commandLog && !this.commandLog.sharesDatabase(this.#database)) {
+      throw new TypeError(
+        "The command log must use the same VerdictDatabase as the event store",
+      );
+    }
+    this.#durability = options.durability ?? "strict";
+    this.#clock = options.clock ?? systemClock;
+    if (typeof BroadcastChannel === "function") {
+      this.#channel = new BroadcastChannel(`verdict:${this.#database.name}`);
+      this.#channel.onmessage = (message: MessageEvent<AppendedMessage>) => {
+        if (message.data?.type === "appended") this.#wake();
+      };
+    }
+  }
+
+  /** The database this store writes to. */
+  get database(): VerdictDatabase {
+    return this.#database;
+  }
+
+  #wake(): void {
+    const waiters = [...this.#waiters];
+    this.#waiters.clear();
+    for (const wake of waiters) wake();
+  }
+
+  /** Appends events to one stream, checking its expected version. */
+  async appendToStream<E extends Event = Event>(
+    streamId: string,
+    events: readonly NewEvent<E>[],
+    options: AppendOptions = {},
+  ): Promise<AppendResult<E>> {
+    const [result] = await this.#append<E>([{
+      streamId,
+      events,
+      expectedVersion: options.expectedVersion,
+    }], options);
+    return result;
+  }
+
+  /** Appends to several streams in one transaction. */
+  appendToStreams<E extends Event = Event>(
+    appends: readonly StreamAppend<E>[],
+    options: Omit<AppendOptions, "expectedVersion"> = {},
+  ): Promise<AppendResult<E>[]> {
+    return this.#append(appends, options);
+  }
+
+  async #append<E extends Event>(
+    appends: readonly StreamAppend<E>[],
+    options: Pick<AppendOptions, "commandRecord">,
+  ): Promise<AppendResult<E>[]> {
+    this.#assertOpen();
+    const givenIds = assertValidAppends(appends);
+    if (options.commandRecord && !this.commandLog) {
+      throw new TypeError(
+        "This store has no command log to commit a command record with",
+      );
+    }
+    const timestamp = this.#clock.now();
+    const ids = appends.map((append) =>
+      append.events.map((event: NewEvent) => event.id ?? uuidv7())
+    );
+    const record = options.commandRecord?.({
+      eventIds: ids.flat(),
+      streamIds: appends.filter((a) => a.events.length > 0).map((a) => a.streamId),
+    });
+    const db = await this.#database.open();
+    const tx = db.transaction(
+      record ? ["events", "streams", "commands"] : ["events", "streams"],
+      "readwrite",
+      { durability: this.#durability },
+    );
+    const events = tx.objectStore("events");
+    const streams = tx.objectStore("streams");
+    const results: AppendResult<E>[] = [];
+    try {
+      // Only IndexedDB requests are awaited from here to the commit.
+      if (givenIds > 0) {
+        const retried = await this.#retried<E>(appends, events);
+        if (retried) {
+          tx.abort();
+          await tx.done.catch(() => {});
+          return retried;
+        }
+      }
+      const heads = await Promise.all(appends.map((a) => streams.get(a.streamId)));
+      const actual = heads.map((head) => head?.version ?? 0);
+      appends.forEach((append, s) =>
+        checkExpectedVersion(append.streamId, append.expectedVersion ?? "any", actual[s])
+      );
+      for (let s = 0; s < appends.length; s++) {
+        const append = appends[s];
+        const recorded: RecordedEvent<E>[] = [];
+        for (let e = 0; e < append.events.length; e++) {
+          const event = append.events[e];
+          const row: StoredEventRow = {
+            id: ids[s][e],
+            streamId: append.streamId,
+            version: actual[s] + e + 1,
+            type: event.type,
+            data: event.data,
+            metadata: event.metadata ?? {},
+            timestamp,
+          };
+          const position = await events.add(row);
+          recorded.push({ ...rowToEvent<E>(row, position), data: event.data });
+        }
+        if (append.events.length > 0) {
+          await streams.put({
+            streamId: append.streamId,
+            version: actual[s] + append.events.length,
+          });
+        }
+        results.push({
+          streamId: append.streamId,
+          nextExpectedVersion: actual[s] + append.events.length,
+          events: recorded,
+        });
+      }
+      if (record) {
+        await this.commandLog!.addInTransaction(tx.objectStore("commands"), record);
+      }
+      await tx.done;
+    } catch (error) {
+      try {
+        tx.abort();
+      } catch {
+        // Already finished or aborted by the browser.
+      }
+      await tx.done.catch(() => {});
+      if ((error as { name?: string })?.name === "ConstraintError") {
+        throw new DuplicateEventIdError(String(ids.flat()[0]), { cause: error });
+      }
+      throw translateStorageError(this.#database.name, error);
+    }
+    // Committed: from here on nothing may turn the append into a failure.
+    const last = results.flatMap((r) => r.events).at(-1)?.position;
+    if (last !== undefined) this.#announce(last);
+    return results;
+  }
+
+  /** Wakes followers in this tab, and tells the other tabs of the origin. */
+  #announce(position: number): void {
+    this.#wake();
+    try {
+      this.#channel?.postMessage(
+        { type: "appended", position } satisfies AppendedMessage,
+      );
+    } catch {
+      // A runtime without a working BroadcastChannel: other tabs will poll.
+    }
+  }
+
+  async #retried<E extends Event>(
+    appends: readonly StreamAppend<E>[],
+    events: {
+      index(name: "id"): { get(id: string): Promise<StoredEventRow | undefined> };
+    },
+  ): Promise<AppendResult<E>[] | undefined> {
+    const all = appends.flatMap((a) => a.events);
+    const found = await Promise.all(
+      all.map((event) =>
+        event.id === undefined ? undefined : events.index("id").get(event.id)
+      ),
+    );
+    const known = found.filter((row) => row !== undefined);
+    if (known.length === 0) return undefined;
+    const firstKnown = known[0]!.id;
+    if (known.length !== all.length) throw new DuplicateEventIdError(firstKnown);
+    let k = 0;
+    return appends.map((append) => {
+      const rows = found.slice(k, k += append.events.length) as StoredEventRow[];
+      rows.forEach((row, i) => {
+        if (
+          row.streamId !== append.streamId || row.type !== append.events[i].type ||
+          (i > 0 && row.version !== rows[i - 1].version + 1)
+        ) throw new DuplicateEventIdError(firstKnown);
+      });
+      return {
+        streamId: append.streamId,
+        nextExpectedVersion: rows.at(-1)?.version ?? 0,
+        events: rows.map((row) => rowToEvent<E>(row, row.position!)),
+      };
+    });
+  }
+
+  /** Reads one stream's events. */
+  async readStream<E extends Event = Event>(
+    streamId: string,
+    options: ReadStreamOptions = {},
+  ): Promise<RecordedEvent<E>[]> {
+    this.#assertOpen();
+    assertValidStreamId(streamId);
+    assertValidReadStreamOptions(options);
+    const limit = options.limit ?? Infinity;
+    if (limit === 0) return [];
+    const db = await this.#database.open();
+    const index = db.transaction("events").store.index("stream");
+    const out: RecordedEvent<E>[] = [];
+    if (options.direction === "backward") {
+      const range = IDBKeyRange.bound(
+        [streamId, 0],
+        [streamId, options.from ?? Number.MAX_SAFE_INTEGER],
+      );
+      for (
+        let cursor = await index.openCursor(range, "prev");
+        cursor && out.length < limit;
+        cursor = await cursor.continue()
+      ) out.push(rowToEvent<E>(cursor.value, cursor.primaryKey));
+      return out;
+    }
+    const rows = await index.getAll(
+      IDBKeyRange.bound([streamId, options.from ?? 1], [
+        streamId,
+        Number.MAX_SAFE_INTEGER,
+      ]),
+      Number.isFinite(limit) ? limit : undefined,
+    );
+    return rows.map((row) => rowToEvent<E>(row, row.position!));
+  }
+
+  /** Reads all events in global order after a position. */
+  async readAll<E extends Event = Event>(
+    options: ReadAllOptions = {},
+  ): Promise<RecordedEvent<E>[]> {
+    this.#assertOpen();
+    assertValidReadAllOptions(options);
+    if (options.limit === 0) return [];
+    const db = await this.#database.open();
+    const rows = await db.getAll(
+      "events",
+      IDBKeyRange.lowerBound(options.after ?? 0, true),
+      options.limit,
+    );
+    return rows.map((row) => rowToEvent<E>(row, row.position!));
+  }
+
+  /** The stream's current version (0 when it has no events). */
+  async streamVersion(streamId: string): Promise<number> {
+    this.#assertOpen();
+    assertValidStreamId(streamId);
+    const db = await this.#database.open();
+    return (await db.get("streams", streamId))?.version ?? 0;
+  }
+
+  /**
+   * Resolves once events after `position` may exist: at once when they do,
+   * on the next append in this tab or (by BroadcastChannel) another tab of
+   * the origin, or when `signal` aborts.
+   */
+  async waitForEvents(position: number, signal: AbortSignal): Promise<void> {
+    if (signal.aborted || this.#closed) return;
+    let wake!: () => void;
+    const woken = new Promise<void>((resolve) => wake = resolve);
+    this.#waiters.add(wake);
+    signal.addEventListener("abort", wake, { once: true });
+    try {
+      if ((await this.readAll({ after: position, limit: 1 })).length > 0) return;
+      await woken;
+    } finally {
+      this.#waiters.delete(wake);
+      signal.removeEventListener("abort", wake);
+    }
+  }
+
+  /** Closes the store and its database connection. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#channel?.close();
+    this.#wake();
+    await this.#database.close();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new StoreClosedError("IndexedDB event store");
+  }
+}
+
+function rowToEvent<E extends Event>(
+  row: StoredEventRow,
+  position: number,
+): RecordedEvent<E> {
+  if (typeof row?.type !== "string" || typeof row.streamId !== "string") {
+    throw new EventDecodeError(position, row);
+  }
+  return {
+    id: row.id,
+    type: row.type,
+    data: row.data,
+    metadata: row.metadata ?? {},
+    streamId: row.streamId,
+    version: row.version,
+    position,
+    timestamp: new Date(row.timestamp),
+  } as RecordedEvent<E>;
+}

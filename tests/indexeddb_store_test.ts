@@ -1,0 +1,54 @@
+// The IndexedDB stores under Deno with fake-indexeddb, for speed; the same
+// suites run in real Chromium in tests/browser_test.ts.
+import "fake-indexeddb/auto";
+import {
+  IndexedDbCheckpointStore,
+  IndexedDbCommandLog,
+  IndexedDbEventStore,
+  VerdictDatabase,
+} from "@verdict/verdict/indexeddb";
+import {
+  checkpointStoreContract,
+  commandLogContract,
+  eventStoreContract,
+} from "@verdict/verdict/testing";
+
+let n = 0;
+const fresh = () => new VerdictDatabase(`contract-${Date.now()}-${n++}`);
+
+Deno.test("the IndexedDB event store keeps the event-store contract (fake-indexeddb)", async (t) => {
+  for (
+    const c of eventStoreContract(() => new IndexedDbEventStore({ database: fresh() }))
+  ) {
+    await t.step(c.name, c.run);
+  }
+});
+
+Deno.test("the IndexedDB event store with its command log keeps the event-store contract (fake-indexeddb)", async (t) => {
+  const factory = () => {
+    const database = fresh();
+    return new IndexedDbEventStore({
+      database,
+      commandLog: new IndexedDbCommandLog({ database }),
+    });
+  };
+  for (const c of eventStoreContract(factory)) await t.step(c.name, c.run);
+});
+
+Deno.test("the IndexedDB command log keeps the command-log contract (fake-indexeddb)", async (t) => {
+  for (
+    const c of commandLogContract(() => new IndexedDbCommandLog({ database: fresh() }))
+  ) {
+    await t.step(c.name, c.run);
+  }
+});
+
+Deno.test("the IndexedDB checkpoint store keeps the checkpoint contract (fake-indexeddb)", async (t) => {
+  for (
+    const c of checkpointStoreContract(() =>
+      new IndexedDbCheckpointStore({ database: fresh() })
+    )
+  ) {
+    await t.step(c.name, c.run);
+  }
+});
