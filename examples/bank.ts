@@ -144,6 +144,8 @@ export interface BankOptions {
   readonly log?: CommandLogStore;
   /** Called with errors that do not change a command's outcome. */
   readonly onError?: (error: unknown) => void;
+  /** Called when an append met a conflict and is retried. */
+  readonly onConflict?: () => void;
 }
 
 /** A command bus running the bank: audit, correlation, validation, the account decider. */
@@ -155,6 +157,7 @@ export function createBank(options: BankOptions): CommandBus<BankCommand> {
   const handler = deciderHandler({
     decider: accountDecider,
     store: options.store,
+    onConflict: options.onConflict,
     streamId: (command: BankCommand) =>
       command.type === "Transfer"
         ? [accountStream(command.data.from), accountStream(command.data.to)]

@@ -219,7 +219,7 @@ const testOut = new URL("test/", out);
 const testFiles: string[] = [];
 for (const file of await sources(["tests", "examples"], true)) {
   const source = await Deno.readTextFile(new URL(file, root));
-  const usesDenoOnly = source.startsWith("// deno-only:") ||
+  const usesDenoOnly = /^\/\/ deno-only:/m.test(source) ||
     Object.keys(DENO_ONLY).some((key) =>
       source.includes(`"${config.name}/${key.slice(2)}"`)
     );

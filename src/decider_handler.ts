@@ -76,6 +76,11 @@ export interface DeciderHandlerOptions<C extends Command, S, E extends Event> {
    * command id as causation id, the principal as user id, the tenant id.
    */
   readonly metadata?: (context: CommandContext<C>) => EventMetadata;
+  /**
+   * Called each time an append meets a conflict, before the retry (or
+   * before giving up): for metrics, logs or a UI that shows contention.
+   */
+  readonly onConflict?: (error: ConcurrencyError, attempt: number) => void;
 }
 
 interface LoadedStream<S> {
@@ -283,6 +288,7 @@ export function deciderHandler<C extends Command, S, E extends Event>(
         if (!(error instanceof ConcurrencyError)) throw error;
         mustRefresh = [error.streamId];
         conflicts++;
+        options.onConflict?.(error, conflicts);
         if (conflicts >= policy.maxAttempts) throw error;
         await context.clock.sleep(backoffDelay(policy, conflicts), context.signal);
         continue;

@@ -184,6 +184,35 @@ Deno.test("deciderHandler", async (t) => {
     },
   );
 
+  await t.step("onConflict() hears every conflict with its attempt number", async () => {
+    const memory = new MemoryEventStore();
+    const store = new SpyStore(memory);
+    let sneaks = 2;
+    store.beforeAppend = async () => {
+      if (sneaks-- > 0) {
+        await memory.appendToStream("counter", [{ type: "Sneaked", data: null }]);
+      }
+    };
+    const heard: [string, number][] = [];
+    const bus = new CommandBus<{ type: "Inc"; data: null }>();
+    bus.register(
+      "Inc",
+      deciderHandler({
+        decider: {
+          initialState: () => 0,
+          decide: () => [{ type: "Incremented", data: null }],
+          evolve: (n: number) => n + 1,
+        },
+        store,
+        streamId: () => "counter",
+        retry: { baseDelayMs: 0 },
+        onConflict: (error, attempt) => heard.push([error.streamId, attempt]),
+      }),
+    );
+    assert.equal((await bus.dispatch({ type: "Inc", data: null })).status, "accepted");
+    assert.deepEqual(heard, [["counter", 1], ["counter", 2]]);
+  });
+
   await t.step("a transfer commits both accounts or neither", async () => {
     const store = new MemoryEventStore();
     const bus = bankBus(store);

@@ -3,7 +3,6 @@
  * CHROMIUM_PATH names), driven by puppeteer-core, headless, on pages served
  * from 127.0.0.1. Where no Chromium exists, the tests say so loudly and skip.
  */
-import * as esbuild from "esbuild";
 import puppeteer, { type Browser } from "puppeteer-core";
 
 export const chromiumPath: string | undefined = [
@@ -25,51 +24,10 @@ if (!chromiumPath) {
   );
 }
 
-/** The project's own import-map entries (`@verdict/verdict/…`), for esbuild. */
-const localAliases: Record<string, string> = Object.fromEntries(
-  Object.entries(
-    (JSON.parse(Deno.readTextFileSync("deno.json")) as { imports: Record<string, string> })
-      .imports,
-  ).filter(([, target]) => target.startsWith("./")),
-);
-
-/** Bundles a page script with esbuild, in memory. */
-export async function bundle(entry: string): Promise<string> {
-  const result = await esbuild.build({
-    entryPoints: [entry],
-    alias: localAliases,
-    bundle: true,
-    format: "esm",
-    platform: "browser",
-    target: "es2022",
-    write: false,
-    logLevel: "warning",
-  });
-  await esbuild.stop();
-  return result.outputFiles[0].text;
-}
-
-/** Serves files from memory on 127.0.0.1 until `close()`. */
-export function serve(
-  files: Record<string, { body: string; type: string }>,
-): {
-  readonly origin: string;
-  close(): Promise<void>;
-} {
-  const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-    (request) => {
-      const path = new URL(request.url).pathname;
-      const file = files[path];
-      if (!file) return new Response("not found", { status: 404 });
-      return new Response(file.body, { headers: { "content-type": file.type } });
-    },
-  );
-  return {
-    origin: `http://127.0.0.1:${server.addr.port}`,
-    close: () => server.shutdown(),
-  };
-}
+export {
+  bundleForBrowser as bundle,
+  serveFiles as serve,
+} from "../../scripts/demo_site.ts";
 
 /** Launches headless Chromium with a fresh profile; closes it and removes the profile after. */
 export async function withChromium<T>(
