@@ -185,32 +185,66 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
           return retried;
         }
       }
-      const heads = await Promise.all(appends.map((a) => streams.get(a.streamId)));
-      const actual = heads.map((head) => head?.version ?? 0);
-      appends.forEach((append, s) =>
-        checkExpectedVersion(append.streamId, append.expectedVersion ?? "any", actual[s])
+      const headReads = appends.map((a) => streams.get(a.streamId));
+      // When every expectation names a version, the writes can be queued
+      // behind the head reads at once and the heads checked before the
+      // commit (a mismatch aborts it): one trip through the event loop.
+      const known = appends.map((a) => knownVersion(a.expectedVersion));
+      const pipelined = known.every((version) => version !== undefined);
+      const check = (heads: ({ version: number } | undefined)[]) => {
+        const actual = heads.map((head) => head?.version ?? 0);
+        appends.forEach((append, s) =>
+          checkExpectedVersion(
+            append.streamId,
+            append.expectedVersion ?? "any",
+            actual[s],
+          )
+        );
+        return actual;
+      };
+      const actual = pipelined ? known as number[] : check(await Promise.all(headReads));
+      // Every write is queued at once: IndexedDB runs a transaction's
+      // requests in order, so positions follow the order of the events.
+      const pending: Promise<unknown>[] = [];
+      const rows: StoredEventRow[][] = [];
+      for (let s = 0; s < appends.length; s++) {
+        const append = appends[s];
+        rows.push(append.events.map((event, e): StoredEventRow => ({
+          id: ids[s][e],
+          streamId: append.streamId,
+          version: actual[s] + e + 1,
+          type: event.type,
+          data: event.data,
+          metadata: event.metadata ?? {},
+          timestamp,
+        })));
+      }
+      const positions = rows.map((streamRows) =>
+        streamRows.map((row) => events.add(row))
       );
+      for (const streamPositions of positions) pending.push(...streamPositions);
+      appends.forEach((append, s) => {
+        if (append.events.length > 0) {
+          pending.push(streams.put({
+            streamId: append.streamId,
+            version: actual[s] + append.events.length,
+          }));
+        }
+      });
+      if (record) {
+        pending.push(
+          this.commandLog!.addInTransaction(tx.objectStore("commands"), record),
+        );
+      }
+      if (pipelined) pending.push(Promise.all(headReads).then(check));
+      await Promise.all(pending);
       for (let s = 0; s < appends.length; s++) {
         const append = appends[s];
         const recorded: RecordedEvent<E>[] = [];
         for (let e = 0; e < append.events.length; e++) {
-          const event = append.events[e];
-          const row: StoredEventRow = {
-            id: ids[s][e],
-            streamId: append.streamId,
-            version: actual[s] + e + 1,
-            type: event.type,
-            data: event.data,
-            metadata: event.metadata ?? {},
-            timestamp,
-          };
-          const position = await events.add(row);
-          recorded.push({ ...rowToEvent<E>(row, position), data: event.data });
-        }
-        if (append.events.length > 0) {
-          await streams.put({
-            streamId: append.streamId,
-            version: actual[s] + append.events.length,
+          recorded.push({
+            ...rowToEvent<E>(rows[s][e], await positions[s][e]),
+            data: append.events[e].data,
           });
         }
         results.push({
@@ -218,9 +252,6 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
           nextExpectedVersion: actual[s] + append.events.length,
           events: recorded,
         });
-      }
-      if (record) {
-        await this.commandLog!.addInTransaction(tx.objectStore("commands"), record);
       }
       await tx.done;
     } catch (error) {
@@ -231,6 +262,16 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
       }
       await tx.done.catch(() => {});
       if ((error as { name?: string })?.name === "ConstraintError") {
+        // Either a stream already has the versions being written (a
+        // pipelined append behind the real head: a conflict) or an event id
+        // is taken.
+        for (const append of appends) {
+          checkExpectedVersion(
+            append.streamId,
+            append.expectedVersion ?? "any",
+            await this.streamVersion(append.streamId),
+          );
+        }
         throw new DuplicateEventIdError(String(ids.flat()[0]), { cause: error });
       }
       throw translateStorageError(this.#database.name, error);
@@ -396,4 +437,10 @@ function rowToEvent<E extends Event>(
     position,
     timestamp: new Date(row.timestamp),
   } as RecordedEvent<E>;
+}
+
+/** The stream version an expectation pins down, if it pins one. */
+function knownVersion(expected: StreamAppend["expectedVersion"]): number | undefined {
+  if (typeof expected === "number") return expected;
+  return expected === "no_stream" ? 0 : undefined;
 }
