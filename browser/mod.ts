@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * The browser entry: verdict's core and the IndexedDB stores, in one import,
  * for offline-first web apps. Bundle it with any bundler (`deno task bundle`

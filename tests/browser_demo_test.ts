@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 // deno-only: drives real Chromium.
 // The offline bank in real Chromium: click through it, reload, and have two
 // pages of the same origin write the same account at once.

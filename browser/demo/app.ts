@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 // The offline bank: the server demo's decider, bus and audit trail, running
 // in the page on IndexedDB, following appends from other tabs.
 import {

@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * The IndexedDB command log and checkpoint store.
  *
@@ -31,7 +30,23 @@ const DEFAULT_LIMIT = 100;
 
 type StoreName = "events" | "streams" | "commands" | "checkpoints";
 
-/** Options of {@linkcode IndexedDbCommandLog} and {@linkcode IndexedDbCheckpointStore}. */
+/**
+ * Options of {@linkcode IndexedDbCommandLog} and {@linkcode IndexedDbCheckpointStore}.
+ *
+ * @example
+ * ```ts
+ * import "fake-indexeddb/auto";
+ * import {
+ *   IndexedDbCheckpointStore,
+ *   type IndexedDbStoreOptions,
+ *   VerdictDatabase,
+ * } from "@verdict/verdict/indexeddb";
+ *
+ * const options: IndexedDbStoreOptions = { database: new VerdictDatabase("example-shared") };
+ * const checkpoints = new IndexedDbCheckpointStore(options);
+ * await checkpoints.close();
+ * ```
+ */
 export interface IndexedDbStoreOptions {
   /** The database (default: one named `"verdict"`); share it with the event store. */
   readonly database?: VerdictDatabase;
@@ -69,7 +84,12 @@ export class IndexedDbCommandLog implements CommandLogStore {
     return database === this.#database;
   }
 
-  /** Adds a record inside a caller's readwrite transaction (the event store's append). */
+  /**
+   * Adds a record inside a caller's readwrite transaction (the event store's
+   * append).
+   *
+   * @ignore
+   */
   async addInTransaction(
     commands: IDBPObjectStore<
       VerdictSchema,

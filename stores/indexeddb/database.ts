@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * The IndexedDB database behind verdict's browser stores: its schema, the
  * connection (reopened after a loss), and the errors a browser really throws.
@@ -120,6 +119,21 @@ export function translateStorageError(database: string, error: unknown): unknown
  * A connection the browser closes (storage cleared, a crash) is reopened on
  * the next call; one closed for another tab's upgrade stays closed with a
  * clear error.
+ *
+ * @example One database shared by the three stores
+ * ```ts
+ * import "fake-indexeddb/auto"; // in a browser, IndexedDB is simply there
+ * import {
+ *   IndexedDbCommandLog,
+ *   IndexedDbEventStore,
+ *   VerdictDatabase,
+ * } from "@verdict/verdict/indexeddb";
+ *
+ * const database = new VerdictDatabase("my-app");
+ * const commandLog = new IndexedDbCommandLog({ database });
+ * const events = new IndexedDbEventStore({ database, commandLog });
+ * await events.close(); // closes the shared connection
+ * ```
  */
 export class VerdictDatabase {
   /** The database's name. */
@@ -133,7 +147,12 @@ export class VerdictDatabase {
     this.name = name;
   }
 
-  /** The open connection, opening (or reopening) it when needed. */
+  /**
+   * The open connection, opening (or reopening) it when needed. For the
+   * stores of this module.
+   *
+   * @ignore
+   */
   open(): Promise<IDBPDatabase<VerdictSchema>> {
     if (this.#closed) {
       throw new VerdictError(`IndexedDB database "${this.name}" is closed`);

@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * The IndexedDB event store.
  *
@@ -35,7 +34,26 @@ import {
   VerdictDatabase,
 } from "./database.ts";
 
-/** Options of {@linkcode IndexedDbEventStore}. */
+/**
+ * Options of {@linkcode IndexedDbEventStore}.
+ *
+ * @example
+ * ```ts
+ * import "fake-indexeddb/auto";
+ * import {
+ *   IndexedDbEventStore,
+ *   type IndexedDbEventStoreOptions,
+ *   VerdictDatabase,
+ * } from "@verdict/verdict/indexeddb";
+ *
+ * const options: IndexedDbEventStoreOptions = {
+ *   database: new VerdictDatabase("example-options"),
+ *   durability: "relaxed", // faster; a crash may lose the last commits
+ * };
+ * const store = new IndexedDbEventStore(options);
+ * await store.close();
+ * ```
+ */
 export interface IndexedDbEventStoreOptions {
   /** The database (default: one named `"verdict"`); share it with the other stores. */
   readonly database?: VerdictDatabase;

@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * IndexedDB stores for the browser: events, command log and checkpoints in
  * one database, so the aggregates that run on the server run offline in a
@@ -34,7 +33,18 @@ export { DatabaseBlockedError, StorageQuotaError, VerdictDatabase } from "./data
 export * from "./event_store.ts";
 export * from "./command_log.ts";
 
-/** The three IndexedDB stores on one database, opened by {@linkcode openIndexedDbStores}. */
+/**
+ * The three IndexedDB stores on one database, opened by {@linkcode openIndexedDbStores}.
+ *
+ * @example
+ * ```ts
+ * import "fake-indexeddb/auto";
+ * import { type IndexedDbStores, openIndexedDbStores } from "@verdict/verdict/indexeddb";
+ *
+ * const stores: IndexedDbStores = openIndexedDbStores("example-stores");
+ * await stores.close();
+ * ```
+ */
 export interface IndexedDbStores {
   /** The database they share. */
   readonly database: VerdictDatabase;

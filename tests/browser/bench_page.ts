@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 // Measures the IndexedDB stores inside a real browser page, each beside a raw
 // idb baseline, and leaves the figures on `window.verdictBench`.
 import { openDB } from "idb";

@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 // Runs the contract suites against the IndexedDB stores inside a real
 // browser page and leaves the results on `window.verdictResults`.
 import {
