@@ -203,7 +203,7 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
           return retried;
         }
       }
-      const headReads = appends.map((a) => streams.get(a.streamId));
+      const headReads = appends.map((a) => quiet(streams.get(a.streamId)));
       // When every expectation names a version, the writes can be queued
       // behind the head reads at once and the heads checked before the
       // commit (a mismatch aborts it): one trip through the event loop.
@@ -238,15 +238,15 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
         })));
       }
       const positions = rows.map((streamRows) =>
-        streamRows.map((row) => events.add(row))
+        streamRows.map((row) => quiet(events.add(row)))
       );
       for (const streamPositions of positions) pending.push(...streamPositions);
       appends.forEach((append, s) => {
         if (append.events.length > 0) {
-          pending.push(streams.put({
+          pending.push(quiet(streams.put({
             streamId: append.streamId,
             version: actual[s] + append.events.length,
-          }));
+          })));
         }
       });
       if (record) {
@@ -461,4 +461,14 @@ function rowToEvent<E extends Event>(
 function knownVersion(expected: StreamAppend["expectedVersion"]): number | undefined {
   if (typeof expected === "number") return expected;
   return expected === "no_stream" ? 0 : undefined;
+}
+
+/**
+ * Marks a request's promise as handled: when one request fails and the
+ * transaction aborts, the others reject too, and they must not surface as
+ * unhandled rejections. Whoever awaits the promise still sees its outcome.
+ */
+function quiet<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => {});
+  return promise;
 }
