@@ -57,7 +57,7 @@ try {
       env,
     },
     {
-      name: "browser bundle of the core and memory stores",
+      name: "browser bundles (core, memory, core + IndexedDB) and their sizes",
       args: ["run", "-A", "scripts/bundle.ts"],
     },
     { name: "JSR publish dry-run", args: ["publish", "--dry-run", "--allow-dirty"] },
