@@ -79,3 +79,4 @@ export * from "./src/middleware/timeout.ts";
 export * from "./src/middleware/observe.ts";
 export * from "./src/subscription.ts";
 export * from "./src/checkpoint_rules.ts";
+export * from "./src/upcasting.ts";

@@ -14,6 +14,7 @@ import {
 import type { Event, RecordedEvent } from "../event.ts";
 import type { EventStore } from "../event_store.ts";
 import { follow } from "../subscription.ts";
+import { UpcastError, withUpcasting } from "../upcasting.ts";
 import { uuidv7 } from "../uuid.ts";
 import { check, checkEqual, checkRejects } from "./assert.ts";
 import type { ContractCase } from "./contract.ts";
@@ -522,6 +523,63 @@ export function eventStoreContract(
       (await store.readAll()).map((e) => e.id),
       "the same events as readAll(), in the same order",
     );
+  });
+
+  test("withUpcasting() reads old shapes in the current one, and refuses what it cannot", async (store) => {
+    // Events written over time: v1 (no schema version), v2, and one from the future.
+    await store.appendToStream("account", [
+      { type: "Deposited", data: { cents: 500 } },
+      { type: "Deposited", data: { amount: 7 }, metadata: { schemaVersion: 2 } },
+    ]);
+    await store.appendToStream("future", [
+      { type: "Deposited", data: {}, metadata: { schemaVersion: 9 } },
+    ]);
+    const upcasting = withUpcasting(store, {
+      currentVersions: { Deposited: 3 },
+      upcasters: [
+        {
+          type: "Deposited",
+          from: 1,
+          upcast: (d) => ({ amount: (d as { cents: number }).cents / 100 }),
+        },
+        {
+          type: "Deposited",
+          from: 2,
+          upcast: (d) => ({ ...(d as object), currency: "EUR" }),
+        },
+      ],
+    });
+    const read = await upcasting.readStream("account");
+    checkEqual(
+      read.map((e) => e.data),
+      [{ amount: 5, currency: "EUR" }, { amount: 7, currency: "EUR" }],
+      "v1 and v2 events read as v3",
+    );
+    checkEqual(read.map((e) => e.metadata.schemaVersion), [3, 3], "schema versions");
+    const written = await upcasting.appendToStream("account", [
+      { type: "Deposited", data: { amount: 1, currency: "USD" } },
+    ]);
+    checkEqual(
+      written.events[0].metadata.schemaVersion,
+      3,
+      "new events are stamped current",
+    );
+    checkEqual(
+      (await store.readStream("account", { from: 3 }))[0].metadata.schemaVersion,
+      3,
+      "and stored so",
+    );
+    const newer = await checkRejects(
+      upcasting.readStream("future"),
+      "an event from newer code",
+    );
+    check(newer instanceof UpcastError, `an UpcastError, got ${String(newer)}`);
+    const gap = withUpcasting(store, {
+      currentVersions: { Deposited: 3 },
+      upcasters: [],
+    });
+    const missing = await checkRejects(gap.readAll(), "an event with no upcaster path");
+    check(missing instanceof UpcastError, `an UpcastError, got ${String(missing)}`);
   });
 
   test("stream ids with unicode, slashes, quotes, SQL and 1,000 characters work", async (store) => {
