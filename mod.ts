@@ -80,3 +80,4 @@ export * from "./src/middleware/observe.ts";
 export * from "./src/subscription.ts";
 export * from "./src/checkpoint_rules.ts";
 export * from "./src/upcasting.ts";
+export * from "./src/snapshot.ts";

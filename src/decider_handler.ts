@@ -18,6 +18,7 @@ import { CommandRejectedError, CommandTimeoutError, ConcurrencyError } from "./e
 import type { Event, EventMetadata, NewEvent, RecordedEvent } from "./event.ts";
 import type { AppendResult, EventStore } from "./event_store.ts";
 import { backoffDelay, resolveRetryPolicy, type RetryPolicy } from "./retry.ts";
+import type { SnapshotPolicy } from "./snapshot.ts";
 import { StateCache } from "./state_cache.ts";
 
 /**
@@ -81,6 +82,12 @@ export interface DeciderHandlerOptions<C extends Command, S, E extends Event> {
    * before giving up): for metrics, logs or a UI that shows contention.
    */
   readonly onConflict?: (error: ConcurrencyError, attempt: number) => void;
+  /**
+   * Snapshots: a stream not in the cache is loaded from its latest snapshot
+   * (of the same schema version) and the events after it; a snapshot is
+   * taken each time a stream crosses a multiple of `every` events.
+   */
+  readonly snapshots?: SnapshotPolicy;
 }
 
 interface LoadedStream<S> {
@@ -179,6 +186,13 @@ export function deciderHandler<C extends Command, S, E extends Event>(
     ? undefined
     : options.cache ?? new StateCache<S>();
   const policy = resolveRetryPolicy(options.retry);
+  const snapshots = options.snapshots;
+  const snapshotSchema = snapshots?.schemaVersion ?? 1;
+  if (snapshots && (!Number.isSafeInteger(snapshots.every) || snapshots.every < 1)) {
+    throw new RangeError(
+      `snapshots.every must be an integer >= 1, got ${snapshots.every}`,
+    );
+  }
   const metadataOf = options.metadata ??
     (defaultEventMetadata as (context: CommandContext<C>) => EventMetadata);
 
@@ -187,15 +201,21 @@ export function deciderHandler<C extends Command, S, E extends Event>(
     if (cached && !fresh) {
       return { streamId, state: cached.state, version: cached.version, checked: false };
     }
-    // Catch up from the cached version when there is one: only the events
-    // written since are read.
+    // Start from the cached state, else from a snapshot of the same schema
+    // version, else from the beginning; read only the events after it.
+    let base: { state: S; version: number } | undefined = cached &&
+      { state: cached.state, version: cached.version };
+    if (!base && snapshots) {
+      const snapshot = await snapshots.store.load<S>(streamId);
+      if (snapshot && snapshot.schemaVersion === snapshotSchema) base = snapshot;
+    }
     const events = await store.readStream<E>(streamId, {
-      from: cached ? cached.version + 1 : 1,
+      from: base ? base.version + 1 : 1,
     });
-    const state = fold(decider, events, cached ? cached.state : undefined);
+    const state = fold(decider, events, base ? base.state : undefined);
     const version = events.length > 0
       ? events[events.length - 1].version
-      : cached?.version ?? 0;
+      : base?.version ?? 0;
     cache?.set(streamId, state, version);
     return { streamId, state, version, checked: true };
   }
@@ -299,12 +319,22 @@ export function deciderHandler<C extends Command, S, E extends Event>(
       const streams: StreamVersion[] = [];
       for (let i = 0; i < loaded.length; i++) {
         const result = results[i];
-        if (cache) {
-          cache.set(
-            result.streamId,
-            fold(decider, decided[i], loaded[i].state),
-            result.nextExpectedVersion,
-          );
+        const needsState = cache || snapshots;
+        const state = needsState ? fold(decider, decided[i], loaded[i].state) : undefined;
+        if (cache) cache.set(result.streamId, state as S, result.nextExpectedVersion);
+        if (
+          snapshots &&
+          Math.floor(result.nextExpectedVersion / snapshots.every) >
+            Math.floor(loaded[i].version / snapshots.every)
+        ) {
+          // A lost snapshot only costs a longer load later: report, go on.
+          await snapshots.store.save({
+            streamId: result.streamId,
+            version: result.nextExpectedVersion,
+            schemaVersion: snapshotSchema,
+            state: state as S,
+            takenAt: new Date(context.clock.now()),
+          }).catch((error) => context.reportError(error));
         }
         if (result.events.length > 0) {
           streams.push({

@@ -2,11 +2,13 @@ import {
   MemoryCheckpointStore,
   MemoryCommandLog,
   MemoryEventStore,
+  MemorySnapshotStore,
 } from "@verdict/verdict/memory";
 import {
   checkpointStoreContract,
   commandLogContract,
   eventStoreContract,
+  snapshotStoreContract,
 } from "@verdict/verdict/testing";
 
 Deno.test("the memory event store keeps the event-store contract", async (t) => {
@@ -30,6 +32,12 @@ Deno.test("the memory command log keeps the command-log contract", async (t) => 
 
 Deno.test("the memory checkpoint store keeps the checkpoint contract", async (t) => {
   for (const c of checkpointStoreContract(() => new MemoryCheckpointStore())) {
+    await t.step(c.name, c.run);
+  }
+});
+
+Deno.test("the memory snapshot store keeps the snapshot contract", async (t) => {
+  for (const c of snapshotStoreContract(() => new MemorySnapshotStore())) {
     await t.step(c.name, c.run);
   }
 });

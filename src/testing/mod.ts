@@ -27,3 +27,4 @@ export * from "./event_store_contract.ts";
 export * from "./command_log_contract.ts";
 export * from "./manual_clock.ts";
 export * from "./checkpoint_contract.ts";
+export * from "./snapshot_contract.ts";

@@ -33,3 +33,4 @@
 export * from "./event_store.ts";
 export * from "./command_log.ts";
 export * from "./checkpoint_store.ts";
+export * from "./snapshot_store.ts";
