@@ -20,7 +20,7 @@ Deno.test("an upgrade from another tab closes this connection with a clear error
   await store.appendToStream("s", [{ type: "A", data: {} }]);
   // Another tab opens a newer version of the same database.
   const newer = await new Promise<IDBDatabase>((resolve, reject) => {
-    const request = indexedDB.open(database.name, 2);
+    const request = indexedDB.open(database.name, 100);
     request.onsuccess = () => resolve(request.result);
     request.onerror = () => reject(request.error);
   });

@@ -5,12 +5,14 @@ import {
   IndexedDbCheckpointStore,
   IndexedDbCommandLog,
   IndexedDbEventStore,
+  IndexedDbSnapshotStore,
   VerdictDatabase,
 } from "@verdict/verdict/indexeddb";
 import {
   checkpointStoreContract,
   commandLogContract,
   eventStoreContract,
+  snapshotStoreContract,
 } from "@verdict/verdict/testing";
 
 let n = 0;
@@ -47,6 +49,16 @@ Deno.test("the IndexedDB checkpoint store keeps the checkpoint contract (fake-in
   for (
     const c of checkpointStoreContract(() =>
       new IndexedDbCheckpointStore({ database: fresh() })
+    )
+  ) {
+    await t.step(c.name, c.run);
+  }
+});
+
+Deno.test("the IndexedDB snapshot store keeps the snapshot contract (fake-indexeddb)", async (t) => {
+  for (
+    const c of snapshotStoreContract(() =>
+      new IndexedDbSnapshotStore({ database: fresh() })
     )
   ) {
     await t.step(c.name, c.run);

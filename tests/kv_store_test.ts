@@ -1,10 +1,16 @@
 import assert from "node:assert/strict";
-import { KvCheckpointStore, KvCommandLog, KvEventStore } from "@verdict/verdict/kv";
+import {
+  KvCheckpointStore,
+  KvCommandLog,
+  KvEventStore,
+  KvSnapshotStore,
+} from "@verdict/verdict/kv";
 import {
   checkpointStoreContract,
   commandLogContract,
   eventStoreContract,
   sampleCommandRecord,
+  snapshotStoreContract,
 } from "@verdict/verdict/testing";
 import { accountStream, createBank } from "../examples/bank.ts";
 import { checkConcurrentOrder } from "./support/concurrent_order.ts";
@@ -189,4 +195,11 @@ Deno.test("Deno KV: a process killed with SIGKILL mid-batch leaves no partial ba
       await Deno.remove(dir, { recursive: true });
     }
   }
+});
+
+Deno.test("the Deno KV snapshot store keeps the snapshot contract", async (t) => {
+  await withTempKv(async (open) => {
+    const factory = async () => new KvSnapshotStore(await open(), { ownsKv: true });
+    for (const c of snapshotStoreContract(factory)) await t.step(c.name, c.run);
+  });
 });

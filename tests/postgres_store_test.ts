@@ -3,11 +3,13 @@ import {
   PostgresCheckpointStore,
   PostgresCommandLog,
   PostgresEventStore,
+  PostgresSnapshotStore,
 } from "@verdict/verdict/postgres";
 import {
   checkpointStoreContract,
   commandLogContract,
   eventStoreContract,
+  snapshotStoreContract,
 } from "@verdict/verdict/testing";
 import { testDatabase } from "./support/postgres.ts";
 
@@ -44,6 +46,15 @@ Deno.test({
       for (
         const c of commandLogContract(() =>
           new PostgresCommandLog(sql, { schema: db!.schema() })
+        )
+      ) {
+        await t.step(c.name, c.run);
+      }
+    });
+    await t.step("the snapshot store keeps the snapshot contract", async (t) => {
+      for (
+        const c of snapshotStoreContract(() =>
+          new PostgresSnapshotStore(sql, { schema: db!.schema() })
         )
       ) {
         await t.step(c.name, c.run);

@@ -47,10 +47,20 @@ export interface VerdictSchema extends DBSchema {
     };
   };
   checkpoints: { key: string; value: { consumer: string; position: number } };
+  snapshots: {
+    key: string;
+    value: {
+      streamId: string;
+      version: number;
+      schemaVersion: number;
+      state: unknown;
+      takenAt: Date;
+    };
+  };
 }
 
 /** The schema version this code creates and reads. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /**
  * The browser refused to store more: the origin's quota is used up. The
@@ -184,6 +194,7 @@ export class VerdictDatabase {
             commands.createIndex("type", ["commandType", "ts", "id"]);
             db.createObjectStore("checkpoints", { keyPath: "consumer" });
           }
+          if (oldVersion < 2) db.createObjectStore("snapshots", { keyPath: "streamId" });
         },
         blocked: () => {
           // An older version is open in another tab: fail now, clearly.

@@ -25,7 +25,11 @@
  * @module
  */
 
-import { IndexedDbCheckpointStore, IndexedDbCommandLog } from "./command_log.ts";
+import {
+  IndexedDbCheckpointStore,
+  IndexedDbCommandLog,
+  IndexedDbSnapshotStore,
+} from "./command_log.ts";
 import { VerdictDatabase } from "./database.ts";
 import { IndexedDbEventStore } from "./event_store.ts";
 
@@ -54,6 +58,8 @@ export interface IndexedDbStores {
   readonly commandLog: IndexedDbCommandLog;
   /** The checkpoint store. */
   readonly checkpoints: IndexedDbCheckpointStore;
+  /** The snapshot store. */
+  readonly snapshots: IndexedDbSnapshotStore;
   /** Closes the stores and the database connection. */
   close(): Promise<void>;
 }
@@ -84,15 +90,18 @@ export function openIndexedDbStores(
     durability: options.durability,
   });
   const checkpoints = new IndexedDbCheckpointStore({ database });
+  const snapshots = new IndexedDbSnapshotStore({ database });
   return {
     database,
     events,
     commandLog,
     checkpoints,
+    snapshots,
     async close() {
       await events.close();
       await commandLog.close();
       await checkpoints.close();
+      await snapshots.close();
     },
   };
 }

@@ -27,10 +27,12 @@
 import { KvCheckpointStore } from "./checkpoint_store.ts";
 import { KvCommandLog } from "./command_log.ts";
 import { KvEventStore } from "./event_store.ts";
+import { KvSnapshotStore } from "./snapshot_store.ts";
 
 export * from "./event_store.ts";
 export * from "./command_log.ts";
 export * from "./checkpoint_store.ts";
+export * from "./snapshot_store.ts";
 export * from "./limits.ts";
 
 /**
@@ -54,6 +56,8 @@ export interface KvStores {
   readonly commandLog: KvCommandLog;
   /** The checkpoint store. */
   readonly checkpoints: KvCheckpointStore;
+  /** The snapshot store. */
+  readonly snapshots: KvSnapshotStore;
   /** Closes the stores and the KV handle. */
   close(): Promise<void>;
 }
@@ -81,18 +85,21 @@ export async function openKvStores(
   const commandLog = new KvCommandLog(kv, { prefix });
   const events = new KvEventStore(kv, { prefix, commandLog });
   const checkpoints = new KvCheckpointStore(kv, { prefix });
+  const snapshots = new KvSnapshotStore(kv, { prefix });
   let closed = false;
   return {
     kv,
     events,
     commandLog,
     checkpoints,
+    snapshots,
     async close() {
       if (closed) return;
       closed = true;
       await events.close();
       await commandLog.close();
       await checkpoints.close();
+      await snapshots.close();
       kv.close();
     },
   };

@@ -23,10 +23,12 @@ import postgres, { type Sql } from "postgres";
 import { PostgresCheckpointStore } from "./checkpoint_store.ts";
 import { PostgresCommandLog } from "./command_log.ts";
 import { PostgresEventStore } from "./event_store.ts";
+import { PostgresSnapshotStore } from "./snapshot_store.ts";
 
 export { PostgresEventStore, type PostgresEventStoreOptions } from "./event_store.ts";
 export { PostgresCommandLog, type PostgresCommandLogOptions } from "./command_log.ts";
 export * from "./checkpoint_store.ts";
+export * from "./snapshot_store.ts";
 export { assertSchemaName } from "./schema.ts";
 
 /**
@@ -49,6 +51,8 @@ export interface PostgresStores {
   readonly commandLog: PostgresCommandLog;
   /** The checkpoint store. */
   readonly checkpoints: PostgresCheckpointStore;
+  /** The snapshot store. */
+  readonly snapshots: PostgresSnapshotStore;
   /** Closes the stores and the pool. */
   close(): Promise<void>;
 }
@@ -78,18 +82,21 @@ export function openPostgresStores(
   const commandLog = new PostgresCommandLog(sql, { schema });
   const events = new PostgresEventStore(sql, { schema, commandLog });
   const checkpoints = new PostgresCheckpointStore(sql, { schema });
+  const snapshots = new PostgresSnapshotStore(sql, { schema });
   let closed = false;
   return {
     sql,
     events,
     commandLog,
     checkpoints,
+    snapshots,
     async close() {
       if (closed) return;
       closed = true;
       await events.close();
       await commandLog.close();
       await checkpoints.close();
+      await snapshots.close();
       if (typeof connection === "string") await sql.end();
     },
   };

@@ -84,6 +84,15 @@ const MIGRATIONS: readonly ((schema: string) => string)[] = [
       position bigint not null check (position >= 0)
     );
   `,
+  (s) => `
+    create table ${s}.snapshots (
+      stream_id text primary key,
+      version bigint not null check (version >= 1),
+      schema_version int not null,
+      state jsonb not null,
+      taken_at timestamptz not null
+    );
+  `,
 ];
 
 const ready = new WeakMap<Sql, Map<string, Promise<void>>>();

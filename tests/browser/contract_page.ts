@@ -4,6 +4,7 @@ import {
   IndexedDbCheckpointStore,
   IndexedDbCommandLog,
   IndexedDbEventStore,
+  IndexedDbSnapshotStore,
   VerdictDatabase,
 } from "@verdict/verdict/indexeddb";
 import {
@@ -12,6 +13,7 @@ import {
   type ContractCase,
   eventStoreContract,
   runContract,
+  snapshotStoreContract,
 } from "@verdict/verdict/testing";
 
 let n = 0;
@@ -35,6 +37,10 @@ const suites: [string, ContractCase[]][] = [
   [
     "command log",
     commandLogContract(() => new IndexedDbCommandLog({ database: fresh() })),
+  ],
+  [
+    "snapshot store",
+    snapshotStoreContract(() => new IndexedDbSnapshotStore({ database: fresh() })),
   ],
   [
     "checkpoint store",
