@@ -1,0 +1,312 @@
+/**
+ * Durable subscriptions: a named consumer that catches up from its
+ * checkpoint, follows live, and survives restarts.
+ *
+ * @module
+ */
+
+import { type Clock, systemClock } from "./clock.ts";
+import type { Event, RecordedEvent } from "./event.ts";
+import type { EventStore } from "./event_store.ts";
+import { backoffDelay, resolveRetryPolicy, type RetryPolicy } from "./retry.ts";
+import type { AppendNotifier, CheckpointStore } from "./subscription.ts";
+
+/**
+ * An event a subscription gave up on, with why.
+ *
+ * @example Keep poison events for later
+ * ```ts
+ * import type { DeadLetter } from "@verdict/verdict";
+ *
+ * const deadLetters: DeadLetter[] = [];
+ * const onError = { then: "skip" as const, deadLetter: (letter: DeadLetter) => void deadLetters.push(letter) };
+ * ```
+ */
+export interface DeadLetter {
+  /** The subscription's name. */
+  readonly subscription: string;
+  /** The event it could not handle. */
+  readonly event: RecordedEvent;
+  /** The handler's last error. */
+  readonly error: unknown;
+  /** How many times it tried. */
+  readonly attempts: number;
+}
+
+/**
+ * Options of {@linkcode Subscription}.
+ *
+ * @example
+ * ```ts
+ * import { Subscription, type SubscriptionOptions } from "@verdict/verdict";
+ * import { MemoryCheckpointStore, MemoryEventStore } from "@verdict/verdict/memory";
+ *
+ * const options: SubscriptionOptions = {
+ *   name: "welcome-emails",
+ *   store: new MemoryEventStore(),
+ *   checkpoints: new MemoryCheckpointStore(),
+ *   eventTypes: ["AccountOpened"],
+ *   checkpointEvery: { events: 50, ms: 500 },
+ *   onError: { retry: { maxAttempts: 5 }, then: "stop" },
+ *   handle: (event) => console.log("would send a welcome email for", event.streamId),
+ * };
+ * const subscription = new Subscription(options);
+ * ```
+ */
+export interface SubscriptionOptions<E extends Event = Event> {
+  /** The consumer's name: its checkpoint is kept under it. */
+  readonly name: string;
+  /** Where the events are. */
+  readonly store: EventStore;
+  /** Where the checkpoint is kept. */
+  readonly checkpoints: CheckpointStore;
+  /** Handles one event. A throw is retried, then handled by `onError`. */
+  readonly handle: (event: RecordedEvent<E>) => void | Promise<void>;
+  /** Only events of these types reach `handle` (the checkpoint moves past the others). */
+  readonly eventTypes?: readonly string[];
+  /**
+   * When the checkpoint is saved: after every `events` handled events or
+   * `ms` milliseconds, whichever comes first (default 100 events, 1,000 ms),
+   * and on `stop()`. A consumer that dies between saves sees the events
+   * since the last save again: delivery is at least once, and the
+   * duplicates are at most one unsaved batch.
+   */
+  readonly checkpointEvery?: { readonly events?: number; readonly ms?: number };
+  /**
+   * What to do with an event the handler keeps failing on: retry it
+   * (`retry`, default 5 attempts with jittered backoff), then `"stop"` the
+   * subscription (the default; it can be restarted after a fix) or `"skip"`
+   * the event after giving it to `deadLetter`.
+   */
+  readonly onError?: {
+    readonly retry?: RetryPolicy;
+    readonly then?: "stop" | "skip";
+    readonly deadLetter?: (letter: DeadLetter) => void | Promise<void>;
+  };
+  /** Events read per page (default 500). */
+  readonly batchSize?: number;
+  /** How often to look for new events when the store cannot notify (default 500 ms). */
+  readonly pollIntervalMs?: number;
+  /** The clock for backoff and checkpoint timing (default: the system clock). */
+  readonly clock?: Clock;
+}
+
+/**
+ * Where a subscription is in its life.
+ *
+ * @example
+ * ```ts
+ * import type { SubscriptionStatus } from "@verdict/verdict";
+ *
+ * function healthy(status: SubscriptionStatus): boolean {
+ *   return status === "running";
+ * }
+ * ```
+ */
+export type SubscriptionStatus = "idle" | "running" | "stopped" | "failed";
+
+/**
+ * A durable consumer of the global log. `start()` loads its checkpoint,
+ * catches up and follows new events (woken by the store where it can
+ * notify, polling otherwise); each event is handled, then the checkpoint
+ * moves past it, saved in batches. `stop()` lets the event in hand finish
+ * and saves the checkpoint; after a restart the subscription resumes where
+ * it left off.
+ *
+ * @example A read model of balances, kept up to date
+ * ```ts
+ * import { Subscription } from "@verdict/verdict";
+ * import { MemoryCheckpointStore, MemoryEventStore } from "@verdict/verdict/memory";
+ * import assert from "node:assert/strict";
+ *
+ * const store = new MemoryEventStore();
+ * const balances = new Map<string, number>();
+ * const subscription = new Subscription<{ type: "Deposited"; data: { amount: number } }>({
+ *   name: "balances",
+ *   store,
+ *   checkpoints: new MemoryCheckpointStore(),
+ *   eventTypes: ["Deposited"],
+ *   handle: (event) => {
+ *     balances.set(event.streamId, (balances.get(event.streamId) ?? 0) + event.data.amount);
+ *   },
+ * }).start();
+ *
+ * await store.appendToStream("account-1", [{ type: "Deposited", data: { amount: 5 } }]);
+ * await subscription.waitUntilCaughtUp();
+ * assert.equal(balances.get("account-1"), 5);
+ * await subscription.stop();
+ * ```
+ */
+export class Subscription<E extends Event = Event> {
+  readonly #options: SubscriptionOptions<E>;
+  readonly #clock: Clock;
+  readonly #every: { events: number; ms: number };
+  readonly #types?: ReadonlySet<string>;
+  #status: SubscriptionStatus = "idle";
+  #position = 0;
+  #saved = 0;
+  #savedAt = 0;
+  #sinceSave = 0;
+  #error: unknown;
+  #stop = new AbortController();
+  #running?: Promise<void>;
+  #caughtUp: { readonly since: number; resolve(): void; reject(e: unknown): void }[] = [];
+  #reads = 0;
+
+  /** Creates a subscription; nothing happens until `start()`. */
+  constructor(options: SubscriptionOptions<E>) {
+    if (typeof options.name !== "string" || options.name.length === 0) {
+      throw new TypeError("A subscription needs a non-empty name");
+    }
+    this.#options = options;
+    this.#clock = options.clock ?? systemClock;
+    this.#every = {
+      events: options.checkpointEvery?.events ?? 100,
+      ms: options.checkpointEvery?.ms ?? 1_000,
+    };
+    this.#types = options.eventTypes && new Set(options.eventTypes);
+  }
+
+  /** Where the subscription is in its life. */
+  get status(): SubscriptionStatus {
+    return this.#status;
+  }
+
+  /** The position of the last event handled (or skipped by the filter). */
+  get position(): number {
+    return this.#position;
+  }
+
+  /** Why the subscription failed, when its status is `"failed"`. */
+  get error(): unknown {
+    return this.#error;
+  }
+
+  /** Starts following from the saved checkpoint. */
+  start(): this {
+    if (this.#status === "running") return this;
+    this.#status = "running";
+    this.#error = undefined;
+    this.#stop = new AbortController();
+    this.#running = this.#run().catch((error) => {
+      this.#status = "failed";
+      this.#error = error;
+      for (const waiter of this.#caughtUp.splice(0)) waiter.reject(error);
+    });
+    return this;
+  }
+
+  /**
+   * Resolves once the subscription has handled every event that existed
+   * when it was called; rejects if the subscription fails first.
+   */
+  waitUntilCaughtUp(): Promise<void> {
+    if (this.#status === "failed") return Promise.reject(this.#error);
+    return new Promise((resolve, reject) => {
+      this.#caughtUp.push({ since: this.#reads, resolve, reject });
+    });
+  }
+
+  /** Stops after the event in hand and saves the checkpoint. */
+  async stop(): Promise<void> {
+    this.#stop.abort();
+    await this.#running;
+    if (this.#status === "running") this.#status = "stopped";
+    for (const waiter of this.#caughtUp.splice(0)) waiter.resolve();
+  }
+
+  async #run(): Promise<void> {
+    const { store, checkpoints, name } = this.#options;
+    const batchSize = this.#options.batchSize ?? 500;
+    this.#position = this.#saved = await checkpoints.load(name);
+    this.#savedAt = this.#clock.now();
+    const signal = this.#stop.signal;
+    try {
+      while (!signal.aborted) {
+        // A read that starts after a waiter registered can satisfy it.
+        const read = ++this.#reads;
+        const page = await store.readAll<E>({ after: this.#position, limit: batchSize });
+        for (const event of page) {
+          if (signal.aborted) break;
+          if (!this.#types || this.#types.has(event.type)) {
+            if (!await this.#deliver(event)) return;
+          }
+          this.#position = event.position;
+          if (
+            this.#position - this.#saved > 0 &&
+            (++this.#sinceSave >= this.#every.events ||
+              this.#clock.now() - this.#savedAt >= this.#every.ms)
+          ) await this.#save();
+        }
+        if (page.length === batchSize || signal.aborted) continue;
+        // Caught up with everything that existed when this read began.
+        for (const waiter of this.#caughtUp.filter((w) => w.since < read)) {
+          waiter.resolve();
+        }
+        this.#caughtUp = this.#caughtUp.filter((w) => w.since >= read);
+        if (this.#position !== this.#saved) await this.#save();
+        await this.#idle(signal);
+      }
+    } finally {
+      if (this.#position !== this.#saved) await this.#save();
+    }
+  }
+
+  async #save(): Promise<void> {
+    await this.#options.checkpoints.save(this.#options.name, this.#position);
+    this.#saved = this.#position;
+    this.#savedAt = this.#clock.now();
+    this.#sinceSave = 0;
+  }
+
+  /** Waits for new events: a notification from the store, or the next poll. */
+  async #idle(signal: AbortSignal): Promise<void> {
+    const wake = new AbortController();
+    const onStop = () => wake.abort();
+    signal.addEventListener("abort", onStop, { once: true });
+    try {
+      const waits = [
+        this.#clock.sleep(this.#options.pollIntervalMs ?? 500, wake.signal).catch(
+          () => {},
+        ),
+      ];
+      const notifier = this.#options.store as Partial<AppendNotifier>;
+      if (typeof notifier.waitForEvents === "function") {
+        waits.push(notifier.waitForEvents(this.#position, wake.signal).catch(() => {}));
+      }
+      await Promise.race(waits);
+    } finally {
+      wake.abort();
+      signal.removeEventListener("abort", onStop);
+    }
+  }
+
+  /** Handles one event with retries; false when the subscription must stop. */
+  async #deliver(event: RecordedEvent<E>): Promise<boolean> {
+    const policy = resolveRetryPolicy(this.#options.onError?.retry ?? { maxAttempts: 5 });
+    for (let attempt = 1;; attempt++) {
+      try {
+        await this.#options.handle(event);
+        return true;
+      } catch (error) {
+        if (attempt < policy.maxAttempts) {
+          await this.#clock.sleep(backoffDelay(policy, attempt)).catch(() => {});
+          continue;
+        }
+        if ((this.#options.onError?.then ?? "stop") === "skip") {
+          await this.#options.onError?.deadLetter?.({
+            subscription: this.#options.name,
+            event: event as RecordedEvent,
+            error,
+            attempts: attempt,
+          });
+          return true;
+        }
+        this.#status = "failed";
+        this.#error = error;
+        for (const waiter of this.#caughtUp.splice(0)) waiter.reject(error);
+        return false;
+      }
+    }
+  }
+}
