@@ -34,6 +34,30 @@ export interface DeadLetter {
 }
 
 /**
+ * Makes a subscription the only active consumer of its name across
+ * processes: `acquire` resolves once this process holds the name (the
+ * others wait), and the returned function releases it.
+ *
+ * @example A lock for one process only
+ * ```ts
+ * import type { ConsumerLock } from "@verdict/verdict";
+ *
+ * const held = new Set<string>();
+ * const inProcess: ConsumerLock = {
+ *   acquire: async (name) => {
+ *     while (held.has(name)) await new Promise((r) => setTimeout(r, 10));
+ *     held.add(name);
+ *     return async () => void held.delete(name);
+ *   },
+ * };
+ * ```
+ */
+export interface ConsumerLock {
+  /** Resolves with a release function once the name is held; rejects if `signal` aborts first. */
+  acquire(name: string, signal: AbortSignal): Promise<() => Promise<void>>;
+}
+
+/**
  * Options of {@linkcode Subscription}.
  *
  * @example
@@ -89,6 +113,12 @@ export interface SubscriptionOptions<E extends Event = Event> {
   readonly pollIntervalMs?: number;
   /** The clock for backoff and checkpoint timing (default: the system clock). */
   readonly clock?: Clock;
+  /**
+   * Only one process at a time consumes this name: the subscription waits
+   * for the lock before loading its checkpoint and releases it on stop
+   * (e.g. `PostgresConsumerLock`, on an advisory lock).
+   */
+  readonly lock?: ConsumerLock;
 }
 
 /**
@@ -216,11 +246,29 @@ export class Subscription<E extends Event = Event> {
   }
 
   async #run(): Promise<void> {
-    const { store, checkpoints, name } = this.#options;
+    const { checkpoints, name } = this.#options;
     const batchSize = this.#options.batchSize ?? 500;
-    this.#position = this.#saved = await checkpoints.load(name);
-    this.#savedAt = this.#clock.now();
     const signal = this.#stop.signal;
+    let release: (() => Promise<void>) | undefined;
+    if (this.#options.lock) {
+      try {
+        release = await this.#options.lock.acquire(name, signal);
+      } catch (error) {
+        if (signal.aborted) return; // stopped while waiting for the lock
+        throw error;
+      }
+    }
+    try {
+      this.#position = this.#saved = await checkpoints.load(name);
+      this.#savedAt = this.#clock.now();
+      await this.#follow(signal, batchSize);
+    } finally {
+      await release?.();
+    }
+  }
+
+  async #follow(signal: AbortSignal, batchSize: number): Promise<void> {
+    const { store } = this.#options;
     try {
       while (!signal.aborted) {
         // A read that starts after a waiter registered can satisfy it.

@@ -3,9 +3,12 @@
 // writers, a late commit, atomic audit under faults, a SIGKILL mid-batch,
 // and the indexes the queries really use.
 import assert from "node:assert/strict";
+import postgres from "postgres";
+import { Subscription } from "@verdict/verdict";
 import {
   PostgresCheckpointStore,
   PostgresCommandLog,
+  PostgresConsumerLock,
   PostgresEventStore,
 } from "@verdict/verdict/postgres";
 import { sampleCommandRecord } from "@verdict/verdict/testing";
@@ -260,6 +263,65 @@ Deno.test({
       `findByType plan: ${byTypePlan}`,
     );
     await store.close();
+  },
+});
+
+Deno.test({
+  name:
+    "PostgreSQL: two instances of one consumer — one handles events at a time, the other takes over when it stops",
+  ignore: db === undefined,
+  async fn() {
+    const schema = db!.schema();
+    // Two pools: two sessions, as two processes would have.
+    const [poolA, poolB] = [postgres(db!.url, { max: 3 }), postgres(db!.url, { max: 3 })];
+    const store = new PostgresEventStore(db!.sql, { schema });
+    const checkpoints = new PostgresCheckpointStore(db!.sql, { schema });
+    let active = 0;
+    let overlap = false;
+    const handledBy: string[] = [];
+    const instance = (id: string, pool: typeof poolA) =>
+      new Subscription({
+        name: "invoices",
+        store,
+        checkpoints,
+        lock: new PostgresConsumerLock(pool, { pollMs: 20 }),
+        pollIntervalMs: 20,
+        checkpointEvery: { events: 1 },
+        handle: async () => {
+          if (++active > 1) overlap = true;
+          handledBy.push(id);
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          active--;
+        },
+      });
+    const a = instance("a", poolA).start();
+    await a.waitUntilCaughtUp();
+    const b = instance("b", poolB).start(); // waits on the lock
+    for (let i = 0; i < 20; i++) {
+      await store.appendToStream(`invoice-${i}`, [{ type: "Issued", data: { i } }]);
+    }
+    await a.waitUntilCaughtUp();
+    assert.deepEqual(
+      [...new Set(handledBy)],
+      ["a"],
+      "only a handled events while it ran",
+    );
+    await a.stop();
+    for (let i = 20; i < 30; i++) {
+      await store.appendToStream(`invoice-${i}`, [{ type: "Issued", data: { i } }]);
+    }
+    await b.waitUntilCaughtUp();
+    await b.stop();
+    assert.equal(overlap, false, "never two handlers at once");
+    assert.equal(handledBy.length, 30, "every event once");
+    assert.deepEqual(
+      handledBy.slice(20),
+      Array(10).fill("b"),
+      "b took over after a stopped",
+    );
+    await store.close();
+    await poolA.end();
+    await poolB.end();
   },
 });
 

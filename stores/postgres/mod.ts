@@ -29,6 +29,7 @@ export { PostgresEventStore, type PostgresEventStoreOptions } from "./event_stor
 export { PostgresCommandLog, type PostgresCommandLogOptions } from "./command_log.ts";
 export * from "./checkpoint_store.ts";
 export * from "./snapshot_store.ts";
+export * from "./consumer_lock.ts";
 export { assertSchemaName } from "./schema.ts";
 
 /**
