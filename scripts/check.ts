@@ -19,13 +19,17 @@ const ok = await runSteps("check", [
     args: ["run", "-A", "scripts/doc_check.ts"],
   },
   {
-    name: "core is browser-safe (DOM lib, no Deno types)",
+    name:
+      "core, memory, IndexedDB and browser entries are browser-safe (DOM lib, no Deno types)",
     args: [
       "check",
       "--config",
       "scripts/browser_check.json",
       "mod.ts",
       "src/testing/mod.ts",
+      "stores/memory/mod.ts",
+      "stores/indexeddb/mod.ts",
+      "browser/mod.ts",
     ],
   },
 ]);
