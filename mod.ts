@@ -82,3 +82,4 @@ export * from "./src/checkpoint_rules.ts";
 export * from "./src/upcasting.ts";
 export * from "./src/snapshot.ts";
 export * from "./src/durable_subscription.ts";
+export * from "./src/projection.ts";

@@ -1,0 +1,107 @@
+import assert from "node:assert/strict";
+import { fold, ProjectionRunner, type RecordedEvent } from "@verdict/verdict";
+import { MemoryCheckpointStore, MemoryEventStore } from "@verdict/verdict/memory";
+import {
+  accountDecider,
+  accountStream,
+  type BankCommand,
+  type BankEvent,
+  createBank,
+} from "../examples/bank.ts";
+
+/** A small deterministic random source, so a failure can be replayed. */
+function random(seed: number): () => number {
+  return () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+}
+
+function balancesProjection(balances: Map<string, number>) {
+  const apply = (id: string, delta: number) =>
+    balances.set(id, (balances.get(id) ?? 0) + delta);
+  return {
+    name: "balances",
+    project(event: RecordedEvent<BankEvent>) {
+      switch (event.type) {
+        case "AccountOpened":
+          balances.set(event.streamId, 0);
+          break;
+        case "MoneyDeposited":
+        case "TransferReceived":
+          apply(event.streamId, event.data.amount);
+          break;
+        case "MoneyWithdrawn":
+        case "TransferSent":
+          apply(event.streamId, -event.data.amount);
+      }
+    },
+    reset: () => balances.clear(),
+  };
+}
+
+Deno.test("an async projection of balances agrees with the event log after 10,000 random commands", async () => {
+  const store = new MemoryEventStore();
+  const bank = createBank({ store });
+  const balances = new Map<string, number>();
+  const runner = new ProjectionRunner<BankEvent>({
+    store,
+    checkpoints: new MemoryCheckpointStore(),
+    projection: balancesProjection(balances),
+    subscription: { pollIntervalMs: 10, checkpointEvery: { events: 250 } },
+  });
+  runner.start();
+
+  const next = random(42);
+  const accounts = Array.from({ length: 20 }, (_, i) => `acc-${i}`);
+  const pick = () => accounts[Math.floor(next() * accounts.length)];
+  const outcomes = { accepted: 0, rejected: 0, failed: 0 };
+  for (let i = 0; i < 10_000; i++) {
+    const roll = next();
+    const command: BankCommand = roll < 0.05
+      ? { type: "OpenAccount", data: { accountId: pick(), owner: "o" } }
+      : roll < 0.5
+      ? {
+        type: "Deposit",
+        data: { accountId: pick(), amount: 1 + Math.floor(next() * 100) },
+      }
+      : roll < 0.8
+      ? {
+        type: "Withdraw",
+        data: { accountId: pick(), amount: 1 + Math.floor(next() * 150) },
+      }
+      : {
+        type: "Transfer",
+        data: {
+          transferId: `t-${i}`,
+          from: pick(),
+          to: pick(),
+          amount: 1 + Math.floor(next() * 80),
+        },
+      };
+    outcomes[(await bank.dispatch(command)).status]++;
+  }
+  await runner.waitUntilCaughtUp();
+  await runner.stop();
+
+  assert.equal(outcomes.failed, 0);
+  assert.ok(
+    outcomes.accepted > 3_000 && outcomes.rejected > 1_000,
+    JSON.stringify(outcomes),
+  );
+  for (const id of accounts) {
+    const events = await store.readStream<BankEvent>(accountStream(id));
+    if (events.length === 0) continue;
+    assert.equal(
+      balances.get(accountStream(id)),
+      fold(accountDecider, events).balance,
+      `balance of ${id}`,
+    );
+  }
+
+  // A rebuild replays the whole log into an emptied read model, reporting progress.
+  const before = new Map(balances);
+  const progress: number[] = [];
+  await runner.rebuild((p) => progress.push(p.position));
+  const all = await store.readAll();
+  assert.deepEqual(balances, before, "the rebuilt read model is the same");
+  assert.equal(progress.length, all.length, "progress after every event");
+  assert.equal(progress.at(-1), all.at(-1)?.position);
+});
