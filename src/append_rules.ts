@@ -6,7 +6,14 @@
  */
 
 import { ConcurrencyError, type ExpectedVersion, StreamNotFoundError } from "./errors.ts";
-import type { ReadAllOptions, ReadStreamOptions, StreamAppend } from "./event_store.ts";
+import type {
+  AppendOptions,
+  ReadAllOptions,
+  ReadStreamOptions,
+  StreamAppend,
+} from "./event_store.ts";
+import type { CommandRecord } from "./command_record.ts";
+import { uuidv7 } from "./uuid.ts";
 
 /**
  * Throws a `TypeError` unless `streamId` is a non-empty string.
@@ -257,4 +264,36 @@ export function assertValidAppends(appends: readonly StreamAppend[]): number {
     for (const event of append.events) if (event.id !== undefined) givenIds++;
   }
   return givenIds;
+}
+
+/**
+ * Fixes the ids of an append's events (the writer's, or new UUIDv7s) and,
+ * when the append carries a command-record builder, builds the record from
+ * them. Stores call it once per append, so every retry of a commit writes
+ * the same ids and the record names exactly the events written.
+ *
+ * @example
+ * ```ts
+ * import { planAppend } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * const { ids, record } = planAppend(
+ *   [{ streamId: "a", events: [{ type: "A", data: {}, id: "evt-1" }, { type: "B", data: {} }] }],
+ *   {},
+ * );
+ * assert.equal(ids[0][0], "evt-1");
+ * assert.equal(ids[0].length, 2);
+ * assert.equal(record, undefined);
+ * ```
+ */
+export function planAppend(
+  appends: readonly StreamAppend[],
+  options: Pick<AppendOptions, "commandRecord">,
+): { ids: string[][]; record?: CommandRecord } {
+  const ids = appends.map((append) => append.events.map((event) => event.id ?? uuidv7()));
+  const record = options.commandRecord?.({
+    eventIds: ids.flat(),
+    streamIds: appends.filter((a) => a.events.length > 0).map((a) => a.streamId),
+  });
+  return { ids, record };
 }

@@ -19,13 +19,13 @@ import {
   EventDecodeError,
   type EventStore,
   type NewEvent,
+  planAppend,
   type ReadAllOptions,
   type ReadStreamOptions,
   type RecordedEvent,
   StoreClosedError,
   type StreamAppend,
   systemClock,
-  uuidv7,
 } from "../../mod.ts";
 import type { IndexedDbCommandLog } from "./command_log.ts";
 import {
@@ -177,13 +177,7 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
       );
     }
     const timestamp = this.#clock.now();
-    const ids = appends.map((append) =>
-      append.events.map((event: NewEvent) => event.id ?? uuidv7())
-    );
-    const record = options.commandRecord?.({
-      eventIds: ids.flat(),
-      streamIds: appends.filter((a) => a.events.length > 0).map((a) => a.streamId),
-    });
+    const { ids, record } = planAppend(appends, options);
     const db = await this.#database.open();
     const tx = db.transaction(
       record ? ["events", "streams", "commands"] : ["events", "streams"],

@@ -36,13 +36,13 @@ import {
   type EventMetadata,
   type EventStore,
   type NewEvent,
+  planAppend,
   type ReadAllOptions,
   type ReadStreamOptions,
   type RecordedEvent,
   StoreClosedError,
   type StreamAppend,
   systemClock,
-  uuidv7,
 } from "../../mod.ts";
 import type { KvCommandLog } from "./command_log.ts";
 import { KV_LIMITS, KvBudget } from "./limits.ts";
@@ -233,14 +233,8 @@ export class KvEventStore implements EventStore, AppendNotifier {
 
     const timestamp = this.#clock.now();
     // Ids are fixed once, so every retry of the commit below writes the same events.
-    const ids = appends.map((append) =>
-      append.events.map((event: NewEvent) => event.id ?? uuidv7())
-    );
+    const { ids, record } = planAppend(appends, options);
     const total = ids.reduce((n, streamIds) => n + streamIds.length, 0);
-    const record = options.commandRecord?.({
-      eventIds: ids.flat(),
-      streamIds: appends.filter((a) => a.events.length > 0).map((a) => a.streamId),
-    });
 
     for (let attempt = 1;; attempt++) {
       const heads = attempt === 1 && this.#knownHeads(appends) ||

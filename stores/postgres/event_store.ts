@@ -26,13 +26,13 @@ import {
   type EventStore,
   type ExpectedVersion,
   type NewEvent,
+  planAppend,
   type ReadAllOptions,
   type ReadStreamOptions,
   type RecordedEvent,
   StoreClosedError,
   type StreamAppend,
   systemClock,
-  uuidv7,
   VerdictError,
 } from "../../mod.ts";
 import type { PostgresCommandLog } from "./command_log.ts";
@@ -259,13 +259,7 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
     await this.#ready();
 
     const timestamp = new Date(this.#clock.now());
-    const ids = appends.map((append) =>
-      append.events.map((event: NewEvent) => event.id ?? uuidv7())
-    );
-    const record = options.commandRecord?.({
-      eventIds: ids.flat(),
-      streamIds: appends.filter((a) => a.events.length > 0).map((a) => a.streamId),
-    });
+    const { ids, record } = planAppend(appends, options);
     const writing = appends.filter((a) => a.events.length > 0);
 
     try {
