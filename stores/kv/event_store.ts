@@ -7,7 +7,7 @@
  * | -------------------------- | -------------------------------------------- |
  * | `[P, "h", streamId]`       | the stream head `{ version }`: the concurrency token |
  * | `[P, "s", streamId, v]`    | event `v` of the stream                      |
- * | `[P, "g", versionstamp]`   | one commit's events, in order: `[streamId, firstVersion, count][]` |
+ * | `[P, "g", versionstamp]`   | one commit's events, in order: `[streamId, firstVersion, count][]`, and a copy of the events when they fit in 60 KB |
  * | `[P, "id", eventId]`       | `[streamId, version]`: event ids are unique  |
  * | `[P, "n"]`                 | touched by every append, for watchers        |
  *
@@ -45,7 +45,7 @@ import {
   systemClock,
 } from "../../mod.ts";
 import type { KvCommandLog } from "./command_log.ts";
-import { KV_LIMITS, KvBudget } from "./limits.ts";
+import { KV_LIMITS, KvBudget, valueSize } from "./limits.ts";
 
 /**
  * Options of {@linkcode KvEventStore}.
@@ -85,8 +85,19 @@ interface StoredEvent {
   readonly i: number;
 }
 
-type CommitEntry =
-  readonly (readonly [streamId: string, firstVersion: number, count: number])[];
+/**
+ * One commit's entry in the global log: which events it wrote, in order,
+ * and — when they fit in the entry (about 60 KB) — the events themselves,
+ * so a reader of the global log needs no second read.
+ */
+interface CommitEntry {
+  readonly streams:
+    readonly (readonly [streamId: string, firstVersion: number, count: number])[];
+  readonly events?: readonly StoredEvent[];
+}
+
+/** The most event data copied into a global-log entry. */
+const INLINE_BYTES = 60_000;
 
 /** Events per commit fit below this, so positions of one commit never collide. */
 const PER_COMMIT = 1024;
@@ -316,6 +327,7 @@ export class KvEventStore implements EventStore, AppendNotifier {
     const operation = kv.atomic();
     const budget = new KvBudget();
     const commit: [string, number, number][] = [];
+    const written: StoredEvent[] = [];
     let index = 0;
     appends.forEach((append, s) => {
       const headKey = this.#key("h", append.streamId);
@@ -336,6 +348,7 @@ export class KvEventStore implements EventStore, AppendNotifier {
         const what = `event ${e} (${event.type}) of stream "${append.streamId}"`;
         budget.set(key, stored, what);
         operation.set(key, stored);
+        written.push(stored);
         const idKey = this.#key("id", ids[s][e]);
         budget.set(idKey, [append.streamId, version], what);
         operation.set(idKey, [append.streamId, version]);
@@ -352,8 +365,10 @@ export class KvEventStore implements EventStore, AppendNotifier {
     });
     if (commit.length > 0) {
       const globalKey = this.#key("g", "00000000000000000000");
-      budget.set(globalKey, commit, "the global-log entry");
-      operation.set(this.#key("g", kv.commitVersionstamp()), commit);
+      let entry: CommitEntry = { streams: commit, events: written };
+      if (valueSize(entry) > INLINE_BYTES) entry = { streams: commit };
+      budget.set(globalKey, entry, "the global-log entry");
+      operation.set(this.#key("g", kv.commitVersionstamp()), entry);
       budget.set(this.#key("n"), 0, "the append notification");
       operation.set(this.#key("n"), timestamp);
     }
@@ -535,19 +550,27 @@ export class KvEventStore implements EventStore, AppendNotifier {
       { consistency: "strong" },
     );
     for await (const commit of commits) {
+      const versionstamp = commit.key.at(-1) as string;
       const refs: { streamId: string; version: number; index: number }[] = [];
       let index = 0;
-      for (const [streamId, first, count] of commit.value) {
+      for (const [streamId, first, count] of commit.value.streams) {
         for (let v = first; v < first + count; v++) {
           refs.push({ streamId, version: v, index: index++ });
         }
       }
-      const wanted = refs.filter((ref) =>
-        positionOf(commit.key.at(-1) as string, ref.index) > after
-      ).slice(0, limit - out.length);
-      const entries = await this.#getMany<StoredEvent>(
-        wanted.map((ref) => this.#key("s", ref.streamId, ref.version)),
-      );
+      const wanted = refs.filter((ref) => positionOf(versionstamp, ref.index) > after)
+        .slice(0, limit - out.length);
+      // Events copied into the entry are read from it; others from their keys.
+      const inline = commit.value.events;
+      const entries: Deno.KvEntryMaybe<StoredEvent>[] = inline
+        ? wanted.map((ref) => ({
+          key: this.#key("s", ref.streamId, ref.version),
+          value: inline[ref.index],
+          versionstamp,
+        }))
+        : await this.#getMany<StoredEvent>(
+          wanted.map((ref) => this.#key("s", ref.streamId, ref.version)),
+        );
       entries.forEach((entry, i) => {
         if (entry.value === null) {
           throw new EventDecodeError(
