@@ -13,7 +13,8 @@ import {
 } from "../errors.ts";
 import type { Event, RecordedEvent } from "../event.ts";
 import type { EventStore } from "../event_store.ts";
-import { follow } from "../subscription.ts";
+import { Subscription } from "../durable_subscription.ts";
+import { type CheckpointStore, follow } from "../subscription.ts";
 import { UpcastError, withUpcasting } from "../upcasting.ts";
 import { uuidv7 } from "../uuid.ts";
 import { check, checkEqual, checkRejects } from "./assert.ts";
@@ -525,6 +526,41 @@ export function eventStoreContract(
     );
   });
 
+  test("a durable Subscription catches up, follows, stops, and resumes from its checkpoint", async (store) => {
+    const checkpoints = new InMemoryCheckpoints();
+    const seen: string[] = [];
+    const start = () =>
+      new Subscription({
+        name: "contract",
+        store,
+        checkpoints,
+        pollIntervalMs: 20,
+        checkpointEvery: { events: 3 },
+        handle: (event) => void seen.push(`${event.streamId}@${event.version}`),
+      }).start();
+    await appendOne(store, "a", 4);
+    const first = start();
+    await first.waitUntilCaughtUp();
+    await appendOne(store, "b", 2);
+    await first.waitUntilCaughtUp();
+    await first.stop();
+    await appendOne(store, "a", 1);
+    const second = start();
+    await second.waitUntilCaughtUp();
+    await second.stop();
+    checkEqual(
+      seen,
+      ["a@1", "a@2", "a@3", "a@4", "b@1", "b@2", "a@5"],
+      "each event once, in order",
+    );
+    const all = await store.readAll();
+    checkEqual(
+      await checkpoints.load("contract"),
+      all[all.length - 1].position,
+      "checkpoint",
+    );
+  });
+
   test("withUpcasting() reads old shapes in the current one, and refuses what it cannot", async (store) => {
     // Events written over time: v1 (no schema version), v2, and one from the future.
     await store.appendToStream("account", [
@@ -833,4 +869,19 @@ export function eventStoreContract(
   });
 
   return cases;
+}
+
+/** The suite's own checkpoints: the case tests the event store, not a checkpoint store. */
+class InMemoryCheckpoints implements CheckpointStore {
+  readonly #positions = new Map<string, number>();
+  load(consumer: string): Promise<number> {
+    return Promise.resolve(this.#positions.get(consumer) ?? 0);
+  }
+  save(consumer: string, position: number): Promise<void> {
+    this.#positions.set(consumer, position);
+    return Promise.resolve();
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
 }
