@@ -203,3 +203,25 @@ Deno.test("the Deno KV snapshot store keeps the snapshot contract", async (t) =>
     for (const c of snapshotStoreContract(factory)) await t.step(c.name, c.run);
   });
 });
+
+Deno.test("Deno KV reads global-log entries written before they carried copies of their events", async () => {
+  await withTempKv(async (open) => {
+    const kv = await open();
+    const store = new KvEventStore(kv, { prefix: ["old-format"] });
+    await store.appendToStream("a", [{ type: "A", data: { n: 1 } }, {
+      type: "B",
+      data: { n: 2 },
+    }]);
+    await store.appendToStream("b", [{ type: "C", data: { n: 3 } }]);
+    const before = await store.readAll();
+    // Rewrite every entry the way the first release stored it: refs only, as an array.
+    for await (
+      const entry of kv.list<{ streams: unknown[] }>({ prefix: ["old-format", "g"] })
+    ) {
+      await kv.set(entry.key, entry.value.streams);
+    }
+    assert.deepEqual(await store.readAll(), before);
+    await store.close();
+    kv.close();
+  });
+});

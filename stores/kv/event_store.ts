@@ -553,7 +553,11 @@ export class KvEventStore implements EventStore, AppendNotifier {
       const versionstamp = commit.key.at(-1) as string;
       const refs: { streamId: string; version: number; index: number }[] = [];
       let index = 0;
-      for (const [streamId, first, count] of commit.value.streams) {
+      // Entries written before events were copied in are a bare array of refs.
+      const value = Array.isArray(commit.value)
+        ? { streams: commit.value as CommitEntry["streams"] }
+        : commit.value;
+      for (const [streamId, first, count] of value.streams) {
         for (let v = first; v < first + count; v++) {
           refs.push({ streamId, version: v, index: index++ });
         }
@@ -561,7 +565,7 @@ export class KvEventStore implements EventStore, AppendNotifier {
       const wanted = refs.filter((ref) => positionOf(versionstamp, ref.index) > after)
         .slice(0, limit - out.length);
       // Events copied into the entry are read from it; others from their keys.
-      const inline = commit.value.events;
+      const inline = value.events;
       const entries: Deno.KvEntryMaybe<StoredEvent>[] = inline
         ? wanted.map((ref) => ({
           key: this.#key("s", ref.streamId, ref.version),
