@@ -160,6 +160,22 @@ Deno.bench({
   },
 });
 
+Deno.bench({
+  name: "append 100 events per call, 8 writers at once (800 events)",
+  group: "postgres batch",
+  async fn() {
+    await Promise.all(
+      Array.from(
+        { length: 8 },
+        () =>
+          stores.events.appendToStream(`import-${batch++}`, hundred, {
+            expectedVersion: "no_stream",
+          }),
+      ),
+    );
+  },
+});
+
 // A command log of 100,000 records for the lookups.
 await raw.unsafe(
   `insert into bench_raw.commands (id, correlation_id, command_type, payload, recorded_at)
