@@ -15,6 +15,8 @@ import {
   snapshotStoreContract,
 } from "@verdict/verdict/testing";
 
+import { checkAtomicAudit } from "./support/atomic_audit.ts";
+
 let n = 0;
 const fresh = () => new VerdictDatabase(`contract-${Date.now()}-${n++}`);
 
@@ -63,4 +65,12 @@ Deno.test("the IndexedDB snapshot store keeps the snapshot contract (fake-indexe
   ) {
     await t.step(c.name, c.run);
   }
+});
+
+Deno.test("IndexedDB atomic audit: the record and the events commit together or not at all (fake-indexeddb)", async (t) => {
+  const database = fresh();
+  const log = new IndexedDbCommandLog({ database });
+  const store = new IndexedDbEventStore({ database, commandLog: log });
+  await checkAtomicAudit(t, store, log);
+  await store.close();
 });

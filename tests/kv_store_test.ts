@@ -9,12 +9,10 @@ import {
   checkpointStoreContract,
   commandLogContract,
   eventStoreContract,
-  sampleCommandRecord,
   snapshotStoreContract,
 } from "@verdict/verdict/testing";
-import { accountStream, createBank } from "../examples/bank.ts";
+import { checkAtomicAudit } from "./support/atomic_audit.ts";
 import { checkConcurrentOrder } from "./support/concurrent_order.ts";
-import { SpyStore } from "./support/spy_store.ts";
 import { withTempKv } from "./support/temp_kv.ts";
 
 Deno.test("the Deno KV event store keeps the event-store contract", async (t) => {
@@ -71,50 +69,7 @@ Deno.test("Deno KV atomic audit: the record and the events commit together or no
     const kv = await open();
     const log = new KvCommandLog(kv, { prefix: ["audit"] });
     const store = new KvEventStore(kv, { prefix: ["audit"], commandLog: log });
-    const bus = createBank({ store, log, onError: () => {} });
-
-    await t.step(
-      "an accepted command's record is written by the append itself",
-      async () => {
-        const result = await bus.dispatch({
-          type: "OpenAccount",
-          data: { accountId: "a", owner: "Ada" },
-        });
-        const [event] = await store.readStream(accountStream("a"));
-        const record = await log.get(result.commandId);
-        assert.equal(record?.status, "accepted");
-        assert.deepEqual(record?.eventIds, [event.id]);
-      },
-    );
-
-    await t.step("a record that cannot be written leaves no events", async () => {
-      const taken = sampleCommandRecord();
-      await log.record(taken);
-      // The same command id again: the record's key is taken, so the append fails.
-      const result = await bus.dispatch(
-        { type: "OpenAccount", data: { accountId: "b", owner: "Bo" } },
-        { commandId: taken.id },
-      );
-      assert.equal(result.status, "failed");
-      assert.equal(await store.streamVersion(accountStream("b")), 0);
-      assert.equal((await log.get(taken.id))?.commandType, taken.commandType);
-    });
-
-    await t.step("events that cannot be written leave no accepted record", async () => {
-      const spy = new SpyStore(store);
-      spy.beforeAppend = () => {
-        throw new Error("connection reset");
-      };
-      const failing = createBank({ store: spy, log, onError: () => {} });
-      const result = await failing.dispatch({
-        type: "OpenAccount",
-        data: { accountId: "c", owner: "Cy" },
-      });
-      assert.equal(result.status, "failed");
-      assert.equal((await log.get(result.commandId))?.status, "failed");
-      assert.equal(await store.streamVersion(accountStream("c")), 0);
-    });
-
+    await checkAtomicAudit(t, store, log);
     await store.close();
     kv.close();
   });

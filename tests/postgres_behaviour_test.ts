@@ -12,12 +12,11 @@ import {
   PostgresEventStore,
 } from "@verdict/verdict/postgres";
 import { sampleCommandRecord } from "@verdict/verdict/testing";
-import { accountStream, createBank } from "../examples/bank.ts";
 import { commandPageQuery } from "../stores/postgres/command_log.ts";
 import { readAllQuery } from "../stores/postgres/event_store.ts";
 import { testDatabase } from "./support/postgres.ts";
+import { checkAtomicAudit } from "./support/atomic_audit.ts";
 import { checkConcurrentOrder } from "./support/concurrent_order.ts";
-import { SpyStore } from "./support/spy_store.ts";
 
 const db = await testDatabase();
 
@@ -81,71 +80,7 @@ Deno.test({
     const schema = db!.schema();
     const log = new PostgresCommandLog(db!.sql, { schema });
     const store = new PostgresEventStore(db!.sql, { schema, commandLog: log });
-    const bus = createBank({ store, log, onError: () => {} });
-
-    await t.step(
-      "an accepted command's record is inserted by the append itself",
-      async () => {
-        const result = await bus.dispatch({
-          type: "OpenAccount",
-          data: { accountId: "a", owner: "Ada" },
-        });
-        const [event] = await store.readStream(accountStream("a"));
-        const record = await log.get(result.commandId);
-        assert.equal(record?.status, "accepted");
-        assert.deepEqual(record?.eventIds, [event.id]);
-      },
-    );
-
-    await t.step("a record that cannot be inserted leaves no events", async () => {
-      const taken = sampleCommandRecord();
-      await log.record(taken);
-      const result = await bus.dispatch(
-        { type: "OpenAccount", data: { accountId: "b", owner: "Bo" } },
-        { commandId: taken.id },
-      );
-      assert.equal(result.status, "failed");
-      assert.equal(await store.streamVersion(accountStream("b")), 0);
-      const [{ count }] = await db!.sql.unsafe(
-        `select count(*)::int as count from ${schema}.events where stream_id = $1`,
-        [accountStream("b")],
-      );
-      assert.equal(count, 0);
-    });
-
-    await t.step("events that cannot be written leave no accepted record", async () => {
-      const spy = new SpyStore(store);
-      spy.beforeAppend = () => {
-        throw new Error("connection reset");
-      };
-      const failing = createBank({ store: spy, log, onError: () => {} });
-      const result = await failing.dispatch({
-        type: "OpenAccount",
-        data: { accountId: "c", owner: "Cy" },
-      });
-      assert.equal(result.status, "failed");
-      assert.equal((await log.get(result.commandId))?.status, "failed");
-      assert.equal(await store.streamVersion(accountStream("c")), 0);
-    });
-
-    await t.step(
-      "a conflicting append writes neither events nor the record",
-      async () => {
-        const record = sampleCommandRecord({ commandType: "Deposit" });
-        await assert.rejects(
-          store.appendToStream(
-            accountStream("a"),
-            [{ type: "MoneyDeposited", data: {} }],
-            {
-              expectedVersion: 7,
-              commandRecord: () => record,
-            },
-          ),
-        );
-        assert.equal(await log.get(record.id), undefined);
-        assert.equal(await store.streamVersion(accountStream("a")), 1);
-      },
-    );
+    await checkAtomicAudit(t, store, log);
     await store.close();
   },
 });
