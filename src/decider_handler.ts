@@ -196,11 +196,20 @@ export function deciderHandler<C extends Command, S, E extends Event>(
   const metadataOf = options.metadata ??
     (defaultEventMetadata as (context: CommandContext<C>) => EventMetadata);
 
-  async function load(streamId: string, fresh: boolean): Promise<LoadedStream<S>> {
+  /** The cached state of a stream not marked for refresh, unchecked. */
+  function cachedState(
+    streamId: string,
+    mustRefresh: readonly string[],
+  ): LoadedStream<S> | undefined {
+    if (mustRefresh.length > 0 && mustRefresh.includes(streamId)) return undefined;
     const cached = cache?.get(streamId);
-    if (cached && !fresh) {
-      return { streamId, state: cached.state, version: cached.version, checked: false };
-    }
+    return cached &&
+      { streamId, state: cached.state, version: cached.version, checked: false };
+  }
+
+  /** Reads the stream: the events after the cached or snapshot state, or all of them. */
+  async function load(streamId: string): Promise<LoadedStream<S>> {
+    const cached = cache?.get(streamId);
     // Start from the cached state, else from a snapshot of the same schema
     // version, else from the beginning; read only the events after it.
     let base: { state: S; version: number } | undefined = cached &&
@@ -245,9 +254,12 @@ export function deciderHandler<C extends Command, S, E extends Event>(
     let conflicts = 0;
     while (true) {
       throwIfPastDeadline(context);
+      // A cached state is used as it is, without a trip through a promise.
       const loaded = streamIds.length === 1
-        ? [await load(streamIds[0], mustRefresh.includes(streamIds[0]))]
-        : await Promise.all(streamIds.map((id) => load(id, mustRefresh.includes(id))));
+        ? [cachedState(streamIds[0], mustRefresh) ?? await load(streamIds[0])]
+        : await Promise.all(
+          streamIds.map((id) => cachedState(id, mustRefresh) ?? load(id)),
+        );
       if (mustRefresh.length > 0) mustRefresh = [];
 
       let decided: (readonly E[])[];
