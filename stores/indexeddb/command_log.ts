@@ -1,15 +1,12 @@
 /**
- * The IndexedDB command log and checkpoint store.
+ * The IndexedDB command log.
  *
  * @module
  */
 
 import type { IDBPObjectStore } from "idb";
 import {
-  assertValidCheckpoint,
   assertValidCommandRecord,
-  assertValidSnapshot,
-  type CheckpointStore,
   type CommandLogStore,
   type CommandPage,
   type CommandQuery,
@@ -17,8 +14,6 @@ import {
   type CommandStatus,
   decodeCommandCursor,
   encodeCommandCursor,
-  type Snapshot,
-  type SnapshotStore,
   StoreClosedError,
   VerdictError,
 } from "../../mod.ts";
@@ -231,127 +226,4 @@ function toRow(record: CommandRecord): StoredCommandRow {
     ts: record.timestamp.getTime(),
     record,
   };
-}
-
-/**
- * Checkpoints in IndexedDB, one entry per consumer.
- *
- * @example
- * ```ts
- * import "fake-indexeddb/auto";
- * import { IndexedDbCheckpointStore, VerdictDatabase } from "@verdict/verdict/indexeddb";
- * import assert from "node:assert/strict";
- *
- * const checkpoints = new IndexedDbCheckpointStore({
- *   database: new VerdictDatabase("example-checkpoints"),
- * });
- * await checkpoints.save("balances", 12);
- * assert.equal(await checkpoints.load("balances"), 12);
- * await checkpoints.close();
- * ```
- */
-export class IndexedDbCheckpointStore implements CheckpointStore {
-  readonly #database: VerdictDatabase;
-  #closed = false;
-
-  /** Creates a checkpoint store; the database opens on first use. */
-  constructor(options: IndexedDbStoreOptions = {}) {
-    this.#database = options.database ?? new VerdictDatabase("verdict");
-  }
-
-  /** The consumer's last handled position, 0 when it has none. */
-  async load(consumer: string): Promise<number> {
-    this.#assertOpen();
-    assertValidCheckpoint(consumer, 0);
-    const db = await this.#database.open();
-    return (await db.get("checkpoints", consumer))?.position ?? 0;
-  }
-
-  /** Records the consumer's last handled position. */
-  async save(consumer: string, position: number): Promise<void> {
-    this.#assertOpen();
-    assertValidCheckpoint(consumer, position);
-    const db = await this.#database.open();
-    try {
-      await db.put("checkpoints", { consumer, position });
-    } catch (error) {
-      throw translateStorageError(this.#database.name, error);
-    }
-  }
-
-  /** Closes the store and its database connection. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await this.#database.close();
-  }
-
-  #assertOpen(): void {
-    if (this.#closed) throw new StoreClosedError("IndexedDB checkpoint store");
-  }
-}
-
-/**
- * Snapshots in IndexedDB, one entry per stream; a save replaces the entry
- * only with a snapshot of a higher or equal version.
- *
- * @example
- * ```ts
- * import "fake-indexeddb/auto";
- * import { IndexedDbSnapshotStore, VerdictDatabase } from "@verdict/verdict/indexeddb";
- * import assert from "node:assert/strict";
- *
- * const snapshots = new IndexedDbSnapshotStore({ database: new VerdictDatabase("example-snapshots") });
- * await snapshots.save({ streamId: "s", version: 10, schemaVersion: 1, state: 10, takenAt: new Date() });
- * assert.equal((await snapshots.load("s"))?.version, 10);
- * await snapshots.close();
- * ```
- */
-export class IndexedDbSnapshotStore implements SnapshotStore {
-  readonly #database: VerdictDatabase;
-  #closed = false;
-
-  /** Creates a snapshot store; the database opens on first use. */
-  constructor(options: IndexedDbStoreOptions = {}) {
-    this.#database = options.database ?? new VerdictDatabase("verdict");
-  }
-
-  /** The stream's snapshot, if one was saved. */
-  async load<S = unknown>(streamId: string): Promise<Snapshot<S> | undefined> {
-    this.#assertOpen();
-    const db = await this.#database.open();
-    return await db.get("snapshots", streamId) as Snapshot<S> | undefined;
-  }
-
-  /** Saves a snapshot, unless one of a higher version is already there. */
-  async save<S = unknown>(snapshot: Snapshot<S>): Promise<void> {
-    this.#assertOpen();
-    assertValidSnapshot(snapshot);
-    const db = await this.#database.open();
-    const tx = db.transaction("snapshots", "readwrite");
-    try {
-      const existing = await tx.store.get(snapshot.streamId);
-      if (!existing || existing.version <= snapshot.version) await tx.store.put(snapshot);
-      await tx.done;
-    } catch (error) {
-      try {
-        tx.abort();
-      } catch {
-        // Already aborted.
-      }
-      await tx.done.catch(() => {});
-      throw translateStorageError(this.#database.name, error);
-    }
-  }
-
-  /** Closes the store and its database connection. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await this.#database.close();
-  }
-
-  #assertOpen(): void {
-    if (this.#closed) throw new StoreClosedError("IndexedDB snapshot store");
-  }
 }

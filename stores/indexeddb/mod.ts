@@ -25,17 +25,17 @@
  * @module
  */
 
-import {
-  IndexedDbCheckpointStore,
-  IndexedDbCommandLog,
-  IndexedDbSnapshotStore,
-} from "./command_log.ts";
+import { IndexedDbCheckpointStore } from "./checkpoint_store.ts";
+import { IndexedDbCommandLog } from "./command_log.ts";
+import { IndexedDbSnapshotStore } from "./snapshot_store.ts";
 import { VerdictDatabase } from "./database.ts";
 import { IndexedDbEventStore } from "./event_store.ts";
 
 export { DatabaseBlockedError, StorageQuotaError, VerdictDatabase } from "./database.ts";
 export * from "./event_store.ts";
 export * from "./command_log.ts";
+export * from "./checkpoint_store.ts";
+export * from "./snapshot_store.ts";
 
 /**
  * The three IndexedDB stores on one database, opened by {@linkcode openIndexedDbStores}.
