@@ -13,6 +13,7 @@ import {
 } from "@verdict/verdict/testing";
 import { checkAtomicAudit } from "./support/atomic_audit.ts";
 import { checkConcurrentOrder } from "./support/concurrent_order.ts";
+import { killWriterMidAppend } from "./support/kill_mid_append.ts";
 import { withTempKv } from "./support/temp_kv.ts";
 
 Deno.test("the Deno KV event store keeps the event-store contract", async (t) => {
@@ -82,38 +83,17 @@ Deno.test("Deno KV: a process killed with SIGKILL mid-batch leaves no partial ba
     try {
       // Kill the writer at varying moments until it has been killed inside
       // an append (its last line says it started a batch it never finished).
-      let killedMidAppend = 0;
-      for (let round = 0; round < 12 && killedMidAppend < 2; round++) {
-        const child = new Deno.Command(Deno.execPath(), {
-          args: [
-            "run",
-            "-A",
-            "--unstable-kv",
-            "tests/support/kv_batch_writer.ts",
-            path,
-            String(round),
-          ],
-          stdout: "piped",
-          stderr: "inherit",
-        }).spawn();
-        const output = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-        let printed = "";
-        while ((printed.match(/committed/g)?.length ?? 0) < 2) {
-          const { value, done } = await output.read();
-          if (done) break;
-          printed += value;
-        }
-        await new Promise((resolve) => setTimeout(resolve, (round * 7) % 20));
-        child.kill("SIGKILL");
-        await child.status;
-        while (true) {
-          const { value, done } = await output.read();
-          if (done) break;
-          printed += value;
-        }
-        const last = printed.trim().split("\n").at(-1) ?? "";
-        if (last.startsWith("starting")) killedMidAppend++;
-      }
+      const killedMidAppend = await killWriterMidAppend(
+        (round) => [
+          "run",
+          "-A",
+          "--unstable-kv",
+          "tests/support/kv_batch_writer.ts",
+          path,
+          String(round),
+        ],
+        (round) => (round * 7) % 20,
+      );
       assert.ok(
         killedMidAppend > 0,
         "the writer was killed inside an append at least once",

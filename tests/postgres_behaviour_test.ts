@@ -17,6 +17,7 @@ import { readAllQuery } from "../stores/postgres/event_store.ts";
 import { testDatabase } from "./support/postgres.ts";
 import { checkAtomicAudit } from "./support/atomic_audit.ts";
 import { checkConcurrentOrder } from "./support/concurrent_order.ts";
+import { killWriterMidAppend } from "./support/kill_mid_append.ts";
 
 const db = await testDatabase();
 
@@ -92,39 +93,17 @@ Deno.test({
     const schema = db!.schema();
     const store = new PostgresEventStore(db!.sql, { schema });
     await store.streamVersion("create-the-schema");
-    let killedMidAppend = 0;
-    for (let round = 0; round < 12 && killedMidAppend < 2; round++) {
-      const child = new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          "tests/support/pg_batch_writer.ts",
-          db!.url,
-          schema,
-          String(round),
-        ],
-        stdout: "piped",
-        stderr: "inherit",
-      }).spawn();
-      const output = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-      let printed = "";
-      while ((printed.match(/committed/g)?.length ?? 0) < 2) {
-        const { value, done } = await output.read();
-        if (done) break;
-        printed += value;
-      }
-      await new Promise((resolve) => setTimeout(resolve, (round * 11) % 40));
-      child.kill("SIGKILL");
-      await child.status;
-      while (true) {
-        const { value, done } = await output.read();
-        if (done) break;
-        printed += value;
-      }
-      if ((printed.trim().split("\n").at(-1) ?? "").startsWith("starting")) {
-        killedMidAppend++;
-      }
-    }
+    const killedMidAppend = await killWriterMidAppend(
+      (round) => [
+        "run",
+        "-A",
+        "tests/support/pg_batch_writer.ts",
+        db!.url,
+        schema,
+        String(round),
+      ],
+      (round) => (round * 11) % 40,
+    );
     assert.ok(
       killedMidAppend > 0,
       "the writer was killed inside an append at least once",
