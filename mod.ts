@@ -83,3 +83,5 @@ export * from "./src/upcasting.ts";
 export * from "./src/snapshot.ts";
 export * from "./src/durable_subscription.ts";
 export * from "./src/projection.ts";
+export * from "./src/document_projection.ts";
+export * from "./src/document_projection_runner.ts";

@@ -9,7 +9,8 @@ import { type Clock, systemClock } from "./clock.ts";
 import type { Event, RecordedEvent } from "./event.ts";
 import type { EventStore } from "./event_store.ts";
 import { backoffDelay, resolveRetryPolicy, type RetryPolicy } from "./retry.ts";
-import type { AppendNotifier, CheckpointStore } from "./subscription.ts";
+import type { CheckpointStore } from "./subscription.ts";
+import { waitForMoreEvents } from "./wait_for_events.ts";
 
 /**
  * An event a subscription gave up on, with why.
@@ -308,25 +309,14 @@ export class Subscription<E extends Event = Event> {
   }
 
   /** Waits for new events: a notification from the store, or the next poll. */
-  async #idle(signal: AbortSignal): Promise<void> {
-    const wake = new AbortController();
-    const onStop = () => wake.abort();
-    signal.addEventListener("abort", onStop, { once: true });
-    try {
-      const waits = [
-        this.#clock.sleep(this.#options.pollIntervalMs ?? 500, wake.signal).catch(
-          () => {},
-        ),
-      ];
-      const notifier = this.#options.store as Partial<AppendNotifier>;
-      if (typeof notifier.waitForEvents === "function") {
-        waits.push(notifier.waitForEvents(this.#position, wake.signal).catch(() => {}));
-      }
-      await Promise.race(waits);
-    } finally {
-      wake.abort();
-      signal.removeEventListener("abort", onStop);
-    }
+  #idle(signal: AbortSignal): Promise<void> {
+    return waitForMoreEvents(
+      this.#options.store,
+      this.#position,
+      this.#options.pollIntervalMs ?? 500,
+      this.#clock,
+      signal,
+    );
   }
 
   /** Handles one event with retries; false when the subscription must stop. */

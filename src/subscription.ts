@@ -9,6 +9,7 @@ import type { Clock } from "./clock.ts";
 import { systemClock } from "./clock.ts";
 import type { Event, RecordedEvent } from "./event.ts";
 import type { EventStore } from "./event_store.ts";
+import { waitForMoreEvents } from "./wait_for_events.ts";
 
 /**
  * A store that can tell a follower when new events may have arrived, so the
@@ -74,10 +75,6 @@ export interface FollowOptions {
   readonly clock?: Clock;
 }
 
-function isNotifier(store: EventStore): store is EventStore & AppendNotifier {
-  return typeof (store as Partial<AppendNotifier>).waitForEvents === "function";
-}
-
 /**
  * Follows every event of a store in global order: reads everything after
  * `after`, then waits for new events and yields them as they commit, until
@@ -126,21 +123,7 @@ export async function* follow<E extends Event = Event>(
     }
     if (page.length === batchSize) continue;
     // Caught up: wait for a notification or the next poll, whichever first.
-    const wake = new AbortController();
-    const onAbort = () => wake.abort();
-    signal?.addEventListener("abort", onAbort, { once: true });
-    try {
-      const waits: Promise<void>[] = [
-        clock.sleep(pollIntervalMs, wake.signal).catch(() => {}),
-      ];
-      if (isNotifier(store)) {
-        waits.push(store.waitForEvents(checkpoint, wake.signal).catch(() => {}));
-      }
-      await Promise.race(waits);
-    } finally {
-      wake.abort();
-      signal?.removeEventListener("abort", onAbort);
-    }
+    await waitForMoreEvents(store, checkpoint, pollIntervalMs, clock, signal);
   }
 }
 

@@ -7,17 +7,24 @@ import {
   type AppendResult,
   type CommandPage,
   type CommandQuery,
+  type DocumentProjection,
   encodeCommandCursor,
   type Event,
   type EventStore,
   type NewEvent,
+  type RecordedEvent,
   type StreamAppend,
 } from "@verdict/verdict";
-import { MemoryCommandLog, MemoryEventStore } from "@verdict/verdict/memory";
+import {
+  MemoryCommandLog,
+  MemoryEventStore,
+  MemoryProjectionStore,
+} from "@verdict/verdict/memory";
 import {
   commandLogContract,
   type ContractCase,
   eventStoreContract,
+  projectionContract,
   runContract,
 } from "@verdict/verdict/testing";
 
@@ -206,4 +213,70 @@ Deno.test("the command-log contract fails a log that loses concurrent writes", a
 
 Deno.test("the command-log contract passes the memory log entirely", async () => {
   assert.deepEqual(await failures(commandLogContract(() => new MemoryCommandLog())), []);
+});
+
+Deno.test("the projection contract fails inline projections run after the append commits", async () => {
+  // Events first, documents after: a throwing evolve leaves the events
+  // written and the read model behind them.
+  class ProjectsAfterwards extends DelegatingStore {
+    constructor(
+      readonly documents: MemoryProjectionStore,
+      readonly projections: readonly DocumentProjection[],
+    ) {
+      super();
+    }
+    override async appendToStreams<E extends Event>(
+      appends: readonly StreamAppend<E>[],
+    ): Promise<AppendResult<E>[]> {
+      const results = await this.inner.appendToStreams(appends);
+      this.documents.prepare(this.projections, results.flatMap((r) => r.events))();
+      return results;
+    }
+    override async appendToStream<E extends Event>(
+      streamId: string,
+      events: readonly NewEvent<E>[],
+      options?: AppendOptions,
+    ): Promise<AppendResult<E>> {
+      const result = await this.inner.appendToStream(streamId, events, options);
+      this.documents.prepare(this.projections, result.events)();
+      return result;
+    }
+  }
+  const failed = await failures(projectionContract((projections) => {
+    const documents = new MemoryProjectionStore();
+    const events = new ProjectsAfterwards(documents, projections);
+    return { events, documents, close: () => events.close() };
+  }));
+  assert.ok(
+    failed.includes(
+      "an evolve that throws fails the append: no event and no document is written",
+    ),
+    failed.join("; "),
+  );
+});
+
+Deno.test("the projection contract fails a projection store that applies a batch twice", async () => {
+  class AppliesTwice extends MemoryProjectionStore {
+    override async apply<E extends Event>(
+      projection: DocumentProjection<E>,
+      events: readonly RecordedEvent<E>[],
+    ): Promise<void> {
+      // Forgets where it was: a redelivered batch is applied again.
+      this.prepare([projection as DocumentProjection], events)();
+      await super.apply(projection, []);
+    }
+  }
+  const failed = await failures(projectionContract((projections) => {
+    const documents = new AppliesTwice();
+    const events = new MemoryEventStore({
+      inlineProjections: { store: documents, projections },
+    });
+    return { events, documents, close: () => events.close() };
+  }));
+  assert.ok(
+    failed.includes(
+      "apply moves documents and position together, and a batch applied twice changes nothing",
+    ),
+    failed.join("; "),
+  );
 });

@@ -28,3 +28,4 @@ export * from "./command_log_contract.ts";
 export * from "./manual_clock.ts";
 export * from "./checkpoint_contract.ts";
 export * from "./snapshot_contract.ts";
+export * from "./projection_contract.ts";

@@ -10,6 +10,7 @@ import {
   type AppendOptions,
   type AppendResult,
   assertValidAppends,
+  assertValidProjections,
   assertValidReadAllOptions,
   assertValidReadStreamOptions,
   assertValidStreamId,
@@ -19,7 +20,9 @@ import {
   type Event,
   type EventMetadata,
   type EventStore,
+  type InlineProjections,
   type NewEvent,
+  type ProjectedEvent,
   type ReadAllOptions,
   type ReadStreamOptions,
   type RecordedEvent,
@@ -31,6 +34,7 @@ import {
 import { cloneData } from "./clone.ts";
 import { settle } from "./settle.ts";
 import type { MemoryCommandLog } from "./command_log.ts";
+import type { MemoryProjectionStore } from "./projection_store.ts";
 
 /**
  * Options of {@linkcode MemoryEventStore}.
@@ -55,6 +59,11 @@ export interface MemoryEventStoreOptions {
   readonly commandLog?: MemoryCommandLog;
   /** The clock for event timestamps (default: the system clock). */
   readonly clock?: Clock;
+  /**
+   * Document projections kept inside every append: their documents change
+   * in the same step as the events, or not at all.
+   */
+  readonly inlineProjections?: InlineProjections<MemoryProjectionStore>;
 }
 
 interface StoredEvent {
@@ -93,6 +102,7 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
   /** The log that commits atomically with appends, if one was given. */
   readonly commandLog?: MemoryCommandLog;
   readonly #clock: Clock;
+  readonly #inline?: InlineProjections<MemoryProjectionStore>;
   readonly #all: StoredEvent[] = [];
   readonly #streams = new Map<string, StoredEvent[]>();
   // Ids given by writers are indexed in a map. Ids the store generates are
@@ -108,6 +118,10 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
   constructor(options: MemoryEventStoreOptions = {}) {
     this.commandLog = options.commandLog;
     this.#clock = options.clock ?? systemClock;
+    if (options.inlineProjections) {
+      assertValidProjections(options.inlineProjections.projections);
+      this.#inline = options.inlineProjections;
+    }
   }
 
   /** Appends events to one stream, checking its expected version. */
@@ -171,29 +185,28 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
       const actual = this.#streams.get(append.streamId)?.length ?? 0;
       checkExpectedVersion(append.streamId, append.expectedVersion ?? "any", actual);
     }
+    const timestamp = this.#clock.now();
+    // Ids are fixed before anything is written when a record or an inline
+    // projection needs to see them.
+    let ids: string[][] | undefined;
+    if (options.commandRecord || this.#inline) {
+      ids = appends.map((append) => append.events.map((event) => event.id ?? uuidv7()));
+    }
+    // Inline projections run before any write, so a throwing `evolve`
+    // leaves everything as it was; their documents are written last.
+    const commitDocuments = this.#inline && this.#inline.store.prepare(
+      this.#inline.projections,
+      this.#projected(appends, ids!, timestamp),
+    );
     // The record goes in before any event: if the log refuses it, nothing
     // has been written; once it is in, the writes below cannot fail.
-    let ids: string[][] | undefined;
     if (options.commandRecord) {
-      ids = [];
-      const eventIds: string[] = [];
-      const streamIds: string[] = [];
-      for (const append of appends) {
-        const streamEventIds: string[] = [];
-        for (const event of append.events) {
-          const id = event.id ?? uuidv7();
-          streamEventIds.push(id);
-          eventIds.push(id);
-        }
-        ids.push(streamEventIds);
-        if (streamEventIds.length > 0) streamIds.push(append.streamId);
-      }
+      const streamIds = appends.filter((a) => a.events.length > 0).map((a) => a.streamId);
       this.commandLog!.recordInTransaction(
-        options.commandRecord({ eventIds, streamIds }),
+        options.commandRecord({ eventIds: ids!.flat(), streamIds }),
       );
     }
 
-    const timestamp = this.#clock.now();
     // Events of one command usually share one metadata object: the stored
     // side (never handed out) keeps one copy of it for all of them.
     let sharedMetadata: EventMetadata | undefined;
@@ -249,11 +262,36 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
         events: recorded,
       });
     }
+    commitDocuments?.();
     if (this.#waiters.size > 0) {
       for (const wake of this.#waiters) wake();
       this.#waiters.clear();
     }
     return results;
+  }
+
+  /** The events of an append as inline projections see them. */
+  #projected(
+    appends: readonly StreamAppend[],
+    ids: readonly (readonly string[])[],
+    timestamp: number,
+  ): ProjectedEvent[] {
+    const projected: ProjectedEvent[] = [];
+    appends.forEach((append, a) => {
+      const version = this.#streams.get(append.streamId)?.length ?? 0;
+      append.events.forEach((event, e) =>
+        projected.push({
+          id: ids[a][e],
+          type: event.type,
+          data: event.data,
+          metadata: event.metadata ?? {},
+          streamId: append.streamId,
+          version: version + e + 1,
+          timestamp: new Date(timestamp),
+        })
+      );
+    });
+    return projected;
   }
 
   /** Resolves once events after `position` exist, or when `signal` aborts. */

@@ -34,3 +34,4 @@ export * from "./event_store.ts";
 export * from "./command_log.ts";
 export * from "./checkpoint_store.ts";
 export * from "./snapshot_store.ts";
+export * from "./projection_store.ts";

@@ -1,0 +1,498 @@
+/**
+ * Document projections: read models made of documents (one JSON value per
+ * id) that a store keeps beside its events. The same projection runs
+ * **inline** — inside the append's transaction, so the read model never lags
+ * or diverges from the log — or **async**, on a runner that commits each
+ * batch of documents together with the projection's position, so a restart
+ * neither loses nor repeats an event.
+ *
+ * @module
+ */
+
+import type { Event, RecordedEvent } from "./event.ts";
+
+/**
+ * What a document projection sees of an event: a recorded event without its
+ * global position, which some stores (Deno KV) only learn when the append
+ * commits — inline projections run before that.
+ *
+ * @example
+ * ```ts
+ * import type { ProjectedEvent } from "@verdict/verdict";
+ *
+ * const owner = (event: ProjectedEvent<{ type: "Opened"; data: { owner: string } }>) =>
+ *   `${event.streamId}@${event.version}: ${event.data.owner}`;
+ * ```
+ */
+export type ProjectedEvent<E extends Event = Event> = E extends Event
+  ? Omit<RecordedEvent<E>, "position">
+  : never;
+
+/**
+ * A read model of documents, kept per id. `documentId` says which
+ * documents an event changes; `evolve` computes a document's next value from
+ * its current one (`undefined` when it has none) and the event, and returns
+ * `undefined` to delete it.
+ *
+ * Both must be pure and synchronous: an inline projection runs inside the
+ * store's transaction (an IndexedDB transaction cannot wait for anything
+ * else), and may be run again when a commit is retried. Documents are JSON
+ * values. A projection runs either inline or async, not both.
+ *
+ * @example Balances per account
+ * ```ts
+ * import type { DocumentProjection } from "@verdict/verdict";
+ *
+ * type Money = { type: "Deposited" | "Withdrawn"; data: { amount: number } };
+ * const balances: DocumentProjection<Money, { balance: number }> = {
+ *   name: "balances",
+ *   documentId: (event) => event.streamId,
+ *   evolve: (account, event) => ({
+ *     balance: (account?.balance ?? 0) +
+ *       (event.type === "Deposited" ? event.data.amount : -event.data.amount),
+ *   }),
+ * };
+ * ```
+ */
+export interface DocumentProjection<E extends Event = Event, D = unknown> {
+  /** The projection's name: its documents and position are kept under it. */
+  readonly name: string;
+  /** The event types it reads (all when omitted). */
+  readonly eventTypes?: readonly string[];
+  /** The ids of the documents the event changes; `undefined` or `[]` for none. */
+  documentId(event: ProjectedEvent<E>): string | readonly string[] | undefined;
+  /** The document's next value; `undefined` deletes it. */
+  evolve(document: D | undefined, event: ProjectedEvent<E>, id: string): D | undefined;
+}
+
+/**
+ * A document and its id, as {@linkcode ProjectionStore.list} returns them.
+ *
+ * @example
+ * ```ts
+ * import type { ProjectionDocument } from "@verdict/verdict";
+ *
+ * const row: ProjectionDocument<{ balance: number }> = {
+ *   id: "account-1",
+ *   document: { balance: 10 },
+ * };
+ * ```
+ */
+export interface ProjectionDocument<D = unknown> {
+  /** The document's id. */
+  readonly id: string;
+  /** The document. */
+  readonly document: D;
+}
+
+/**
+ * Options of {@linkcode ProjectionStore.list}: a page of documents in id
+ * order (UTF-16 code unit order, as JavaScript compares strings).
+ *
+ * @example Every document, page by page
+ * ```ts
+ * import type { ListDocumentsOptions, ProjectionStore } from "@verdict/verdict";
+ *
+ * async function* everyDocument(documents: ProjectionStore, projection: string) {
+ *   let options: ListDocumentsOptions = { limit: 100 };
+ *   while (true) {
+ *     const page = await documents.list(projection, options);
+ *     yield* page;
+ *     if (page.length < 100) return;
+ *     options = { after: page[page.length - 1].id, limit: 100 };
+ *   }
+ * }
+ * ```
+ */
+export interface ListDocumentsOptions {
+  /** Only documents whose id sorts after this one. */
+  readonly after?: string;
+  /** At most this many documents (default: all). */
+  readonly limit?: number;
+}
+
+/**
+ * Where document projections keep their documents: the read side of an
+ * inline projection, and the whole of an async one. Each store has one in
+ * the same database as its events (`MemoryProjectionStore`,
+ * `KvProjectionStore`, `PostgresProjectionStore`,
+ * `IndexedDbProjectionStore`); the contract suite in `./testing` checks
+ * them.
+ *
+ * @example Read an inline projection's documents
+ * ```ts
+ * import type { DocumentProjection } from "@verdict/verdict";
+ * import { MemoryEventStore, MemoryProjectionStore } from "@verdict/verdict/memory";
+ * import assert from "node:assert/strict";
+ *
+ * const counts: DocumentProjection<{ type: "Clicked"; data: null }, number> = {
+ *   name: "clicks",
+ *   documentId: (event) => event.streamId,
+ *   evolve: (count) => (count ?? 0) + 1,
+ * };
+ * const documents = new MemoryProjectionStore();
+ * const store = new MemoryEventStore({
+ *   inlineProjections: { store: documents, projections: [counts] },
+ * });
+ * await store.appendToStream("button-1", [{ type: "Clicked", data: null }]);
+ * assert.equal(await documents.get("clicks", "button-1"), 1);
+ * ```
+ */
+export interface ProjectionStore {
+  /** A document of a projection, `undefined` when there is none. */
+  get<D = unknown>(projection: string, id: string): Promise<D | undefined>;
+
+  /** A projection's documents in id order. */
+  list<D = unknown>(
+    projection: string,
+    options?: ListDocumentsOptions,
+  ): Promise<ProjectionDocument<D>[]>;
+
+  /**
+   * The global position of the last event {@linkcode ProjectionStore.apply}
+   * applied for the projection (0 when none).
+   */
+  position(projection: string): Promise<number>;
+
+  /**
+   * Applies events, in global order, to the projection's documents and
+   * moves its position to the last event's, in one transaction. Events at
+   * or before the current position are skipped, so a batch delivered twice
+   * changes nothing the second time. If `evolve` throws, nothing changes.
+   */
+  apply<E extends Event = Event>(
+    projection: DocumentProjection<E>,
+    events: readonly RecordedEvent<E>[],
+  ): Promise<void>;
+
+  /** Deletes every document of the projection and moves its position back to 0. */
+  reset(projection: string): Promise<void>;
+
+  /** Releases the store's resources. */
+  close(): Promise<void>;
+}
+
+/**
+ * The `inlineProjections` option of every event store: the projections to
+ * run inside each append's transaction, and the store's projection store
+ * (in the same database) that keeps their documents.
+ *
+ * @example
+ * ```ts
+ * import type { InlineProjections } from "@verdict/verdict";
+ * import { MemoryEventStore, MemoryProjectionStore } from "@verdict/verdict/memory";
+ *
+ * const inline: InlineProjections<MemoryProjectionStore> = {
+ *   store: new MemoryProjectionStore(),
+ *   projections: [{ name: "streams", documentId: (e) => e.streamId, evolve: (_, e) => e.version }],
+ * };
+ * const store = new MemoryEventStore({ inlineProjections: inline });
+ * ```
+ */
+export interface InlineProjections<S extends ProjectionStore = ProjectionStore> {
+  /** Where the documents are written: the projection store of the same database. */
+  readonly store: S;
+  /** The projections, each with a distinct name. */
+  // deno-lint-ignore no-explicit-any
+  readonly projections: readonly DocumentProjection<any, any>[];
+}
+
+/**
+ * A projection's document, by projection name and document id.
+ *
+ * @example
+ * ```ts
+ * import type { DocumentKey } from "@verdict/verdict";
+ *
+ * const key: DocumentKey = { projection: "balances", id: "account-1" };
+ * ```
+ */
+export interface DocumentKey {
+  /** The projection's name. */
+  readonly projection: string;
+  /** The document's id. */
+  readonly id: string;
+}
+
+/**
+ * A document's new value after a batch of events; `document` is
+ * `undefined` when the document is to be deleted.
+ *
+ * @example
+ * ```ts
+ * import type { DocumentChange } from "@verdict/verdict";
+ *
+ * const change: DocumentChange = { projection: "balances", id: "account-1", document: { balance: 5 } };
+ * ```
+ */
+export interface DocumentChange extends DocumentKey {
+  /** The new document, or `undefined` to delete it. */
+  readonly document: unknown;
+}
+
+/**
+ * How a store applies document projections to a batch of events, in two
+ * steps around its own reads: `keys` are the documents to read (in the
+ * transaction), and `evolve` turns what was read into the changes to write.
+ *
+ * @example
+ * ```ts
+ * import { planDocuments } from "@verdict/verdict";
+ *
+ * const plan = planDocuments([{
+ *   name: "counts",
+ *   documentId: (event) => event.streamId,
+ *   evolve: (count: number | undefined) => (count ?? 0) + 1,
+ * }], []);
+ * const changes = plan.evolve(() => undefined);
+ * ```
+ */
+export interface DocumentPlan {
+  /** The documents the events change, each once, in first-touch order. */
+  readonly keys: readonly DocumentKey[];
+  /**
+   * Runs every projection over the events, starting each document from
+   * `current` (its stored value, `undefined` when none), and returns each
+   * touched document's final value, in the order of `keys`.
+   */
+  evolve(current: (key: DocumentKey, index: number) => unknown): DocumentChange[];
+}
+
+/**
+ * Plans the document changes a batch of events makes: which documents to
+ * read, then (given their stored values) what to write. Stores use it so
+ * every store projects the same way; `evolve` may be called again when a
+ * store retries its commit.
+ *
+ * @throws {TypeError} when `documentId` returns something other than a
+ * non-empty string, an array of them, or `undefined`.
+ *
+ * @example One event, two documents
+ * ```ts
+ * import { planDocuments, type DocumentProjection } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * type Transfer = { type: "Transferred"; data: { from: string; to: string; amount: number } };
+ * const balances: DocumentProjection<Transfer, number> = {
+ *   name: "balances",
+ *   documentId: (event) => [event.data.from, event.data.to],
+ *   evolve: (balance, event, id) =>
+ *     (balance ?? 0) + (id === event.data.from ? -event.data.amount : event.data.amount),
+ * };
+ * const plan = planDocuments([balances], [{
+ *   id: "e1", type: "Transferred", data: { from: "a", to: "b", amount: 5 },
+ *   metadata: {}, streamId: "transfer-1", version: 1, timestamp: new Date(),
+ * }]);
+ * assert.deepEqual(plan.keys.map((key) => key.id), ["a", "b"]);
+ * const stored = new Map([["a", 10]]);
+ * assert.deepEqual(plan.evolve((key) => stored.get(key.id)).map((c) => c.document), [5, 5]);
+ * ```
+ */
+export function planDocuments(
+  projections: readonly DocumentProjection[],
+  events: readonly ProjectedEvent[],
+): DocumentPlan {
+  const keys: DocumentKey[] = [];
+  const slots = new Map<string, number>();
+  // For each (event, projection) pair that touches documents: the slots.
+  const touches: {
+    event: ProjectedEvent;
+    projection: DocumentProjection;
+    slots: number[];
+  }[] = [];
+  for (const event of events) {
+    for (const projection of projections) {
+      if (projection.eventTypes && !projection.eventTypes.includes(event.type)) continue;
+      const ids = documentIdsOf(projection, event);
+      if (ids.length === 0) continue;
+      const eventSlots: number[] = [];
+      for (const id of ids) {
+        const slotKey = `${projection.name}\u0000${id}`;
+        let slot = slots.get(slotKey);
+        if (slot === undefined) {
+          slot = keys.length;
+          slots.set(slotKey, slot);
+          keys.push({ projection: projection.name, id });
+        }
+        eventSlots.push(slot);
+      }
+      touches.push({ event, projection, slots: eventSlots });
+    }
+  }
+  return {
+    keys,
+    evolve(current) {
+      const documents = keys.map((key, index) => current(key, index));
+      for (const { event, projection, slots } of touches) {
+        for (const slot of slots) {
+          documents[slot] = projection.evolve(documents[slot], event, keys[slot].id);
+        }
+      }
+      return keys.map((key, index) => ({ ...key, document: documents[index] }));
+    },
+  };
+}
+
+function documentIdsOf(projection: DocumentProjection, event: ProjectedEvent): string[] {
+  const ids = projection.documentId(event);
+  if (ids === undefined) return [];
+  const list = typeof ids === "string" ? [ids] : ids;
+  if (!Array.isArray(list) || list.some((id) => typeof id !== "string" || id === "")) {
+    throw new TypeError(
+      `Projection "${projection.name}": documentId must return a non-empty string, an array of them, or undefined; got ${
+        JSON.stringify(ids)
+      } for event ${event.id} (${event.type})`,
+    );
+  }
+  return [...new Set(list)];
+}
+
+/**
+ * Throws a `TypeError` unless every projection has a non-empty name, a
+ * `documentId` and an `evolve` function, and no two share a name.
+ *
+ * @example
+ * ```ts
+ * import { assertValidProjections } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * const noop = { name: "noop", documentId: () => undefined, evolve: () => undefined };
+ * assertValidProjections([noop]);
+ * assert.throws(() => assertValidProjections([noop, noop]), TypeError);
+ * ```
+ */
+export function assertValidProjections(projections: readonly DocumentProjection[]): void {
+  if (!Array.isArray(projections)) {
+    throw new TypeError("Projections must be an array of document projections");
+  }
+  const names = new Set<string>();
+  for (const projection of projections) assertValidProjection(projection, names);
+}
+
+function assertValidProjection(
+  projection: DocumentProjection,
+  names?: Set<string>,
+): void {
+  const name = projection?.name;
+  if (typeof name !== "string" || name === "") {
+    throw new TypeError(
+      `A document projection needs a non-empty name, got ${JSON.stringify(name)}`,
+    );
+  }
+  if (
+    typeof projection.documentId !== "function" || typeof projection.evolve !== "function"
+  ) {
+    throw new TypeError(`Projection "${name}" needs documentId and evolve functions`);
+  }
+  if (names?.has(name)) throw new TypeError(`Two projections are named "${name}"`);
+  names?.add(name);
+}
+
+/**
+ * Throws a `TypeError` unless `projection` is a non-empty string, and `id`
+ * (when given) too: the names a projection store accepts.
+ *
+ * @example
+ * ```ts
+ * import { assertValidDocumentKey } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * assertValidDocumentKey("balances", "account-1");
+ * assert.throws(() => assertValidDocumentKey("balances", ""), TypeError);
+ * ```
+ */
+export function assertValidDocumentKey(projection: unknown, id?: unknown): void {
+  if (typeof projection !== "string" || projection === "") {
+    throw new TypeError(
+      `A projection name must be a non-empty string, got ${JSON.stringify(projection)}`,
+    );
+  }
+  if (arguments.length > 1 && (typeof id !== "string" || id === "")) {
+    throw new TypeError(
+      `A document id must be a non-empty string, got ${JSON.stringify(id)}`,
+    );
+  }
+}
+
+/**
+ * Throws unless the options of {@linkcode ProjectionStore.list} are valid:
+ * `after` a string, `limit` an integer ≥ 0.
+ *
+ * @example
+ * ```ts
+ * import { assertValidListDocumentsOptions } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * assertValidListDocumentsOptions({ after: "account-1", limit: 10 });
+ * assert.throws(() => assertValidListDocumentsOptions({ limit: -1 }), RangeError);
+ * ```
+ */
+export function assertValidListDocumentsOptions(options: ListDocumentsOptions): void {
+  if (options.after !== undefined && typeof options.after !== "string") {
+    throw new TypeError(
+      `after must be a document id, got ${JSON.stringify(options.after)}`,
+    );
+  }
+  const limit = options.limit;
+  if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0)) {
+    throw new RangeError(`limit must be an integer >= 0, got ${limit}`);
+  }
+}
+
+/**
+ * Checks a call of {@linkcode ProjectionStore.apply} and returns the events
+ * after `position`: the ones still to apply.
+ *
+ * @throws {TypeError} for an invalid projection, or events not in strictly
+ * increasing global order.
+ *
+ * @example
+ * ```ts
+ * import { eventsToApply, type RecordedEvent } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * const at = (position: number) =>
+ *   ({ id: `e${position}`, type: "T", data: null, metadata: {}, streamId: "s", version: position, position, timestamp: new Date() }) as RecordedEvent;
+ * const noop = { name: "noop", documentId: () => undefined, evolve: () => undefined };
+ * assert.deepEqual(eventsToApply(noop, [at(1), at(2), at(3)], 2).map((e) => e.position), [3]);
+ * ```
+ */
+export function eventsToApply<E extends Event>(
+  projection: DocumentProjection<E>,
+  events: readonly RecordedEvent<E>[],
+  position: number,
+): RecordedEvent<E>[] {
+  assertValidProjection(projection as DocumentProjection);
+  if (!Array.isArray(events)) throw new TypeError("Events must be an array");
+  let previous = -Infinity;
+  for (const event of events) {
+    if (!(event?.position > previous)) {
+      throw new TypeError(
+        `Events must be applied in strictly increasing position order: ${event?.position} after ${previous}`,
+      );
+    }
+    previous = event.position;
+  }
+  return events.filter((event) => event.position > position);
+}
+
+/**
+ * Strips the global position from recorded events for an inline projection
+ * (see {@linkcode ProjectedEvent}): every store hands inline projections
+ * the same shape.
+ *
+ * @example
+ * ```ts
+ * import { toProjectedEvent, type RecordedEvent } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * const event = { id: "e1", type: "T", data: 1, metadata: {}, streamId: "s", version: 1, position: 9, timestamp: new Date(0) } as RecordedEvent;
+ * assert.equal("position" in toProjectedEvent(event), false);
+ * ```
+ */
+export function toProjectedEvent<E extends Event>(
+  event: RecordedEvent<E> | ProjectedEvent<E>,
+): ProjectedEvent<E> {
+  const { position: _position, ...projected } = event as RecordedEvent<E>;
+  return projected as ProjectedEvent<E>;
+}
