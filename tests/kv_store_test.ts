@@ -1,15 +1,19 @@
+import type { DocumentProjection } from "@verdict/verdict";
 import assert from "node:assert/strict";
 import {
   KvCheckpointStore,
   KvCommandLog,
   KvEventStore,
+  KvProjectionStore,
   KvSnapshotStore,
 } from "@verdict/verdict/kv";
 import {
   checkpointStoreContract,
   commandLogContract,
   eventStoreContract,
+  projectionContract,
   snapshotStoreContract,
+  streamHeads,
 } from "@verdict/verdict/testing";
 import { checkAtomicAudit } from "./support/atomic_audit.ts";
 import { checkConcurrentOrder } from "./support/concurrent_order.ts";
@@ -31,6 +35,39 @@ Deno.test("the Deno KV event store with its command log keeps the event-store co
     const factory = async () => {
       const kv = await open();
       return new KvEventStore(kv, { commandLog: new KvCommandLog(kv), ownsKv: true });
+    };
+    for (const c of eventStoreContract(factory, { maxPayloadBytes: 60_000 })) {
+      await t.step(c.name, c.run);
+    }
+  });
+});
+
+Deno.test("the Deno KV stores keep the document-projection contract", async (t) => {
+  await withTempKv(async (open) => {
+    const factory = async (projections: readonly DocumentProjection[]) => {
+      const kv = await open();
+      const documents = new KvProjectionStore(kv);
+      const events = new KvEventStore(kv, {
+        inlineProjections: { store: documents, projections },
+        ownsKv: true,
+      });
+      return { events, documents, close: () => events.close() };
+    };
+    for (const c of projectionContract(factory)) await t.step(c.name, c.run);
+  });
+});
+
+Deno.test("the Deno KV event store with inline projections keeps the event-store contract", async (t) => {
+  await withTempKv(async (open) => {
+    const factory = async () => {
+      const kv = await open();
+      return new KvEventStore(kv, {
+        inlineProjections: {
+          store: new KvProjectionStore(kv),
+          projections: [streamHeads],
+        },
+        ownsKv: true,
+      });
     };
     for (const c of eventStoreContract(factory, { maxPayloadBytes: 60_000 })) {
       await t.step(c.name, c.run);
@@ -158,5 +195,33 @@ Deno.test("Deno KV reads global-log entries written before they carried copies o
     assert.deepEqual(await store.readAll(), before);
     await store.close();
     kv.close();
+  });
+});
+
+Deno.test("Deno KV inline projections: appends changing more documents than an operation can check lose no update", async () => {
+  await withTempKv(async (open) => {
+    const kv = await open();
+    const documents = new KvProjectionStore(kv);
+    // Every event bumps 12 counters: 12 document checks would break the
+    // limit of 10, so the projection's write stamp is checked instead.
+    const counters: DocumentProjection<{ type: "Tick"; data: null }, number> = {
+      name: "counters",
+      documentId: () => Array.from({ length: 12 }, (_, i) => `counter-${i}`),
+      evolve: (count) => (count ?? 0) + 1,
+    };
+    const store = new KvEventStore(kv, {
+      inlineProjections: { store: documents, projections: [counters] },
+      ownsKv: true,
+    });
+    await Promise.all(
+      Array.from(
+        { length: 16 },
+        (_, i) => store.appendToStream(`ticker-${i}`, [{ type: "Tick", data: null }]),
+      ),
+    );
+    const listed = await documents.list<number>("counters");
+    assert.equal(listed.length, 12);
+    assert.deepEqual(new Set(listed.map((d) => d.document)), new Set([16]));
+    await store.close();
   });
 });

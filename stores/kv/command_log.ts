@@ -25,6 +25,7 @@ import {
   StoreClosedError,
   VerdictError,
 } from "../../mod.ts";
+import { GET_MANY, getManyStrong } from "./get_many.ts";
 import { KvBudget } from "./limits.ts";
 
 /**
@@ -48,7 +49,6 @@ export interface KvCommandLogOptions {
 }
 
 const DEFAULT_LIMIT = 100;
-const GET_MANY = 10;
 
 /**
  * A command log on Deno KV: records with indexes by time, correlation and
@@ -149,15 +149,11 @@ export class KvCommandLog implements CommandLogStore {
   }
 
   async #records(ids: readonly string[]): Promise<CommandRecord[]> {
-    const records: CommandRecord[] = [];
-    for (let i = 0; i < ids.length; i += GET_MANY) {
-      const entries = await this.#kv.getMany<CommandRecord[]>(
-        ids.slice(i, i + GET_MANY).map((id) => this.#key("r", id)),
-        { consistency: "strong" },
-      );
-      for (const entry of entries) if (entry.value) records.push(entry.value);
-    }
-    return records;
+    const entries = await getManyStrong<CommandRecord>(
+      this.#kv,
+      ids.map((id) => this.#key("r", id)),
+    );
+    return entries.flatMap((entry) => (entry.value ? [entry.value] : []));
   }
 
   /** Every record of one correlation, in timestamp order. */

@@ -23,6 +23,7 @@ import {
   type AppendOptions,
   type AppendResult,
   assertValidAppends,
+  assertValidProjections,
   assertValidReadAllOptions,
   assertValidReadStreamOptions,
   assertValidStreamId,
@@ -30,13 +31,17 @@ import {
   type Clock,
   type CommandRecord,
   ConcurrencyError,
+  type DocumentChange,
   DuplicateEventIdError,
   type Event,
   EventDecodeError,
   type EventMetadata,
   type EventStore,
+  type InlineProjections,
   type NewEvent,
   planAppend,
+  planDocuments,
+  type ProjectedEvent,
   type ReadAllOptions,
   type ReadStreamOptions,
   type RecordedEvent,
@@ -45,6 +50,8 @@ import {
   systemClock,
 } from "../../mod.ts";
 import type { KvCommandLog } from "./command_log.ts";
+import type { KvProjectionStore } from "./projection_store.ts";
+import { getManyStrong } from "./get_many.ts";
 import { KV_LIMITS, KvBudget, valueSize } from "./limits.ts";
 
 /**
@@ -69,6 +76,11 @@ export interface KvEventStoreOptions {
    * operation as this store's appends (for atomic audit).
    */
   readonly commandLog?: KvCommandLog;
+  /**
+   * Document projections kept inside every append's atomic operation (their
+   * store must use the same `Deno.Kv`).
+   */
+  readonly inlineProjections?: InlineProjections<KvProjectionStore>;
   /** Close the KV handle when the store closes (default false). */
   readonly ownsKv?: boolean;
   /** The clock for event timestamps (default: the system clock). */
@@ -101,8 +113,6 @@ const INLINE_BYTES = 60_000;
 
 /** Events per commit fit below this, so positions of one commit never collide. */
 const PER_COMMIT = 1024;
-/** Deno KV's getMany() reads at most this many keys. */
-const GET_MANY = 10;
 /** Attempts of an append whose checks keep failing although its expectations hold. */
 const MAX_COMMIT_ATTEMPTS = 100;
 
@@ -161,6 +171,7 @@ export class KvEventStore implements EventStore, AppendNotifier {
   readonly #prefix: Deno.KvKey;
   readonly #ownsKv: boolean;
   readonly #clock: Clock;
+  readonly #inline?: InlineProjections<KvProjectionStore>;
   readonly #watchers = new Set<AbortController>();
   // The heads this store last read or wrote: an append whose exact expected
   // version matches skips the read and checks the known versionstamp, so a
@@ -180,6 +191,15 @@ export class KvEventStore implements EventStore, AppendNotifier {
       throw new TypeError(
         "The command log must live on the same Deno.Kv as the event store",
       );
+    }
+    if (options.inlineProjections) {
+      assertValidProjections(options.inlineProjections.projections);
+      if (!options.inlineProjections.store.sharesKv(kv)) {
+        throw new TypeError(
+          "The inline projections' store must live on the same Deno.Kv as the event store",
+        );
+      }
+      this.#inline = options.inlineProjections;
     }
   }
 
@@ -266,6 +286,8 @@ export class KvEventStore implements EventStore, AppendNotifier {
           events: [],
         }));
       }
+      const documents = this.#inline &&
+        await this.#inlineDocuments(this.#inline, appends, ids, actual, timestamp);
       const operation = this.#operation(
         appends,
         ids,
@@ -274,6 +296,7 @@ export class KvEventStore implements EventStore, AppendNotifier {
         timestamp,
         record,
         checkIds,
+        documents,
       );
       const committed = await operation.commit();
       if (committed.ok) {
@@ -322,6 +345,10 @@ export class KvEventStore implements EventStore, AppendNotifier {
     timestamp: number,
     record: CommandRecord | undefined,
     checkIds: boolean,
+    documents?: {
+      changes: DocumentChange[];
+      entries: Deno.KvEntryMaybe<unknown>[];
+    },
   ): Deno.AtomicOperation {
     const kv = this.#kv;
     const operation = kv.atomic();
@@ -373,8 +400,47 @@ export class KvEventStore implements EventStore, AppendNotifier {
       operation.set(this.#key("n"), timestamp);
     }
     if (record) this.commandLog!.addToOperation(operation, budget, record);
+    if (documents) {
+      this.#inline!.store.addToOperation(
+        operation,
+        budget,
+        documents.changes,
+        documents.entries,
+      );
+    }
     budget.assertWithin("this append");
     return operation;
+  }
+
+  /**
+   * Reads the documents the inline projections change and evolves them:
+   * the operation checks each is still as read, so a concurrent change
+   * makes the commit fail and the append try again.
+   */
+  async #inlineDocuments(
+    inline: InlineProjections<KvProjectionStore>,
+    appends: readonly StreamAppend[],
+    ids: readonly (readonly string[])[],
+    actual: readonly number[],
+    timestamp: number,
+  ): Promise<{ changes: DocumentChange[]; entries: Deno.KvEntryMaybe<unknown>[] }> {
+    const events: ProjectedEvent[] = [];
+    appends.forEach((append, s) =>
+      append.events.forEach((event, e) =>
+        events.push({
+          id: ids[s][e],
+          type: event.type,
+          data: event.data,
+          metadata: event.metadata ?? {},
+          streamId: append.streamId,
+          version: actual[s] + e + 1,
+          timestamp: new Date(timestamp),
+        })
+      )
+    );
+    const plan = planDocuments(inline.projections, events);
+    const entries = await inline.store.readDocuments(plan);
+    return { changes: inline.store.evolveDocuments(plan, entries), entries };
   }
 
   /** The heads as last seen, when every append expects exactly that version. */
@@ -464,16 +530,8 @@ export class KvEventStore implements EventStore, AppendNotifier {
     return results;
   }
 
-  async #getMany<T>(keys: readonly Deno.KvKey[]): Promise<Deno.KvEntryMaybe<T>[]> {
-    const entries: Deno.KvEntryMaybe<T>[] = [];
-    for (let i = 0; i < keys.length; i += GET_MANY) {
-      entries.push(
-        ...await this.#kv.getMany<T[]>(keys.slice(i, i + GET_MANY), {
-          consistency: "strong",
-        }),
-      );
-    }
-    return entries;
+  #getMany<T>(keys: readonly Deno.KvKey[]): Promise<Deno.KvEntryMaybe<T>[]> {
+    return getManyStrong<T>(this.#kv, keys);
   }
 
   /** Reads one stream's events. */

@@ -166,6 +166,13 @@ export class KvBudget {
     this.#bytes += k + v;
   }
 
+  /** Counts a deletion of `key`; throws if the key is too long. */
+  delete(key: Deno.KvKey, what: string): void {
+    this.keyOnly(key, what);
+    this.#mutations++;
+    this.#bytes += keySize(key);
+  }
+
   /** Throws if `key` is too long, without counting it. */
   keyOnly(key: Deno.KvKey, what: string): void {
     const k = keySize(key);

@@ -104,3 +104,4 @@ export async function openKvStores(
     },
   };
 }
+export * from "./projection_store.ts";
