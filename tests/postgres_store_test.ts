@@ -1,15 +1,19 @@
+import type { DocumentProjection } from "@verdict/verdict";
 import assert from "node:assert/strict";
 import {
   PostgresCheckpointStore,
   PostgresCommandLog,
   PostgresEventStore,
+  PostgresProjectionStore,
   PostgresSnapshotStore,
 } from "@verdict/verdict/postgres";
 import {
   checkpointStoreContract,
   commandLogContract,
   eventStoreContract,
+  projectionContract,
   snapshotStoreContract,
+  streamHeads,
 } from "@verdict/verdict/testing";
 import { testDatabase } from "./support/postgres.ts";
 
@@ -37,6 +41,34 @@ Deno.test({
           return new PostgresEventStore(sql, {
             schema,
             commandLog: new PostgresCommandLog(sql, { schema }),
+          });
+        };
+        for (const c of eventStoreContract(factory)) await t.step(c.name, c.run);
+      },
+    );
+    await t.step("the stores keep the document-projection contract", async (t) => {
+      const factory = (projections: readonly DocumentProjection[]) => {
+        const schema = db!.schema();
+        const documents = new PostgresProjectionStore(sql, { schema });
+        const events = new PostgresEventStore(sql, {
+          schema,
+          inlineProjections: { store: documents, projections },
+        });
+        return { events, documents, close: () => events.close() };
+      };
+      for (const c of projectionContract(factory)) await t.step(c.name, c.run);
+    });
+    await t.step(
+      "the event store with inline projections keeps the event-store contract",
+      async (t) => {
+        const factory = () => {
+          const schema = db!.schema();
+          return new PostgresEventStore(sql, {
+            schema,
+            inlineProjections: {
+              store: new PostgresProjectionStore(sql, { schema }),
+              projections: [streamHeads],
+            },
           });
         };
         for (const c of eventStoreContract(factory)) await t.step(c.name, c.run);

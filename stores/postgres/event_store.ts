@@ -13,6 +13,7 @@ import {
   type AppendOptions,
   type AppendResult,
   assertValidAppends,
+  assertValidProjections,
   assertValidReadAllOptions,
   assertValidReadStreamOptions,
   assertValidStreamId,
@@ -25,6 +26,7 @@ import {
   EventDecodeError,
   type EventStore,
   type ExpectedVersion,
+  type InlineProjections,
   type NewEvent,
   planAppend,
   type ReadAllOptions,
@@ -33,9 +35,11 @@ import {
   StoreClosedError,
   type StreamAppend,
   systemClock,
+  toProjectedEvent,
   VerdictError,
 } from "../../mod.ts";
 import type { PostgresCommandLog } from "./command_log.ts";
+import type { PostgresProjectionStore } from "./projection_store.ts";
 import { commandRecordColumns, recordCasts, recordParameters } from "./command_rows.ts";
 import { migrate, PER_TRANSACTION } from "./schema.ts";
 
@@ -72,6 +76,12 @@ export interface PostgresEventStoreOptions {
   readonly ownsSql?: boolean;
   /** The clock for event timestamps (default: the system clock). */
   readonly clock?: Clock;
+  /**
+   * Document projections kept inside every append's transaction (their
+   * store must use the same pool and schema). An append that writes then
+   * takes a transaction of a few statements instead of one statement.
+   */
+  readonly inlineProjections?: InlineProjections<PostgresProjectionStore>;
 }
 
 interface EventRow {
@@ -138,6 +148,9 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
   readonly #clock: Clock;
   readonly #statements = new Map<string, string>();
   readonly #waiters = new Set<() => void>();
+  readonly #inline?: InlineProjections<PostgresProjectionStore>;
+  /** Results of appends resent with known event ids: nothing was written. */
+  readonly #replayed = new WeakSet<AppendResult>();
   #listening?: Promise<{ unlisten(): Promise<void> }>;
   #notifying = false;
   #notifyAgain = false;
@@ -154,6 +167,15 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
       throw new TypeError(
         "The command log must use the same connection pool and schema as the event store",
       );
+    }
+    if (options.inlineProjections) {
+      assertValidProjections(options.inlineProjections.projections);
+      if (!options.inlineProjections.store.sharesDatabase(sql, this.#schema)) {
+        throw new TypeError(
+          "The inline projections' store must use the same connection pool and schema as the event store",
+        );
+      }
+      this.#inline = options.inlineProjections;
     }
   }
 
@@ -263,7 +285,10 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
     const writing = appends.filter((a) => a.events.length > 0);
 
     try {
-      if (writing.length <= 1 && appends.length <= 1) {
+      if (
+        writing.length <= 1 && appends.length <= 1 &&
+        !(this.#inline && writing.length > 0)
+      ) {
         const [append] = appends;
         if (!append) return [];
         if (append.events.length === 0) return [await this.#checkOnly(this.#sql, append)];
@@ -297,6 +322,15 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
               ),
           );
           offset += append.events.length;
+        }
+        if (this.#inline && writing.length > 0) {
+          await this.#inline.store.projectInTransaction(
+            tx,
+            this.#inline.projections,
+            // A resent append answered with the first result wrote nothing new.
+            results.filter((result) => !this.#replayed.has(result))
+              .flatMap((result) => result.events.map(toProjectedEvent)),
+          );
         }
         return results;
       }) as AppendResult<E>[];
@@ -388,7 +422,10 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
       // real version.
       if (append.events.some((event) => event.id !== undefined)) {
         const retried = await this.#retried([append]);
-        if (retried) return retried[0];
+        if (retried) {
+          this.#replayed.add(retried[0]);
+          return retried[0];
+        }
       }
       const actual = await this.#version(sql, append.streamId);
       checkExpectedVersion(append.streamId, expected, actual);

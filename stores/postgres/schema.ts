@@ -93,6 +93,18 @@ const MIGRATIONS: readonly ((schema: string) => string)[] = [
       taken_at timestamptz not null
     );
   `,
+  (s) => `
+    create table ${s}.documents (
+      projection text not null,
+      id text collate "C" not null,
+      document jsonb not null,
+      primary key (projection, id)
+    );
+    create table ${s}.projections (
+      name text primary key,
+      position bigint not null check (position >= 0)
+    );
+  `,
 ];
 
 const ready = new WeakMap<Sql, Map<string, Promise<void>>>();
