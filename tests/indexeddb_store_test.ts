@@ -1,10 +1,12 @@
 // The IndexedDB stores under Deno with fake-indexeddb, for speed; the same
 // suites run in real Chromium in tests/browser_test.ts.
 import "fake-indexeddb/auto";
+import type { DocumentProjection } from "@verdict/verdict";
 import {
   IndexedDbCheckpointStore,
   IndexedDbCommandLog,
   IndexedDbEventStore,
+  IndexedDbProjectionStore,
   IndexedDbSnapshotStore,
   VerdictDatabase,
 } from "@verdict/verdict/indexeddb";
@@ -12,7 +14,9 @@ import {
   checkpointStoreContract,
   commandLogContract,
   eventStoreContract,
+  projectionContract,
   snapshotStoreContract,
+  streamHeads,
 } from "@verdict/verdict/testing";
 
 import { checkAtomicAudit } from "./support/atomic_audit.ts";
@@ -73,4 +77,31 @@ Deno.test("IndexedDB atomic audit: the record and the events commit together or 
   const store = new IndexedDbEventStore({ database, commandLog: log });
   await checkAtomicAudit(t, store, log);
   await store.close();
+});
+
+Deno.test("the IndexedDB stores keep the document-projection contract (fake-indexeddb)", async (t) => {
+  const factory = (projections: readonly DocumentProjection[]) => {
+    const database = fresh();
+    const documents = new IndexedDbProjectionStore({ database });
+    const events = new IndexedDbEventStore({
+      database,
+      inlineProjections: { store: documents, projections },
+    });
+    return { events, documents, close: () => events.close() };
+  };
+  for (const c of projectionContract(factory)) await t.step(c.name, c.run);
+});
+
+Deno.test("the IndexedDB event store with inline projections keeps the event-store contract (fake-indexeddb)", async (t) => {
+  const factory = () => {
+    const database = fresh();
+    return new IndexedDbEventStore({
+      database,
+      inlineProjections: {
+        store: new IndexedDbProjectionStore({ database }),
+        projections: [streamHeads],
+      },
+    });
+  };
+  for (const c of eventStoreContract(factory)) await t.step(c.name, c.run);
 });

@@ -26,7 +26,14 @@ import {
 
 const DEFAULT_LIMIT = 100;
 
-type StoreName = "events" | "streams" | "commands" | "checkpoints" | "snapshots";
+type StoreName =
+  | "events"
+  | "streams"
+  | "commands"
+  | "checkpoints"
+  | "snapshots"
+  | "documents"
+  | "projections";
 
 /**
  * Options of {@linkcode IndexedDbCommandLog} and {@linkcode IndexedDbCheckpointStore}.

@@ -57,10 +57,15 @@ export interface VerdictSchema extends DBSchema {
       takenAt: Date;
     };
   };
+  documents: {
+    key: [string, string];
+    value: { projection: string; id: string; document: unknown };
+  };
+  projections: { key: string; value: { name: string; position: number } };
 }
 
 /** The schema version this code creates and reads. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /**
  * The browser refused to store more: the origin's quota is used up. The
@@ -195,6 +200,10 @@ export class VerdictDatabase {
             db.createObjectStore("checkpoints", { keyPath: "consumer" });
           }
           if (oldVersion < 2) db.createObjectStore("snapshots", { keyPath: "streamId" });
+          if (oldVersion < 3) {
+            db.createObjectStore("documents", { keyPath: ["projection", "id"] });
+            db.createObjectStore("projections", { keyPath: "name" });
+          }
         },
         blocked: () => {
           // An older version is open in another tab: fail now, clearly.

@@ -9,6 +9,7 @@ import {
   type AppendOptions,
   type AppendResult,
   assertValidAppends,
+  assertValidProjections,
   assertValidReadAllOptions,
   assertValidReadStreamOptions,
   assertValidStreamId,
@@ -18,6 +19,7 @@ import {
   type Event,
   EventDecodeError,
   type EventStore,
+  type InlineProjections,
   type NewEvent,
   planAppend,
   type ReadAllOptions,
@@ -28,6 +30,7 @@ import {
   systemClock,
 } from "../../mod.ts";
 import type { IndexedDbCommandLog } from "./command_log.ts";
+import type { IndexedDbProjectionStore } from "./projection_store.ts";
 import {
   type StoredEventRow,
   translateStorageError,
@@ -69,6 +72,11 @@ export interface IndexedDbEventStoreOptions {
   readonly durability?: "strict" | "relaxed" | "default";
   /** The clock for event timestamps (default: the system clock). */
   readonly clock?: Clock;
+  /**
+   * Document projections kept inside every append's transaction (their
+   * store must use the same `VerdictDatabase`).
+   */
+  readonly inlineProjections?: InlineProjections<IndexedDbProjectionStore>;
 }
 
 interface AppendedMessage {
@@ -111,6 +119,7 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
   readonly #clock: Clock;
   readonly #channel?: BroadcastChannel;
   readonly #waiters = new Set<() => void>();
+  readonly #inline?: InlineProjections<IndexedDbProjectionStore>;
   #closed = false;
 
   /** Creates a store; the database opens on first use. */
@@ -121,6 +130,15 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
       throw new TypeError(
         "The command log must use the same VerdictDatabase as the event store",
       );
+    }
+    if (options.inlineProjections) {
+      assertValidProjections(options.inlineProjections.projections);
+      if (!options.inlineProjections.store.sharesDatabase(this.#database)) {
+        throw new TypeError(
+          "The inline projections' store must use the same VerdictDatabase as the event store",
+        );
+      }
+      this.#inline = options.inlineProjections;
     }
     this.#durability = options.durability ?? "strict";
     this.#clock = options.clock ?? systemClock;
@@ -179,11 +197,13 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
     const timestamp = this.#clock.now();
     const { ids, record } = planAppend(appends, options);
     const db = await this.#database.open();
-    const tx = db.transaction(
-      record ? ["events", "streams", "commands"] : ["events", "streams"],
-      "readwrite",
-      { durability: this.#durability },
-    );
+    const scope: ("events" | "streams" | "commands" | "documents")[] = [
+      "events",
+      "streams",
+    ];
+    if (record) scope.push("commands");
+    if (this.#inline) scope.push("documents");
+    const tx = db.transaction(scope, "readwrite", { durability: this.#durability });
     const events = tx.objectStore("events");
     const streams = tx.objectStore("streams");
     const results: AppendResult<E>[] = [];
@@ -247,6 +267,21 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
         pending.push(
           this.commandLog!.addInTransaction(tx.objectStore("commands"), record),
         );
+      }
+      if (this.#inline) {
+        pending.push(this.#inline.store.projectInTransaction(
+          tx.objectStore("documents"),
+          this.#inline.projections,
+          rows.flat().map((row) => ({
+            id: row.id,
+            type: row.type,
+            data: row.data,
+            metadata: row.metadata,
+            streamId: row.streamId,
+            version: row.version,
+            timestamp: new Date(row.timestamp),
+          })),
+        ));
       }
       if (pipelined) pending.push(Promise.all(headReads).then(check));
       await Promise.all(pending);

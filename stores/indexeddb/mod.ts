@@ -105,3 +105,4 @@ export function openIndexedDbStores(
     },
   };
 }
+export * from "./projection_store.ts";

@@ -4,6 +4,7 @@ import {
   IndexedDbCheckpointStore,
   IndexedDbCommandLog,
   IndexedDbEventStore,
+  IndexedDbProjectionStore,
   IndexedDbSnapshotStore,
   VerdictDatabase,
 } from "@verdict/verdict/indexeddb";
@@ -12,8 +13,10 @@ import {
   commandLogContract,
   type ContractCase,
   eventStoreContract,
+  projectionContract,
   runContract,
   snapshotStoreContract,
+  streamHeads,
 } from "@verdict/verdict/testing";
 
 let n = 0;
@@ -32,6 +35,31 @@ const suites: [string, ContractCase[]][] = [
         database,
         commandLog: new IndexedDbCommandLog({ database }),
       });
+    }),
+  ],
+  [
+    "event store with inline projections",
+    eventStoreContract(() => {
+      const database = fresh();
+      return new IndexedDbEventStore({
+        database,
+        inlineProjections: {
+          store: new IndexedDbProjectionStore({ database }),
+          projections: [streamHeads],
+        },
+      });
+    }),
+  ],
+  [
+    "document projections",
+    projectionContract((projections) => {
+      const database = fresh();
+      const documents = new IndexedDbProjectionStore({ database });
+      const events = new IndexedDbEventStore({
+        database,
+        inlineProjections: { store: documents, projections },
+      });
+      return { events, documents, close: () => events.close() };
     }),
   ],
   [
