@@ -14,6 +14,7 @@ import {
   correlation,
   type Decider,
   deciderHandler,
+  type DocumentProjection,
   type EventStore,
   validate,
 } from "@verdict/verdict";
@@ -118,6 +119,34 @@ export const accountDecider: Decider<BankCommand, Account, BankEvent> = {
       case "MoneyWithdrawn":
       case "TransferSent":
         return { ...account, balance: account.balance - event.data.amount };
+    }
+  },
+};
+
+/** One account in the balances read model. */
+export interface AccountBalance {
+  readonly owner: string;
+  readonly balance: number;
+}
+
+/**
+ * The balances read model: one document per account, keyed by the
+ * account's id. Run it inline (the document changes in the same
+ * transaction as the events) or async on a `DocumentProjectionRunner`.
+ */
+export const balancesProjection: DocumentProjection<BankEvent, AccountBalance> = {
+  name: "balances",
+  documentId: (event) => event.streamId.slice("account-".length),
+  evolve(account, event) {
+    switch (event.type) {
+      case "AccountOpened":
+        return { owner: event.data.owner, balance: 0 };
+      case "MoneyDeposited":
+      case "TransferReceived":
+        return account && { ...account, balance: account.balance + event.data.amount };
+      case "MoneyWithdrawn":
+      case "TransferSent":
+        return account && { ...account, balance: account.balance - event.data.amount };
     }
   },
 };

@@ -20,6 +20,10 @@ import {
 } from "@verdict/verdict/testing";
 
 import { checkAtomicAudit } from "./support/atomic_audit.ts";
+import {
+  bankInlineProjections,
+  checkBankProjections,
+} from "./support/bank_projections.ts";
 
 let n = 0;
 const fresh = () => new VerdictDatabase(`contract-${Date.now()}-${n++}`);
@@ -104,4 +108,15 @@ Deno.test("the IndexedDB event store with inline projections keeps the event-sto
     });
   };
   for (const c of eventStoreContract(factory)) await t.step(c.name, c.run);
+});
+
+Deno.test("IndexedDB (fake-indexeddb): inline and async balances agree with the event log after 10,000 random commands", async () => {
+  const database = fresh();
+  const documents = new IndexedDbProjectionStore({ database });
+  const events = new IndexedDbEventStore({
+    database,
+    inlineProjections: { store: documents, projections: bankInlineProjections },
+  });
+  await checkBankProjections({ events, documents, close: () => events.close() }, 10_000);
+  await events.close();
 });

@@ -19,6 +19,10 @@ import { checkAtomicAudit } from "./support/atomic_audit.ts";
 import { checkConcurrentOrder } from "./support/concurrent_order.ts";
 import { killWriterMidAppend } from "./support/kill_mid_append.ts";
 import { withTempKv } from "./support/temp_kv.ts";
+import {
+  bankInlineProjections,
+  checkBankProjections,
+} from "./support/bank_projections.ts";
 
 Deno.test("the Deno KV event store keeps the event-store contract", async (t) => {
   await withTempKv(async (open) => {
@@ -223,5 +227,21 @@ Deno.test("Deno KV inline projections: appends changing more documents than an o
     assert.equal(listed.length, 12);
     assert.deepEqual(new Set(listed.map((d) => d.document)), new Set([16]));
     await store.close();
+  });
+});
+
+Deno.test("Deno KV: inline and async balances agree with the event log after 10,000 random commands", async () => {
+  await withTempKv(async (open) => {
+    const kv = await open();
+    const documents = new KvProjectionStore(kv);
+    const events = new KvEventStore(kv, {
+      inlineProjections: { store: documents, projections: bankInlineProjections },
+      ownsKv: true,
+    });
+    await checkBankProjections(
+      { events, documents, close: () => events.close() },
+      10_000,
+    );
+    await events.close();
   });
 });

@@ -10,12 +10,17 @@ import {
   PostgresCommandLog,
   PostgresConsumerLock,
   PostgresEventStore,
+  PostgresProjectionStore,
 } from "@verdict/verdict/postgres";
 import { sampleCommandRecord } from "@verdict/verdict/testing";
 import { commandPageQuery } from "../stores/postgres/command_log.ts";
 import { readAllQuery } from "../stores/postgres/event_store.ts";
 import { testDatabase } from "./support/postgres.ts";
 import { checkAtomicAudit } from "./support/atomic_audit.ts";
+import {
+  bankInlineProjections,
+  checkBankProjections,
+} from "./support/bank_projections.ts";
 import { checkConcurrentOrder } from "./support/concurrent_order.ts";
 import { killWriterMidAppend } from "./support/kill_mid_append.ts";
 
@@ -239,6 +244,56 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "PostgreSQL: inline and async balances agree with the event log after 10,000 random commands",
+  ignore: db === undefined,
+  async fn() {
+    const schema = db!.schema();
+    const documents = new PostgresProjectionStore(db!.sql, { schema });
+    const events = new PostgresEventStore(db!.sql, {
+      schema,
+      inlineProjections: { store: documents, projections: bankInlineProjections },
+    });
+    await checkBankProjections(
+      { events, documents, close: () => events.close() },
+      10_000,
+    );
+    await events.close();
+  },
+});
+
+Deno.test({
+  name:
+    "PostgreSQL: multi-stream appends naming the same streams in opposite orders queue instead of deadlocking",
+  ignore: db === undefined,
+  async fn() {
+    const store = new PostgresEventStore(db!.sql, { schema: db!.schema() });
+    const event = { type: "Moved", data: {} };
+    // 16 at a time, half A then B, half B then A: each pair of opposite
+    // orders could deadlock if rows were locked in the order given.
+    for (let round = 0; round < 20; round++) {
+      const results = await Promise.all(
+        Array.from({ length: 16 }, (_, i) =>
+          store.appendToStreams(
+            i % 2 === 0
+              ? [{ streamId: "a", events: [event] }, { streamId: "b", events: [event] }]
+              : [{ streamId: "b", events: [event] }, { streamId: "a", events: [event] }],
+          )),
+      );
+      // Positions still follow the order the streams were given.
+      for (const [first, second] of results) {
+        assert.ok(first.events[0].position < second.events[0].position);
+      }
+    }
+    assert.equal(await store.streamVersion("a"), 320);
+    assert.equal(await store.streamVersion("b"), 320);
+    assert.equal((await store.readAll()).length, 640);
+    await store.close();
+  },
+});
+
+// Last: the tests above share the database.
 Deno.test({
   name: "PostgreSQL: close the behaviour tests' database",
   ignore: db === undefined,

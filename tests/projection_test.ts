@@ -1,18 +1,22 @@
 import assert from "node:assert/strict";
 import { fold, ProjectionRunner, type RecordedEvent } from "@verdict/verdict";
-import { MemoryCheckpointStore, MemoryEventStore } from "@verdict/verdict/memory";
+import {
+  MemoryCheckpointStore,
+  MemoryEventStore,
+  MemoryProjectionStore,
+} from "@verdict/verdict/memory";
+import {
+  bankInlineProjections,
+  checkBankProjections,
+  random,
+  randomCommand,
+} from "./support/bank_projections.ts";
 import {
   accountDecider,
   accountStream,
-  type BankCommand,
   type BankEvent,
   createBank,
 } from "../examples/bank.ts";
-
-/** A small deterministic random source, so a failure can be replayed. */
-function random(seed: number): () => number {
-  return () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
-}
 
 function balancesProjection(balances: Map<string, number>) {
   const apply = (id: string, delta: number) =>
@@ -51,32 +55,9 @@ Deno.test("an async projection of balances agrees with the event log after 10,00
 
   const next = random(42);
   const accounts = Array.from({ length: 20 }, (_, i) => `acc-${i}`);
-  const pick = () => accounts[Math.floor(next() * accounts.length)];
   const outcomes = { accepted: 0, rejected: 0, failed: 0 };
   for (let i = 0; i < 10_000; i++) {
-    const roll = next();
-    const command: BankCommand = roll < 0.05
-      ? { type: "OpenAccount", data: { accountId: pick(), owner: "o" } }
-      : roll < 0.5
-      ? {
-        type: "Deposit",
-        data: { accountId: pick(), amount: 1 + Math.floor(next() * 100) },
-      }
-      : roll < 0.8
-      ? {
-        type: "Withdraw",
-        data: { accountId: pick(), amount: 1 + Math.floor(next() * 150) },
-      }
-      : {
-        type: "Transfer",
-        data: {
-          transferId: `t-${i}`,
-          from: pick(),
-          to: pick(),
-          amount: 1 + Math.floor(next() * 80),
-        },
-      };
-    outcomes[(await bank.dispatch(command)).status]++;
+    outcomes[(await bank.dispatch(randomCommand(next, accounts, i))).status]++;
   }
   await runner.waitUntilCaughtUp();
   await runner.stop();
@@ -104,4 +85,12 @@ Deno.test("an async projection of balances agrees with the event log after 10,00
   assert.deepEqual(balances, before, "the rebuilt read model is the same");
   assert.equal(progress.length, all.length, "progress after every event");
   assert.equal(progress.at(-1), all.at(-1)?.position);
+});
+
+Deno.test("memory: inline and async balances agree with the event log after 10,000 random commands", async () => {
+  const documents = new MemoryProjectionStore();
+  const events = new MemoryEventStore({
+    inlineProjections: { store: documents, projections: bankInlineProjections },
+  });
+  await checkBankProjections({ events, documents, close: () => events.close() }, 10_000);
 });

@@ -303,25 +303,33 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
         this.#notify();
         return [result];
       }
+      // Positions follow the order given (each stream's offset in the
+      // transaction), but the stream rows are locked in one fixed order —
+      // by stream id — so two appends over the same streams given in
+      // opposite orders (transfers A→B and B→A) queue instead of deadlocking.
+      const offsets: number[] = [];
+      appends.reduce((offset, append, s) => {
+        offsets[s] = offset;
+        return offset + append.events.length;
+      }, 0);
+      const lockOrder = appends.map((_, s) => s).sort((a, b) =>
+        appends[a].streamId < appends[b].streamId ? -1 : 1
+      );
       const results = await this.#sql.begin(async (tx) => {
         const results: AppendResult<E>[] = [];
-        let offset = 0;
-        for (let s = 0; s < appends.length; s++) {
+        for (const s of lockOrder) {
           const append = appends[s];
-          results.push(
-            append.events.length === 0
-              ? await this.#checkOnly(tx, append)
-              : await this.#appendOne(
-                tx,
-                append,
-                ids[s],
-                offset,
-                timestamp,
-                // The record goes with the first stream that writes.
-                append === writing[0] ? record : undefined,
-              ),
-          );
-          offset += append.events.length;
+          results[s] = append.events.length === 0
+            ? await this.#checkOnly(tx, append)
+            : await this.#appendOne(
+              tx,
+              append,
+              ids[s],
+              offsets[s],
+              timestamp,
+              // The record goes with the first stream that writes.
+              append === writing[0] ? record : undefined,
+            );
         }
         if (this.#inline && writing.length > 0) {
           await this.#inline.store.projectInTransaction(

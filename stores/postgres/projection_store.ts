@@ -124,13 +124,14 @@ export class PostgresProjectionStore implements ProjectionStore {
     assertValidDocumentKey(projection);
     assertValidListDocumentsOptions(options);
     await this.#ready();
-    return await this.#sql.unsafe<ProjectionDocument<D>[]>(
+    const rows = await this.#sql.unsafe<ProjectionDocument<D>[]>(
       `select id, document from ${this.#schema}.documents
        where projection = $1 and ($2::text is null or id > $2::text)
        order by id limit $3`,
       [projection, options.after ?? null, options.limit ?? null] as never[],
       { prepare: true },
     );
+    return rows.map((row) => ({ id: row.id, document: row.document }));
   }
 
   /** The position of the last event `apply` applied for the projection. */
