@@ -3,18 +3,36 @@
  * in-memory read model (balances per stream). One iteration is one full
  * rebuild, so events/s = 10,000 / time per iteration.
  *
+ * Group `document projection catch-up`: the same rebuild by a
+ * DocumentProjectionRunner into the store's own projection store (100
+ * documents, each batch of 500 events committed with the position).
+ *
+ * Group `inline projection`: one append of one event on each store, with
+ * and without an inline document projection (the balance of its stream).
+ *
  *   deno bench -A bench/projection_bench.ts
  */
 
 import postgres from "postgres";
 import {
   type CheckpointStore,
+  type DocumentProjection,
+  DocumentProjectionRunner,
   type EventStore,
   ProjectionRunner,
+  type ProjectionStore,
 } from "@verdict/verdict";
-import { KvCheckpointStore, KvEventStore } from "@verdict/verdict/kv";
-import { MemoryCheckpointStore, MemoryEventStore } from "@verdict/verdict/memory";
-import { PostgresCheckpointStore, PostgresEventStore } from "@verdict/verdict/postgres";
+import { KvCheckpointStore, KvEventStore, KvProjectionStore } from "@verdict/verdict/kv";
+import {
+  MemoryCheckpointStore,
+  MemoryEventStore,
+  MemoryProjectionStore,
+} from "@verdict/verdict/memory";
+import {
+  PostgresCheckpointStore,
+  PostgresEventStore,
+  PostgresProjectionStore,
+} from "@verdict/verdict/postgres";
 import { startPostgres } from "../scripts/start_postgres.ts";
 
 const EVENTS = 10_000;
@@ -70,6 +88,49 @@ const pgStore = new PostgresEventStore(sql, { schema });
 await fill(pgStore, 1_000);
 const pgRunner = runner(pgStore, new PostgresCheckpointStore(sql, { schema }));
 
+const balances: DocumentProjection<Deposited, number> = {
+  name: "balances",
+  documentId: (event) => event.streamId,
+  evolve: (balance, event) => (balance ?? 0) + event.data.amount,
+};
+
+function documentRunner(store: EventStore, documents: ProjectionStore) {
+  return new DocumentProjectionRunner<Deposited>({
+    store,
+    documents,
+    projection: balances,
+  });
+}
+const memoryDocuments = documentRunner(memory, new MemoryProjectionStore());
+const kvDocuments = documentRunner(
+  kvStore,
+  new KvProjectionStore(kv, { prefix: ["projection-bench"] }),
+);
+const pgDocuments = documentRunner(pgStore, new PostgresProjectionStore(sql, { schema }));
+
+// Stores for the inline group: the same store with and without the projection.
+const inlineSchema = `${schema}_inline`;
+const pgPlain = new PostgresEventStore(sql, { schema: inlineSchema });
+const pgInline = new PostgresEventStore(sql, {
+  schema: inlineSchema,
+  inlineProjections: {
+    store: new PostgresProjectionStore(sql, { schema: inlineSchema }),
+    projections: [balances],
+  },
+});
+const kvPlain = new KvEventStore(kv, { prefix: ["inline-bench"] });
+const kvInline = new KvEventStore(kv, {
+  prefix: ["inline-bench"],
+  inlineProjections: {
+    store: new KvProjectionStore(kv, { prefix: ["inline-bench"] }),
+    projections: [balances],
+  },
+});
+const memoryPlain = new MemoryEventStore();
+const memoryInline = new MemoryEventStore({
+  inlineProjections: { store: new MemoryProjectionStore(), projections: [balances] },
+});
+
 globalThis.addEventListener("unload", () => {
   kv.close();
   Deno.removeSync(dir, { recursive: true });
@@ -89,6 +150,49 @@ for (
     baseline,
     async fn() {
       await projection.rebuild();
+    },
+  });
+}
+
+for (
+  const [name, projection, baseline] of [
+    ["memory store", memoryDocuments, true],
+    ["Deno KV store", kvDocuments, false],
+    ["PostgreSQL store", pgDocuments, false],
+  ] as const
+) {
+  Deno.bench({
+    name: `document rebuild in ${name}: 10,000 events`,
+    group: "document projection catch-up",
+    baseline,
+    async fn() {
+      await projection.rebuild();
+    },
+  });
+}
+
+let n = 0;
+const deposit = [{ type: "Deposited", data: { amount: 1 } }];
+for (
+  const [name, plain, inline] of [
+    ["memory", memoryPlain, memoryInline],
+    ["Deno KV", kvPlain, kvInline],
+    ["PostgreSQL", pgPlain, pgInline],
+  ] as const
+) {
+  Deno.bench({
+    name: `${name}: append 1 event`,
+    group: `inline projection (${name})`,
+    baseline: true,
+    async fn() {
+      await plain.appendToStream(`account-${n++ % 100}`, deposit);
+    },
+  });
+  Deno.bench({
+    name: `${name}: append 1 event + inline balance`,
+    group: `inline projection (${name})`,
+    async fn() {
+      await inline.appendToStream(`account-${n++ % 100}`, deposit);
     },
   });
 }
