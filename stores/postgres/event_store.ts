@@ -117,7 +117,10 @@ function modeOf(expected: ExpectedVersion): Mode {
  * the winner's version), inserts the events with one multi-row insert, and —
  * for an accepted audited command — inserts the command record; with
  * autocommit that is one round trip for a command whose state is cached.
- * Several streams go in one transaction.
+ * Several streams go in one transaction, their rows locked in stream-id
+ * order so appends naming the same streams in another order queue instead
+ * of deadlocking; so does an append with inline projections, which then
+ * also locks, reads and writes their documents.
  *
  * Readers see a gap-free order: an event's position is its transaction id
  * (`xid8`) times 65,536 plus its index in the transaction, and `readAll`
