@@ -245,3 +245,38 @@ Deno.test("Deno KV: inline and async balances agree with the event log after 10,
     await events.close();
   });
 });
+
+Deno.test("Deno KV projection store: a batch too big for one atomic operation commits in consistent parts, and a reset deletes every document", async () => {
+  await withTempKv(async (open) => {
+    const kv = await open();
+    const store = new KvEventStore(kv, { ownsKv: true });
+    const documents = new KvProjectionStore(kv);
+    // 1,500 documents: more than the 1,000 mutations of one operation.
+    for (let i = 0; i < 1_500; i += 100) {
+      await store.appendToStream(
+        `s-${i / 100}`,
+        Array.from({ length: 100 }, (_, j) => ({ type: "Opened", data: { n: i + j } })),
+      );
+    }
+    const owners: DocumentProjection = {
+      name: "owners",
+      documentId: (event) => `doc-${(event.data as { n: number }).n}`,
+      evolve: (_, event) => event.data,
+    };
+    const log = await store.readAll();
+    assert.equal(log.length, 1_500);
+    await documents.apply(owners, log);
+    assert.equal(await documents.position("owners"), log.at(-1)!.position);
+    const listed = await documents.list<{ n: number }>("owners");
+    assert.equal(listed.length, 1_500);
+    assert.deepEqual(await documents.get("owners", "doc-1499"), { n: 1_499 });
+    // Applied again: nothing changes, nothing is counted twice.
+    await documents.apply(owners, log);
+    assert.equal((await documents.list("owners")).length, 1_500);
+
+    await documents.reset("owners");
+    assert.deepEqual(await documents.list("owners"), []);
+    assert.equal(await documents.position("owners"), 0);
+    await store.close();
+  });
+});

@@ -353,7 +353,7 @@ export class KvProjectionStore implements ProjectionStore {
     const prefix = [...this.#prefix, "d", projection];
     while (true) {
       const keys: Deno.KvKey[] = [];
-      for await (const entry of this.#kv.list({ prefix }, { limit: 500 })) {
+      for await (const entry of this.#kv.list({ prefix }, { limit: 100 })) {
         keys.push(entry.key);
       }
       if (keys.length === 0) break;
