@@ -10,6 +10,7 @@
  */
 
 import type { Event, RecordedEvent } from "./event.ts";
+import type { StreamAppend } from "./event_store.ts";
 
 /**
  * What a document projection sees of an event: a recorded event without its
@@ -474,6 +475,48 @@ export function eventsToApply<E extends Event>(
     previous = event.position;
   }
   return events.filter((event) => event.position > position);
+}
+
+/**
+ * The events of an append as its inline projections see them, before
+ * anything is written: `ids` are the event ids the store fixed per stream,
+ * `versions` each stream's version before the append.
+ *
+ * @example
+ * ```ts
+ * import { projectedEvents } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * const events = projectedEvents(
+ *   [{ streamId: "a", events: [{ type: "T", data: 1 }, { type: "T", data: 2 }] }],
+ *   [["id-1", "id-2"]],
+ *   [4],
+ *   Date.UTC(2026, 0, 1),
+ * );
+ * assert.deepEqual(events.map((e) => e.version), [5, 6]);
+ * ```
+ */
+export function projectedEvents(
+  appends: readonly StreamAppend[],
+  ids: readonly (readonly string[])[],
+  versions: readonly number[],
+  timestamp: number,
+): ProjectedEvent[] {
+  const events: ProjectedEvent[] = [];
+  appends.forEach((append, s) =>
+    append.events.forEach((event, e) =>
+      events.push({
+        id: ids[s][e],
+        type: event.type,
+        data: event.data,
+        metadata: event.metadata ?? {},
+        streamId: append.streamId,
+        version: versions[s] + e + 1,
+        timestamp: new Date(timestamp),
+      })
+    )
+  );
+  return events;
 }
 
 /**

@@ -41,7 +41,7 @@ import {
   type NewEvent,
   planAppend,
   planDocuments,
-  type ProjectedEvent,
+  projectedEvents,
   type ReadAllOptions,
   type ReadStreamOptions,
   type RecordedEvent,
@@ -424,20 +424,7 @@ export class KvEventStore implements EventStore, AppendNotifier {
     actual: readonly number[],
     timestamp: number,
   ): Promise<{ changes: DocumentChange[]; entries: Deno.KvEntryMaybe<unknown>[] }> {
-    const events: ProjectedEvent[] = [];
-    appends.forEach((append, s) =>
-      append.events.forEach((event, e) =>
-        events.push({
-          id: ids[s][e],
-          type: event.type,
-          data: event.data,
-          metadata: event.metadata ?? {},
-          streamId: append.streamId,
-          version: actual[s] + e + 1,
-          timestamp: new Date(timestamp),
-        })
-      )
-    );
+    const events = projectedEvents(appends, ids, actual, timestamp);
     const plan = planDocuments(inline.projections, events);
     const entries = await inline.store.readDocuments(plan);
     return { changes: inline.store.evolveDocuments(plan, entries), entries };

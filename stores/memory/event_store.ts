@@ -22,7 +22,7 @@ import {
   type EventStore,
   type InlineProjections,
   type NewEvent,
-  type ProjectedEvent,
+  projectedEvents,
   type ReadAllOptions,
   type ReadStreamOptions,
   type RecordedEvent,
@@ -196,7 +196,12 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
     // leaves everything as it was; their documents are written last.
     const commitDocuments = this.#inline && this.#inline.store.prepare(
       this.#inline.projections,
-      this.#projected(appends, ids!, timestamp),
+      projectedEvents(
+        appends,
+        ids!,
+        appends.map((append) => this.#streams.get(append.streamId)?.length ?? 0),
+        timestamp,
+      ),
     );
     // The record goes in before any event: if the log refuses it, nothing
     // has been written; once it is in, the writes below cannot fail.
@@ -268,30 +273,6 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
       this.#waiters.clear();
     }
     return results;
-  }
-
-  /** The events of an append as inline projections see them. */
-  #projected(
-    appends: readonly StreamAppend[],
-    ids: readonly (readonly string[])[],
-    timestamp: number,
-  ): ProjectedEvent[] {
-    const projected: ProjectedEvent[] = [];
-    appends.forEach((append, a) => {
-      const version = this.#streams.get(append.streamId)?.length ?? 0;
-      append.events.forEach((event, e) =>
-        projected.push({
-          id: ids[a][e],
-          type: event.type,
-          data: event.data,
-          metadata: event.metadata ?? {},
-          streamId: append.streamId,
-          version: version + e + 1,
-          timestamp: new Date(timestamp),
-        })
-      );
-    });
-    return projected;
   }
 
   /** Resolves once events after `position` exist, or when `signal` aborts. */
