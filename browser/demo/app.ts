@@ -34,8 +34,10 @@ function show(result: CommandResult, label: string): void {
 /** Dispatches a command from the UI (and from tests: window.verdictDispatch). */
 async function dispatch(command: BankCommand): Promise<CommandResult> {
   const result = await bank.dispatch(command, { principal: "browser" });
-  show(result, command.type);
+  // The tables first, then the status line: whoever sees the outcome sees
+  // the state it produced.
   await render();
+  show(result, command.type);
   return result;
 }
 
@@ -86,8 +88,21 @@ function rows(selector: string, cells: string[][], classes: string[] = []): void
 }
 
 let rendering: Promise<void> | undefined;
+let queued: Promise<void> | undefined;
+/**
+ * Redraws from the stores. A call made while a redraw runs waits for one
+ * that starts after it (the running one may have read before the latest
+ * commit); calls made meanwhile share that next redraw.
+ */
 function render(): Promise<void> {
-  rendering ??= (async () => {
+  if (rendering) {
+    queued ??= rendering.then(() => {
+      queued = undefined;
+      return render();
+    });
+    return queued;
+  }
+  rendering = (async () => {
     const events = await stores.events.readAll<BankEvent>();
     const balances = new Map<string, { owner: string; balance: number }>();
     for (const event of events) {
