@@ -7,7 +7,6 @@
 import {
   assertValidDocumentKey,
   assertValidListDocumentsOptions,
-  assertValidProjections,
   type DocumentProjection,
   type Event,
   eventsToApply,
@@ -130,7 +129,8 @@ export class MemoryProjectionStore implements ProjectionStore {
     events: readonly ProjectedEvent[],
   ): () => void {
     this.#assertOpen();
-    assertValidProjections(projections);
+    // The projections were checked where they came in: by the event store's
+    // constructor, or by `eventsToApply` in `apply`. Not again per append.
     const changes = planDocuments(projections, events).evolve((key) =>
       cloneData(this.#documents.get(key.projection)?.get(key.id))
     ).map((change) => ({ ...change, document: cloneData(change.document) }));
