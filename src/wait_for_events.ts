@@ -18,6 +18,9 @@ export async function waitForMoreEvents(
   clock: Clock,
   signal?: AbortSignal,
 ): Promise<void> {
+  // An abort that came first (a consumer stopping on a page's last event)
+  // fires no event: without this, the wait would last a whole poll.
+  if (signal?.aborted) return;
   const wake = new AbortController();
   const onStop = () => wake.abort();
   signal?.addEventListener("abort", onStop, { once: true });
