@@ -4,7 +4,7 @@
 // and the indexes the queries really use.
 import assert from "node:assert/strict";
 import postgres from "postgres";
-import { Subscription } from "@verdict/verdict";
+import { follow, Subscription } from "@verdict/verdict";
 import {
   PostgresCheckpointStore,
   PostgresCommandLog,
@@ -290,6 +290,73 @@ Deno.test({
     assert.equal(await store.streamVersion("b"), 320);
     assert.equal((await store.readAll()).length, 640);
     await store.close();
+  },
+});
+
+Deno.test({
+  name:
+    "PostgreSQL live follow: followers in the process wake at every commit, other processes on a throttled NOTIFY that close() still sends",
+  ignore: db === undefined,
+  async fn() {
+    const schema = db!.schema();
+    const warmUp = new PostgresEventStore(db!.sql, { schema });
+    const [first] = (await warmUp.appendToStream("warm-up", [{ type: "A", data: {} }]))
+      .events;
+    await warmUp.close(); // its NOTIFY is out before anyone listens
+    // A second pool stands for another process: it hears only NOTIFYs.
+    const other = postgres(db!.url, { max: 2, onnotice: () => {} });
+    const notifications: string[] = [];
+    const listening = await other.listen(`verdict_${schema}`, (payload) => {
+      notifications.push(payload);
+    });
+    // After its first NOTIFY, this writer sends the next one only when it
+    // closes: the interval is longer than the test.
+    const writer = new PostgresEventStore(db!.sql, { schema, notifyInterval: 600_000 });
+    const elsewhere = new PostgresEventStore(other, { schema });
+    // Polls far apart: only a wake-up delivers the burst.
+    const followers = [writer, elsewhere].map(async (store) => {
+      const stop = new AbortController();
+      const seen: number[] = [];
+      for await (
+        const event of follow(store, {
+          after: first.position,
+          signal: stop.signal,
+          pollIntervalMs: 600_000,
+        })
+      ) {
+        seen.push((event.data as { i: number }).i);
+        if (seen.length === 50) stop.abort();
+      }
+      return seen;
+    });
+    for (let i = 0; i < 50; i++) {
+      await writer.appendToStream("burst", [{ type: "B", data: { i } }]);
+    }
+    const range = Array.from({ length: 50 }, (_, i) => i);
+    assert.deepEqual(
+      await followers[0],
+      range,
+      "the follower in the writer's process sees the burst with no NOTIFY to wake it",
+    );
+    assert.ok(notifications.length <= 1, "one NOTIFY at most before close()");
+    await writer.close();
+    assert.deepEqual(
+      await followers[1],
+      range,
+      "the follower elsewhere sees the whole burst once close() sent the held NOTIFY",
+    );
+    assert.equal(
+      notifications.length,
+      2,
+      "50 appends, 2 NOTIFYs: the first and the last",
+    );
+    await elsewhere.close();
+    await listening.unlisten();
+    await other.end();
+    assert.throws(
+      () => new PostgresEventStore(db!.sql, { schema, notifyInterval: -1 }),
+      /notifyInterval must be a number of milliseconds >= 0, got -1/,
+    );
   },
 });
 

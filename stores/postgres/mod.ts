@@ -62,7 +62,9 @@ export interface PostgresStores {
 /**
  * Opens the three stores on a connection URL (or an existing postgres.js
  * pool), in one schema, with the command log committing atomically with
- * appends. The pool has 16 connections unless you pass your own.
+ * appends. The pool has 16 connections unless you pass your own;
+ * `notifyInterval` is the event store's (see
+ * {@linkcode PostgresEventStoreOptions}).
  *
  * @example
  * ```ts ignore
@@ -75,14 +77,18 @@ export interface PostgresStores {
  */
 export function openPostgresStores(
   connection: string | Sql,
-  options: { schema?: string; max?: number } = {},
+  options: { schema?: string; max?: number; notifyInterval?: number } = {},
 ): PostgresStores {
   const sql = typeof connection === "string"
     ? postgres(connection, { max: options.max ?? 16, onnotice: () => {} })
     : connection;
   const schema = options.schema ?? "verdict";
   const commandLog = new PostgresCommandLog(sql, { schema });
-  const events = new PostgresEventStore(sql, { schema, commandLog });
+  const events = new PostgresEventStore(sql, {
+    schema,
+    commandLog,
+    notifyInterval: options.notifyInterval,
+  });
   const checkpoints = new PostgresCheckpointStore(sql, { schema });
   const snapshots = new PostgresSnapshotStore(sql, { schema });
   let closed = false;
