@@ -77,6 +77,14 @@ export interface IndexedDbEventStoreOptions {
    * store must use the same `VerdictDatabase`).
    */
   readonly inlineProjections?: InlineProjections<IndexedDbProjectionStore>;
+  /**
+   * The shortest time, in milliseconds, between two messages this store
+   * posts to other tabs (default 10). The first append after a quiet spell
+   * tells them at once; appends within the interval share one message at
+   * its end. Followers in this tab are woken at every commit. 0 posts after
+   * every append.
+   */
+  readonly announceInterval?: number;
 }
 
 interface AppendedMessage {
@@ -94,8 +102,8 @@ interface AppendedMessage {
  * the record, or aborts and writes nothing. Nothing but IndexedDB is awaited
  * inside it. Positions are the events store's auto-increment keys, assigned
  * in commit order because readwrite transactions on it never overlap.
- * Other tabs of the origin learn of appends through a BroadcastChannel, so a
- * follower in any tab sees them.
+ * Other tabs of the origin learn of appends through a BroadcastChannel
+ * (throttled: see `announceInterval`), so a follower in any tab sees them.
  *
  * @example
  * ```ts
@@ -120,6 +128,11 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
   readonly #channel?: BroadcastChannel;
   readonly #waiters = new Set<() => void>();
   readonly #inline?: InlineProjections<IndexedDbProjectionStore>;
+  readonly #announceInterval: number;
+  #lastAnnounce = -Infinity;
+  #announceTimer?: ReturnType<typeof setTimeout>;
+  /** The last committed position not yet posted to other tabs. */
+  #unannounced?: number;
   #closed = false;
 
   /** Creates a store; the database opens on first use. */
@@ -140,6 +153,13 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
       }
       this.#inline = options.inlineProjections;
     }
+    const interval = options.announceInterval ?? 10;
+    if (!Number.isFinite(interval) || interval < 0) {
+      throw new RangeError(
+        `announceInterval must be a number of milliseconds >= 0, got ${interval}`,
+      );
+    }
+    this.#announceInterval = interval;
     this.#durability = options.durability ?? "strict";
     this.#clock = options.clock ?? systemClock;
     if (typeof BroadcastChannel === "function") {
@@ -329,9 +349,33 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
     return results;
   }
 
-  /** Wakes followers in this tab, and tells the other tabs of the origin. */
+  /**
+   * Wakes followers in this tab at once, and tells the other tabs of the
+   * origin: a message right away after a quiet spell, then at most one per
+   * `announceInterval` (posting one per append costs a busy tab about as
+   * much as a write).
+   */
   #announce(position: number): void {
     this.#wake();
+    if (!this.#channel) return;
+    this.#unannounced = position;
+    if (this.#announceTimer !== undefined) return;
+    const wait = this.#lastAnnounce + this.#announceInterval - performance.now();
+    if (wait <= 0) {
+      this.#post();
+      return;
+    }
+    this.#announceTimer = setTimeout(() => {
+      this.#announceTimer = undefined;
+      this.#post();
+    }, wait);
+  }
+
+  #post(): void {
+    const position = this.#unannounced;
+    if (position === undefined) return;
+    this.#unannounced = undefined;
+    this.#lastAnnounce = performance.now();
     try {
       this.#channel?.postMessage(
         { type: "appended", position } satisfies AppendedMessage,
@@ -457,6 +501,10 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // A held message goes out before the channel closes.
+    clearTimeout(this.#announceTimer);
+    this.#announceTimer = undefined;
+    this.#post();
     this.#channel?.close();
     this.#wake();
     await this.#database.close();

@@ -80,7 +80,10 @@ export interface IndexedDbStores {
  */
 export function openIndexedDbStores(
   name = "verdict",
-  options: { durability?: "strict" | "relaxed" | "default" } = {},
+  options: {
+    durability?: "strict" | "relaxed" | "default";
+    announceInterval?: number;
+  } = {},
 ): IndexedDbStores {
   const database = new VerdictDatabase(name);
   const commandLog = new IndexedDbCommandLog({ database });
@@ -88,6 +91,7 @@ export function openIndexedDbStores(
     database,
     commandLog,
     durability: options.durability,
+    announceInterval: options.announceInterval,
   });
   const checkpoints = new IndexedDbCheckpointStore({ database });
   const snapshots = new IndexedDbSnapshotStore({ database });
