@@ -292,8 +292,18 @@ export function planAppend(
 ): { ids: string[][]; record?: CommandRecord } {
   const ids = appends.map((append) => append.events.map((event) => event.id ?? uuidv7()));
   const record = options.commandRecord?.({
-    eventIds: ids.flat(),
+    eventIds: flatten(ids),
     streamIds: appends.filter((a) => a.events.length > 0).map((a) => a.streamId),
   });
   return { ids, record };
+}
+
+// The ids of all streams of an append in one new array. (V8's
+// `Array.prototype.flat` is a slow generic builtin: it topped the profile of
+// an audited command.)
+function flatten(ids: readonly (readonly string[])[]): string[] {
+  if (ids.length === 1) return ids[0].slice();
+  const all: string[] = [];
+  for (const streamIds of ids) for (const id of streamIds) all.push(id);
+  return all;
 }

@@ -208,7 +208,12 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
     if (options.commandRecord) {
       const streamIds = appends.filter((a) => a.events.length > 0).map((a) => a.streamId);
       this.commandLog!.recordInTransaction(
-        options.commandRecord({ eventIds: ids!.flat(), streamIds }),
+        options.commandRecord({
+          // Not .flat() alone: V8's generic builtin topped an audited
+          // command's profile.
+          eventIds: ids!.length === 1 ? ids![0].slice() : ids!.flat(),
+          streamIds,
+        }),
       );
     }
 
