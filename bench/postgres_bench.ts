@@ -7,18 +7,23 @@
 
 import postgres from "postgres";
 import { audit, CommandBus, correlation, deciderHandler, uuidv7 } from "@verdict/verdict";
-import { openPostgresStores } from "@verdict/verdict/postgres";
+import { openPostgresStores, type PostgresStores } from "@verdict/verdict/postgres";
 import { sampleCommandRecord } from "@verdict/verdict/testing";
 import { accountDecider, type BankCommand } from "../examples/bank.ts";
 import { startPostgres } from "../scripts/start_postgres.ts";
 
 const server = await startPostgres();
+const schema = `bench_${Date.now()}`;
 const raw = postgres(server.url, { max: 32, onnotice: () => {} });
-const stores = openPostgresStores(server.url, { schema: `bench_${Date.now()}`, max: 32 });
-globalThis.addEventListener("unload", () => {
-  // Best effort: the process is ending.
-  stores.close().then(() => raw.end()).then(() => server.stop());
-});
+const stores = openPostgresStores(server.url, { schema, max: 32 });
+// A sequential client's pools: never asked for two things at once, they keep
+// one connection open. (postgres.js hands queries to its open connections in
+// turn, so on a pool with 32 open, each statement wakes a backend that sat
+// idle: the "32 warm connections" group measures that.)
+const sequentialRaw = postgres(server.url, { max: 32, onnotice: () => {} });
+const sequentialStores = openPostgresStores(server.url, { schema, max: 32 });
+// Nothing async runs after the last bench: stop the server synchronously.
+globalThis.addEventListener("unload", () => server.stopSync());
 
 // Raw tables shaped like the store's, for the baselines.
 await raw.unsafe(`
@@ -35,8 +40,8 @@ await raw.unsafe(`
 `);
 
 /** The classic 4-round-trip append: begin, read the version, insert, commit. */
-async function rawAppend(streamId: string): Promise<void> {
-  await raw.begin(async (tx) => {
+async function rawAppend(pool: postgres.Sql, streamId: string): Promise<void> {
+  await pool.begin(async (tx) => {
     const rows =
       await tx`select version from bench_raw.streams where stream_id = ${streamId} for update`;
     const version = Number(rows[0]?.version ?? 0) + 1;
@@ -48,13 +53,13 @@ async function rawAppend(streamId: string): Promise<void> {
   });
 }
 
-function bank(withAudit: boolean): CommandBus<BankCommand> {
+function bank(on: PostgresStores, withAudit: boolean): CommandBus<BankCommand> {
   const bus = new CommandBus<BankCommand>();
-  if (withAudit) bus.use(audit(stores.commandLog));
+  if (withAudit) bus.use(audit(on.commandLog));
   bus.use(correlation());
   const handler = deciderHandler({
     decider: accountDecider,
-    store: stores.events,
+    store: on.events,
     streamId: (command: BankCommand) =>
       command.type === "Transfer"
         ? [`account-${command.data.from}`, `account-${command.data.to}`]
@@ -62,8 +67,10 @@ function bank(withAudit: boolean): CommandBus<BankCommand> {
   });
   return bus.register("OpenAccount", handler).register("Deposit", handler);
 }
-const plain = bank(false);
-const audited = bank(true);
+const plain = bank(stores, false);
+const audited = bank(stores, true);
+const sequentialPlain = bank(sequentialStores, false);
+const sequentialAudited = bank(sequentialStores, true);
 for (let i = 0; i < 200; i++) {
   await plain.dispatch({ type: "OpenAccount", data: { accountId: `a${i}`, owner: "o" } });
 }
@@ -76,34 +83,42 @@ const deposit = (i: number): BankCommand => ({
 // (One command per iteration measures the harness between iterations too.)
 const SEQUENTIAL = 100;
 let n = 0;
-Deno.bench({
-  name: "raw: begin, select version, insert, commit × 100",
-  group: "postgres commands",
-  baseline: true,
-  async fn() {
-    for (let i = 0; i < SEQUENTIAL; i++) await rawAppend(`a${n++ % 100}`);
-  },
-});
-Deno.bench({
-  name: "bus + store: 100 sequential commands over 100 streams",
-  group: "postgres commands",
-  async fn() {
-    for (let i = 0; i < SEQUENTIAL; i++) {
-      const result = await plain.dispatch(deposit(n++ % 100));
-      if (result.status !== "accepted") throw new Error(result.status);
-    }
-  },
-});
-Deno.bench({
-  name: "bus + store + atomic audit: 100 sequential commands over 100 streams",
-  group: "postgres commands",
-  async fn() {
-    for (let i = 0; i < SEQUENTIAL; i++) {
-      const result = await audited.dispatch(deposit(n++ % 100));
-      if (result.status !== "accepted") throw new Error(result.status);
-    }
-  },
-});
+for (
+  const [group, pool, plainBus, auditedBus, first] of [
+    ["postgres commands", sequentialRaw, sequentialPlain, sequentialAudited, 0],
+    ["postgres commands, 32 warm connections", raw, plain, audited, 100],
+  ] as const
+) {
+  Deno.bench({
+    name: `raw: begin, select version, insert, commit × 100 (${group})`,
+    group,
+    baseline: true,
+    async fn() {
+      for (let i = 0; i < SEQUENTIAL; i++) await rawAppend(pool, `a${first + n++ % 100}`);
+    },
+  });
+  Deno.bench({
+    name: `bus + store: 100 sequential commands over 100 streams (${group})`,
+    group,
+    async fn() {
+      for (let i = 0; i < SEQUENTIAL; i++) {
+        const result = await plainBus.dispatch(deposit(first + n++ % 100));
+        if (result.status !== "accepted") throw new Error(result.status);
+      }
+    },
+  });
+  Deno.bench({
+    name:
+      `bus + store + atomic audit: 100 sequential commands over 100 streams (${group})`,
+    group,
+    async fn() {
+      for (let i = 0; i < SEQUENTIAL; i++) {
+        const result = await auditedBus.dispatch(deposit(first + n++ % 100));
+        if (result.status !== "accepted") throw new Error(result.status);
+      }
+    },
+  });
+}
 
 // 32 workers × 10 commands each over 200 streams, 32 connections.
 const WORKERS = 32;
@@ -114,7 +129,7 @@ Deno.bench({
   async fn() {
     await Promise.all(
       Array.from({ length: WORKERS }, async (_, w) => {
-        for (let i = 0; i < 10; i++) await rawAppend(`a${(w * 7 + i * 13) % 200}`);
+        for (let i = 0; i < 10; i++) await rawAppend(raw, `a${(w * 7 + i * 13) % 200}`);
       }),
     );
   },
@@ -201,7 +216,7 @@ await raw.unsafe(`analyze bench_raw.commands`);
 // now, so no bench runs beside the checkpoint they would cause.
 await raw.unsafe(`vacuum analyze`);
 await raw.unsafe(`checkpoint`);
-// Both pools start the benches alike: all 32 connections open.
+// The two warm pools start the benches alike: all 32 connections open.
 for (const pool of [raw, stores.sql]) {
   await Promise.all(Array.from({ length: 32 }, () => pool`select pg_sleep(0.01)`));
 }

