@@ -74,6 +74,7 @@ export interface KvStores {
  * const stores = await openKvStores(path);
  * await stores.events.appendToStream("s", [{ type: "A", data: {} }]);
  * await stores.close();
+ * await Deno.remove(path);
  * ```
  */
 export async function openKvStores(
