@@ -2,7 +2,7 @@
 // suites run in real Chromium in tests/browser_test.ts.
 import "fake-indexeddb/auto";
 import assert from "node:assert/strict";
-import { type DocumentProjection, follow } from "@verdict/verdict";
+import type { DocumentProjection } from "@verdict/verdict";
 import {
   IndexedDbCheckpointStore,
   IndexedDbCommandLog,
@@ -21,6 +21,7 @@ import {
 } from "@verdict/verdict/testing";
 
 import { checkAtomicAudit } from "./support/atomic_audit.ts";
+import { checkThrottledWakeUps } from "./support/throttled_wake_ups.ts";
 import {
   bankInlineProjections,
   checkBankProjections,
@@ -134,42 +135,13 @@ Deno.test("IndexedDB live follow: followers in the tab wake at every commit, oth
     announceInterval: 600_000,
   });
   const otherTab = new IndexedDbEventStore({ database: new VerdictDatabase(name) });
-  // Polls far apart: only a wake-up delivers the burst.
-  const followers = [writer, otherTab].map(async (store) => {
-    const stop = new AbortController();
-    const seen: number[] = [];
-    for await (
-      const event of follow(store, { signal: stop.signal, pollIntervalMs: 600_000 })
-    ) {
-      seen.push((event.data as { i: number }).i);
-      if (seen.length === 50) stop.abort();
-    }
-    return seen;
+  await checkThrottledWakeUps({
+    writer,
+    elsewhere: otherTab,
+    after: 0,
+    signals: () => messages.length,
+    signal: "message",
   });
-  for (let i = 0; i < 50; i++) {
-    await writer.appendToStream("burst", [{ type: "B", data: { i } }]);
-  }
-  const range = Array.from({ length: 50 }, (_, i) => i);
-  assert.deepEqual(
-    await followers[0],
-    range,
-    "the follower in the writer's tab sees the burst with no message to wake it",
-  );
-  assert.ok(messages.length <= 1, "one message at most before close()");
-  await writer.close();
-  assert.deepEqual(
-    await followers[1],
-    range,
-    "the follower in the other tab sees the whole burst once close() posted the held message",
-  );
-  for (let i = 0; i < 500 && messages.length < 2; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  assert.deepEqual(
-    messages.map((m) => (m as { type: string }).type),
-    ["appended", "appended"],
-    "50 appends, 2 messages: the first and the last",
-  );
   await otherTab.close();
   channel.close();
   assert.throws(

@@ -4,7 +4,7 @@
 // and the indexes the queries really use.
 import assert from "node:assert/strict";
 import postgres from "postgres";
-import { follow, Subscription } from "@verdict/verdict";
+import { Subscription } from "@verdict/verdict";
 import {
   PostgresCheckpointStore,
   PostgresCommandLog,
@@ -22,6 +22,7 @@ import {
   checkBankProjections,
 } from "./support/bank_projections.ts";
 import { checkConcurrentOrder } from "./support/concurrent_order.ts";
+import { checkThrottledWakeUps } from "./support/throttled_wake_ups.ts";
 import { killWriterMidAppend } from "./support/kill_mid_append.ts";
 
 const db = await testDatabase();
@@ -313,43 +314,13 @@ Deno.test({
     // closes: the interval is longer than the test.
     const writer = new PostgresEventStore(db!.sql, { schema, notifyInterval: 600_000 });
     const elsewhere = new PostgresEventStore(other, { schema });
-    // Polls far apart: only a wake-up delivers the burst.
-    const followers = [writer, elsewhere].map(async (store) => {
-      const stop = new AbortController();
-      const seen: number[] = [];
-      for await (
-        const event of follow(store, {
-          after: first.position,
-          signal: stop.signal,
-          pollIntervalMs: 600_000,
-        })
-      ) {
-        seen.push((event.data as { i: number }).i);
-        if (seen.length === 50) stop.abort();
-      }
-      return seen;
+    await checkThrottledWakeUps({
+      writer,
+      elsewhere,
+      after: first.position,
+      signals: () => notifications.length,
+      signal: "NOTIFY",
     });
-    for (let i = 0; i < 50; i++) {
-      await writer.appendToStream("burst", [{ type: "B", data: { i } }]);
-    }
-    const range = Array.from({ length: 50 }, (_, i) => i);
-    assert.deepEqual(
-      await followers[0],
-      range,
-      "the follower in the writer's process sees the burst with no NOTIFY to wake it",
-    );
-    assert.ok(notifications.length <= 1, "one NOTIFY at most before close()");
-    await writer.close();
-    assert.deepEqual(
-      await followers[1],
-      range,
-      "the follower elsewhere sees the whole burst once close() sent the held NOTIFY",
-    );
-    assert.equal(
-      notifications.length,
-      2,
-      "50 appends, 2 NOTIFYs: the first and the last",
-    );
     await elsewhere.close();
     await listening.unlisten();
     await other.end();
