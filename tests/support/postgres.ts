@@ -32,6 +32,8 @@ export async function testDatabase(): Promise<TestDatabase | undefined> {
       const server = await startPostgres();
       url = server.url;
       stop = server.stop;
+      // A run filtered past the closing test still stops it on the way out.
+      globalThis.addEventListener("unload", () => server.stopSync());
     } catch (error) {
       console.warn(
         `\n⚠ SKIPPING PostgreSQL tests: no DATABASE_URL and the embedded server did not start: ${
