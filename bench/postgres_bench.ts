@@ -6,11 +6,18 @@
  */
 
 import postgres from "postgres";
-import { audit, CommandBus, correlation, deciderHandler, uuidv7 } from "@verdict/verdict";
-import { openPostgresStores, type PostgresStores } from "@verdict/verdict/postgres";
+import { uuidv7 } from "@verdict/verdict";
+import { openPostgresStores } from "@verdict/verdict/postgres";
 import { sampleCommandRecord } from "@verdict/verdict/testing";
-import { accountDecider, type BankCommand } from "../examples/bank.ts";
 import { startPostgres } from "../scripts/start_postgres.ts";
+import {
+  bankBus,
+  commandsSequential,
+  commandWorkers,
+  createRawTables,
+  rawSequential,
+  rawWorkers,
+} from "./postgres_shared.ts";
 
 const server = await startPostgres();
 const schema = `bench_${Date.now()}`;
@@ -25,64 +32,19 @@ const sequentialStores = openPostgresStores(server.url, { schema, max: 32 });
 // Nothing async runs after the last bench: stop the server synchronously.
 globalThis.addEventListener("unload", () => server.stopSync());
 
-// Raw tables shaped like the store's, for the baselines.
-await raw.unsafe(`
-  drop schema if exists bench_raw cascade;
-  create schema bench_raw;
-  create table bench_raw.streams (stream_id text primary key, version bigint not null);
-  create table bench_raw.events (
-    position bigserial primary key, event_id text unique not null, stream_id text not null,
-    version bigint not null, type text not null, data jsonb not null, metadata jsonb not null,
-    created_at timestamptz not null default now(), unique (stream_id, version));
-  create table bench_raw.commands (id text primary key, correlation_id text not null,
-    command_type text not null, payload text, recorded_at timestamptz not null);
-  create index on bench_raw.commands (correlation_id, recorded_at, id);
-`);
+await createRawTables(raw);
 
-/** The classic 4-round-trip append: begin, read the version, insert, commit. */
-async function rawAppend(pool: postgres.Sql, streamId: string): Promise<void> {
-  await pool.begin(async (tx) => {
-    const rows =
-      await tx`select version from bench_raw.streams where stream_id = ${streamId} for update`;
-    const version = Number(rows[0]?.version ?? 0) + 1;
-    await tx`insert into bench_raw.events (event_id, stream_id, version, type, data, metadata)
-             values (${uuidv7()}, ${streamId}, ${version}, 'MoneyDeposited',
-                     ${tx.json({ accountId: streamId, amount: 1 })}, ${tx.json({})})`;
-    await tx`insert into bench_raw.streams (stream_id, version) values (${streamId}, ${version})
-             on conflict (stream_id) do update set version = excluded.version`;
-  });
-}
-
-function bank(on: PostgresStores, withAudit: boolean): CommandBus<BankCommand> {
-  const bus = new CommandBus<BankCommand>();
-  if (withAudit) bus.use(audit(on.commandLog));
-  bus.use(correlation());
-  const handler = deciderHandler({
-    decider: accountDecider,
-    store: on.events,
-    streamId: (command: BankCommand) =>
-      command.type === "Transfer"
-        ? [`account-${command.data.from}`, `account-${command.data.to}`]
-        : `account-${command.data.accountId}`,
-  });
-  return bus.register("OpenAccount", handler).register("Deposit", handler);
-}
-const plain = bank(stores, false);
-const audited = bank(stores, true);
-const sequentialPlain = bank(sequentialStores, false);
-const sequentialAudited = bank(sequentialStores, true);
+const plain = bankBus(stores, false);
+const audited = bankBus(stores, true);
+const sequentialPlain = bankBus(sequentialStores, false);
+const sequentialAudited = bankBus(sequentialStores, true);
 for (let i = 0; i < 200; i++) {
   await plain.dispatch({ type: "OpenAccount", data: { accountId: `a${i}`, owner: "o" } });
 }
-const deposit = (i: number): BankCommand => ({
-  type: "Deposit",
-  data: { accountId: `a${i}`, amount: 1 },
-});
 
 // Sequential benches run 100 commands per iteration: per command = time / 100.
 // (One command per iteration measures the harness between iterations too.)
 const SEQUENTIAL = 100;
-let n = 0;
 for (
   const [group, pool, plainBus, auditedBus, first] of [
     ["postgres commands", sequentialRaw, sequentialPlain, sequentialAudited, 0],
@@ -93,60 +55,32 @@ for (
     name: `raw: begin, select version, insert, commit × 100 (${group})`,
     group,
     baseline: true,
-    async fn() {
-      for (let i = 0; i < SEQUENTIAL; i++) await rawAppend(pool, `a${first + n++ % 100}`);
-    },
+    fn: () => rawSequential(pool, first, SEQUENTIAL),
   });
   Deno.bench({
     name: `bus + store: 100 sequential commands over 100 streams (${group})`,
     group,
-    async fn() {
-      for (let i = 0; i < SEQUENTIAL; i++) {
-        const result = await plainBus.dispatch(deposit(first + n++ % 100));
-        if (result.status !== "accepted") throw new Error(result.status);
-      }
-    },
+    fn: () => commandsSequential(plainBus, first, SEQUENTIAL),
   });
   Deno.bench({
     name:
       `bus + store + atomic audit: 100 sequential commands over 100 streams (${group})`,
     group,
-    async fn() {
-      for (let i = 0; i < SEQUENTIAL; i++) {
-        const result = await auditedBus.dispatch(deposit(first + n++ % 100));
-        if (result.status !== "accepted") throw new Error(result.status);
-      }
-    },
+    fn: () => commandsSequential(auditedBus, first, SEQUENTIAL),
   });
 }
 
 // 32 workers × 10 commands each over 200 streams, 32 connections.
-const WORKERS = 32;
 Deno.bench({
   name: "raw, 32 workers × 10 appends over 200 streams",
   group: "postgres 32 workers",
   baseline: true,
-  async fn() {
-    await Promise.all(
-      Array.from({ length: WORKERS }, async (_, w) => {
-        for (let i = 0; i < 10; i++) await rawAppend(raw, `a${(w * 7 + i * 13) % 200}`);
-      }),
-    );
-  },
+  fn: () => rawWorkers(raw),
 });
 Deno.bench({
   name: "bus + store, 32 workers × 10 commands over 200 streams (conflicts retried)",
   group: "postgres 32 workers",
-  async fn() {
-    await Promise.all(
-      Array.from({ length: WORKERS }, async (_, w) => {
-        for (let i = 0; i < 10; i++) {
-          const result = await plain.dispatch(deposit((w * 7 + i * 13) % 200));
-          if (result.status !== "accepted") throw new Error(result.status);
-        }
-      }),
-    );
-  },
+  fn: () => commandWorkers(plain),
 });
 
 const hundred = Array.from({ length: 100 }, (_, i) => ({
