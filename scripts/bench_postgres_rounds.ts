@@ -18,6 +18,12 @@ import {
 } from "../bench/postgres_shared.ts";
 
 const ROUNDS = Number(Deno.args[0] ?? 7);
+if (!Number.isSafeInteger(ROUNDS) || ROUNDS < 1) {
+  console.error(
+    `usage: deno task bench:postgres-rounds [rounds >= 1], got "${Deno.args[0]}"`,
+  );
+  Deno.exit(2);
+}
 const SEQUENTIAL = 100;
 
 async function time(fn: () => Promise<void>): Promise<number> {
