@@ -36,6 +36,7 @@ import {
   translateStorageError,
   VerdictDatabase,
 } from "./database.ts";
+import { ThrottledSignal } from "../throttled_signal.ts";
 
 /**
  * Options of {@linkcode IndexedDbEventStore}.
@@ -128,11 +129,9 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
   readonly #channel?: BroadcastChannel;
   readonly #waiters = new Set<() => void>();
   readonly #inline?: InlineProjections<IndexedDbProjectionStore>;
-  readonly #announceInterval: number;
-  #lastAnnounce = -Infinity;
-  #announceTimer?: ReturnType<typeof setTimeout>;
-  /** The last committed position not yet posted to other tabs. */
-  #unannounced?: number;
+  readonly #announcements: ThrottledSignal;
+  /** The last position this store committed: what other tabs are told. */
+  #lastCommitted = 0;
   #closed = false;
 
   /** Creates a store; the database opens on first use. */
@@ -153,13 +152,14 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
       }
       this.#inline = options.inlineProjections;
     }
-    const interval = options.announceInterval ?? 10;
-    if (!Number.isFinite(interval) || interval < 0) {
-      throw new RangeError(
-        `announceInterval must be a number of milliseconds >= 0, got ${interval}`,
-      );
-    }
-    this.#announceInterval = interval;
+    this.#announcements = new ThrottledSignal(
+      "announceInterval",
+      options.announceInterval ?? 10,
+      () =>
+        this.#channel?.postMessage(
+          { type: "appended", position: this.#lastCommitted } satisfies AppendedMessage,
+        ),
+    );
     this.#durability = options.durability ?? "strict";
     this.#clock = options.clock ?? systemClock;
     if (typeof BroadcastChannel === "function") {
@@ -353,37 +353,14 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
    * Wakes followers in this tab at once, and tells the other tabs of the
    * origin: a message right away after a quiet spell, then at most one per
    * `announceInterval` (in Chromium, a message per append added 0.1–0.6 ms
-   * to most 1.5–3 ms commands of a busy tab).
+   * to most 1.5–3 ms commands of a busy tab). A runtime without a working
+   * BroadcastChannel leaves the other tabs to poll.
    */
   #announce(position: number): void {
     this.#wake();
-    // An append that commits while the store closes: other tabs poll.
-    if (!this.#channel || this.#closed) return;
-    this.#unannounced = position;
-    if (this.#announceTimer !== undefined) return;
-    const wait = this.#lastAnnounce + this.#announceInterval - performance.now();
-    if (wait <= 0) {
-      this.#post();
-      return;
-    }
-    this.#announceTimer = setTimeout(() => {
-      this.#announceTimer = undefined;
-      this.#post();
-    }, wait);
-  }
-
-  #post(): void {
-    const position = this.#unannounced;
-    if (position === undefined) return;
-    this.#unannounced = undefined;
-    this.#lastAnnounce = performance.now();
-    try {
-      this.#channel?.postMessage(
-        { type: "appended", position } satisfies AppendedMessage,
-      );
-    } catch {
-      // A runtime without a working BroadcastChannel: other tabs will poll.
-    }
+    if (!this.#channel) return;
+    this.#lastCommitted = position;
+    this.#announcements.request();
   }
 
   async #retried<E extends Event>(
@@ -503,9 +480,7 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
     if (this.#closed) return;
     this.#closed = true;
     // A held message goes out before the channel closes.
-    clearTimeout(this.#announceTimer);
-    this.#announceTimer = undefined;
-    this.#post();
+    await this.#announcements.close();
     this.#channel?.close();
     this.#wake();
     await this.#database.close();

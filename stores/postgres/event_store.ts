@@ -42,6 +42,7 @@ import type { PostgresCommandLog } from "./command_log.ts";
 import type { PostgresProjectionStore } from "./projection_store.ts";
 import { commandRecordColumns, recordCasts, recordParameters } from "./command_rows.ts";
 import { migrate, PER_TRANSACTION } from "./schema.ts";
+import { ThrottledSignal } from "../throttled_signal.ts";
 
 /**
  * Options of {@linkcode PostgresEventStore}.
@@ -163,11 +164,7 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
   /** Results of appends resent with known event ids: nothing was written. */
   readonly #replayed = new WeakSet<AppendResult>();
   #listening?: Promise<{ unlisten(): Promise<void> }>;
-  readonly #notifyInterval: number;
-  #notifying?: Promise<void>;
-  #notifyPending = false;
-  #notifyTimer?: ReturnType<typeof setTimeout>;
-  #lastNotify = -Infinity;
+  readonly #notifications: ThrottledSignal;
   #closed = false;
 
   /** Creates a store on a postgres.js connection pool. */
@@ -176,13 +173,16 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
     this.#schema = options.schema ?? "verdict";
     this.#ownsSql = options.ownsSql ?? false;
     this.#clock = options.clock ?? systemClock;
-    const interval = options.notifyInterval ?? 10;
-    if (!Number.isFinite(interval) || interval < 0) {
-      throw new RangeError(
-        `notifyInterval must be a number of milliseconds >= 0, got ${interval}`,
-      );
-    }
-    this.#notifyInterval = interval;
+    // Sent without waiting for the WAL flush: a wake-up needs no durability.
+    this.#notifications = new ThrottledSignal(
+      "notifyInterval",
+      options.notifyInterval ?? 10,
+      () =>
+        this.#sql.unsafe(
+          "select set_config('synchronous_commit', 'off', true), pg_notify($1, '')",
+          [this.#channel],
+        ),
+    );
     this.commandLog = options.commandLog;
     if (this.commandLog && !this.commandLog.sharesDatabase(sql, this.#schema)) {
       throw new TypeError(
@@ -389,41 +389,12 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
    * once, the ones in other processes through a NOTIFY. The NOTIFY is sent
    * after the commit, on its own — inside the append it would make every
    * committing transaction queue on PostgreSQL's notification lock — and
-   * throttled: at most one in flight and one every `notifyInterval` ms, so a
-   * busy writer does not pay a second statement per append. It commits
-   * without waiting for the WAL flush: a wake-up signal needs no durability.
+   * throttled to one per `notifyInterval`, so a busy writer does not pay a
+   * second statement per append.
    */
   #notify(): void {
     this.#wakeWaiters();
-    this.#notifyPending = true;
-    this.#scheduleNotify();
-  }
-
-  #scheduleNotify(): void {
-    if (this.#notifying || this.#notifyTimer !== undefined || this.#closed) return;
-    const wait = this.#lastNotify + this.#notifyInterval - performance.now();
-    if (wait > 0) {
-      this.#notifyTimer = setTimeout(() => {
-        this.#notifyTimer = undefined;
-        this.#scheduleNotify();
-      }, wait);
-      return;
-    }
-    this.#sendNotify();
-  }
-
-  #sendNotify(): void {
-    this.#notifyPending = false;
-    this.#lastNotify = performance.now();
-    this.#notifying = this.#sql.unsafe(
-      "select set_config('synchronous_commit', 'off', true), pg_notify($1, '')",
-      [this.#channel],
-    )
-      .then(() => {}, () => {/* followers also poll */})
-      .finally(() => {
-        this.#notifying = undefined;
-        if (this.#notifyPending) this.#scheduleNotify();
-      });
+    this.#notifications.request();
   }
 
   #wakeWaiters(): void {
@@ -625,13 +596,7 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
     this.#closed = true;
     this.#wakeWaiters();
     // The last appends' NOTIFY goes out before the pool can end.
-    clearTimeout(this.#notifyTimer);
-    this.#notifyTimer = undefined;
-    await this.#notifying;
-    if (this.#notifyPending) {
-      this.#sendNotify();
-      await this.#notifying;
-    }
+    await this.#notifications.close();
     const listening = this.#listening;
     if (listening) await (await listening).unlisten().catch(() => {});
     if (this.#ownsSql) await this.#sql.end();
