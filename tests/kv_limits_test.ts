@@ -4,10 +4,12 @@
 import assert from "node:assert/strict";
 import { uuidv7 } from "@verdict/verdict";
 import {
+  keySize,
   KV_LIMITS,
   KvCommandLog,
   KvEventStore,
   KvLimitError,
+  sizeWithin,
   valueSize,
 } from "@verdict/verdict/kv";
 import { sampleCommandRecord } from "@verdict/verdict/testing";
@@ -132,5 +134,96 @@ Deno.test("Deno KV limits", async (t) => {
 
     await store.close();
     kv.close();
+  });
+});
+
+// keySize and sizeWithin measure without encoding or serializing (that cost
+// more than the rest of a small append's preparation); they must still agree
+// with what KV itself refuses.
+Deno.test("Deno KV sizes measured in place", async (t) => {
+  await t.step("keySize is exact for text KV encodes in more than one byte", async () => {
+    await withTempKv(async (open) => {
+      const kv = await open();
+      // NUL (escaped to two bytes), 2- and 3-byte characters, a surrogate
+      // pair (4 bytes) and a lone surrogate (written as U+FFFD, 3 bytes).
+      for (const tricky of ["a\0b", "é", "€", "😀", "\ud800x", "x\udc00", "\0\0😀é€"]) {
+        const at: Deno.KvKey = ["k", tricky, 1];
+        const pad = KV_LIMITS.keyBytes - keySize(at);
+        const atLimit: Deno.KvKey = ["k", tricky, 1, "p".repeat(pad - 2)];
+        assert.equal(keySize(atLimit), KV_LIMITS.keyBytes, JSON.stringify(tricky));
+        await kv.set(atLimit, 1);
+        const over: Deno.KvKey = ["k", tricky, 1, "p".repeat(pad - 1)];
+        await assert.rejects(kv.set(over, 1), /too large/i, JSON.stringify(tricky));
+      }
+      kv.close();
+    });
+  });
+
+  await t.step("sizeWithin never understates what the serializer writes", () => {
+    let seed = 7;
+    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+    const texts = [
+      "",
+      "a",
+      "héllo",
+      "€uro",
+      "😀",
+      "\ud800",
+      "x".repeat(300),
+      "€".repeat(100),
+    ];
+    const numbers = [0, -1, 1.5, 2 ** 31, -(2 ** 40), Number.MAX_VALUE, NaN];
+    const value = (depth: number): unknown => {
+      const pick = Math.floor(random() * (depth > 3 ? 5 : 8));
+      switch (pick) {
+        case 0:
+          return texts[Math.floor(random() * texts.length)];
+        case 1:
+          return numbers[Math.floor(random() * numbers.length)];
+        case 2:
+          return random() < 0.5;
+        case 3:
+          return null;
+        case 4:
+          return undefined;
+        case 5: {
+          const array: unknown[] = Array.from(
+            { length: Math.floor(random() * 6) },
+            () => value(depth + 1),
+          );
+          // A sparse array is written index by index.
+          if (random() < 0.2) array[20] = value(depth + 1);
+          return array;
+        }
+        default: {
+          const object: Record<string, unknown> = random() < 0.2
+            ? Object.create(null)
+            : {};
+          for (let i = Math.floor(random() * 5); i > 0; i--) {
+            const key = random() < 0.3
+              ? String(Math.floor(random() * 1e6))
+              : texts[i] + i;
+            object[key] = value(depth + 1);
+          }
+          return object;
+        }
+      }
+    };
+    for (let i = 0; i < 2_000; i++) {
+      const sample = value(0);
+      const size = sizeWithin(sample, KV_LIMITS.valueBytes);
+      assert.ok(size >= valueSize(sample), `${size} < ${valueSize(sample)}`);
+    }
+  });
+
+  await t.step("sizeWithin is exact where the bound would pass the limit", () => {
+    const big = { text: "x".repeat(40_000) }; // bound ~80 KB, serialized ~40 KB
+    assert.equal(sizeWithin(big, KV_LIMITS.valueBytes), valueSize(big));
+    // Other than plain data, the serializer measures.
+    const dated = { at: new Date(0), bytes: new Uint8Array(10), big: 10n };
+    assert.equal(sizeWithin(dated, KV_LIMITS.valueBytes), valueSize(dated));
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    assert.equal(sizeWithin(cyclic, KV_LIMITS.valueBytes), valueSize(cyclic));
   });
 });

@@ -52,7 +52,7 @@ import {
 import type { KvCommandLog } from "./command_log.ts";
 import type { KvProjectionStore } from "./projection_store.ts";
 import { getManyStrong } from "./get_many.ts";
-import { KV_LIMITS, KvBudget, valueSize } from "./limits.ts";
+import { KV_LIMITS, KvBudget, sizeWithin } from "./limits.ts";
 
 /**
  * Options of {@linkcode KvEventStore}.
@@ -393,7 +393,7 @@ export class KvEventStore implements EventStore, AppendNotifier {
     if (commit.length > 0) {
       const globalKey = this.#key("g", "00000000000000000000");
       let entry: CommitEntry = { streams: commit, events: written };
-      if (valueSize(entry) > INLINE_BYTES) entry = { streams: commit };
+      if (sizeWithin(entry, INLINE_BYTES) > INLINE_BYTES) entry = { streams: commit };
       budget.set(globalKey, entry, "the global-log entry");
       operation.set(this.#key("g", kv.commitVersionstamp()), entry);
       budget.set(this.#key("n"), 0, "the append notification");

@@ -90,8 +90,6 @@ export class KvLimitError extends VerdictError {
   }
 }
 
-const utf8 = new TextEncoder();
-
 /**
  * The encoded size of a key, as Deno KV counts it (tuple encoding).
  *
@@ -108,15 +106,38 @@ export function keySize(key: Deno.KvKey): number {
   for (const part of key) {
     if (typeof part === "string") {
       // Type byte, UTF-8 bytes (a zero byte is escaped to two), terminator.
-      const bytes = utf8.encode(part);
-      size += 2 + bytes.length + bytes.filter((b) => b === 0).length;
+      size += 2 + utf8Length(part);
     } else if (part instanceof Uint8Array) {
-      size += 2 + part.length + part.filter((b) => b === 0).length;
+      size += 2 + part.length;
+      for (let i = 0; i < part.length; i++) if (part[i] === 0) size++;
     } else if (typeof part === "number") size += 9;
     else if (typeof part === "bigint") size += 10;
     else size += 1;
   }
   return size;
+}
+
+/**
+ * UTF-8 bytes of a string as `TextEncoder` writes it (a lone surrogate
+ * becomes U+FFFD, three bytes), plus one per NUL, which the key encoding
+ * escapes. Counted in place: encoding every key part only to count it cost
+ * more than the rest of an append's preparation.
+ */
+function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) bytes += code === 0 ? 2 : 1;
+    else if (code < 0x800) bytes += 2;
+    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 4;
+        i++;
+      } else bytes += 3;
+    } else bytes += 3;
+  }
+  return bytes;
 }
 
 /**
@@ -132,6 +153,80 @@ export function keySize(key: Deno.KvKey): number {
  */
 export function valueSize(value: unknown): number {
   return serialize(value).length;
+}
+
+/** The serializer's header (a tag and the format version), as a bound. */
+const HEADER_BYTES = 3;
+
+/**
+ * The size of `value` where it is certainly at most `limit`, else its exact
+ * {@linkcode valueSize}. Plain data is measured by an upper bound of what
+ * V8's serializer writes, computed in place: serializing a value only to
+ * measure it cost about as much as the rest of a small append's
+ * preparation. Only a value whose bound comes near the limit is serialized.
+ *
+ * @example
+ * ```ts
+ * import { KV_LIMITS, sizeWithin, valueSize } from "@verdict/verdict/kv";
+ * import assert from "node:assert/strict";
+ *
+ * const event = { type: "Deposited", data: { amount: 5 } };
+ * const size = sizeWithin(event, KV_LIMITS.valueBytes);
+ * assert.ok(size >= valueSize(event) && size <= KV_LIMITS.valueBytes);
+ * ```
+ */
+export function sizeWithin(value: unknown, limit: number): number {
+  const bound = HEADER_BYTES + valueSizeBound(value, 0);
+  return bound <= limit ? bound : valueSize(value);
+}
+
+/**
+ * An upper bound of the serialized size of plain data (objects, arrays,
+ * strings, numbers, booleans, null, undefined), or `Infinity` for anything
+ * else. Per V8's serializer: a tag and a varint (at most five bytes) per
+ * string, object and array; two bytes per UTF-16 unit of a string and one of
+ * padding; nine bytes per number, per array index (sparse arrays write them)
+ * and per property key beyond its characters.
+ */
+function valueSizeBound(value: unknown, depth: number): number {
+  switch (typeof value) {
+    case "string":
+      return 7 + 2 * value.length;
+    case "number":
+      return 9;
+    case "boolean":
+    case "undefined":
+      return 1;
+    case "object": {
+      if (value === null) return 1;
+      // Deep nesting may be a cycle, which the serializer writes as a
+      // back-reference: leave such values to it.
+      if (depth > 64) return Infinity;
+      if (Array.isArray(value)) {
+        // Named properties on an array are written too: leave them to it.
+        if (Object.keys(value).length !== value.length) return Infinity;
+        // Tag and length; index and value per element; end tag, property
+        // count and length.
+        let size = 17;
+        for (let i = 0; i < value.length; i++) {
+          size += 9 + valueSizeBound(value[i], depth + 1);
+        }
+        return size;
+      }
+      const prototype = Object.getPrototypeOf(value);
+      if (prototype !== Object.prototype && prototype !== null) return Infinity;
+      // Tag; key and value per property; end tag and property count.
+      let size = 7;
+      for (const key in value) {
+        if (!Object.hasOwn(value, key)) continue;
+        size += 9 + 2 * key.length +
+          valueSizeBound((value as Record<string, unknown>)[key], depth + 1);
+      }
+      return size;
+    }
+    default:
+      return Infinity;
+  }
 }
 
 /**
@@ -151,6 +246,8 @@ export class KvBudget {
   #mutations = 0;
   #checks = 0;
   #bytes = 0;
+  /** Values counted by their bound, not their exact size, with that bound. */
+  #bounded: { value: unknown; size: number }[] = [];
 
   /** Counts a write of `value` under `key`; throws if either is too large. */
   set(key: Deno.KvKey, value: unknown, what: string): void {
@@ -158,10 +255,11 @@ export class KvBudget {
     if (k > KV_LIMITS.keyBytes) {
       throw new KvLimitError("key size", k, KV_LIMITS.keyBytes, what);
     }
-    const v = valueSize(value);
+    const v = sizeWithin(value, KV_LIMITS.valueBytes);
     if (v > KV_LIMITS.valueBytes) {
       throw new KvLimitError("value size", v, KV_LIMITS.valueBytes, what);
     }
+    this.#bounded.push({ value, size: v });
     this.#mutations++;
     this.#bytes += k + v;
   }
@@ -203,6 +301,13 @@ export class KvBudget {
     }
     if (this.#checks > KV_LIMITS.checks) {
       throw new KvLimitError("checks", this.#checks, KV_LIMITS.checks, what);
+    }
+    if (this.#bytes > KV_LIMITS.totalBytes && this.#bounded.length > 0) {
+      // Bounds overstate: only the exact sizes may refuse an operation.
+      for (const { value, size } of this.#bounded) {
+        this.#bytes += valueSize(value) - size;
+      }
+      this.#bounded = [];
     }
     if (this.#bytes > KV_LIMITS.totalBytes) {
       throw new KvLimitError("total size", this.#bytes, KV_LIMITS.totalBytes, what);
