@@ -28,7 +28,6 @@ const DEFAULT_LIMIT = 100;
 
 type StoreName =
   | "events"
-  | "streams"
   | "commands"
   | "checkpoints"
   | "snapshots"

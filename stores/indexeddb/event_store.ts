@@ -97,12 +97,16 @@ interface AppendedMessage {
  * An event store in the browser's IndexedDB, for offline-first apps: the
  * same aggregates as on the server, kept across reloads.
  *
- * An append is one readwrite transaction over the events, the stream heads
- * and — for an accepted audited command — the command log: it reads the
- * heads, checks the expected versions and event ids, adds the events and
- * the record, or aborts and writes nothing. Nothing but IndexedDB is awaited
- * inside it. Positions are the events store's auto-increment keys, assigned
- * in commit order because readwrite transactions on it never overlap.
+ * An append is one readwrite transaction over the events and — for an
+ * accepted audited command — the command log: it checks the expected
+ * versions and event ids, adds the events and the record, or aborts and
+ * writes nothing. Nothing but IndexedDB is awaited inside it. A stream's
+ * head is the last key of the events' unique [streamId, version] index, so
+ * adding version N + 1 fails when another writer got there first. An
+ * append that expects version N of a stream this store has seen at N (it
+ * wrote or read it) needs no read at all: the index proves the rest.
+ * Positions are the events store's auto-increment keys, assigned in commit
+ * order because readwrite transactions on it never overlap.
  * Other tabs of the origin learn of appends through a BroadcastChannel
  * (throttled: see `announceInterval`), so a follower in any tab sees them.
  *
@@ -132,6 +136,13 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
   readonly #announcements: ThrottledSignal;
   /** The last position this store committed: what other tabs are told. */
   #lastCommitted = 0;
+  /**
+   * Per stream, a version this store saw stored (events are never removed,
+   * so it stays stored), and the connection it was seen on: a reopened
+   * connection may find the data cleared.
+   */
+  readonly #seen = new Map<string, number>();
+  #seenOn = 0;
   #closed = false;
 
   /** Creates a store; the database opens on first use. */
@@ -217,15 +228,13 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
     const timestamp = this.#clock.now();
     const { ids, record } = planAppend(appends, options);
     const db = await this.#database.open();
-    const scope: ("events" | "streams" | "commands" | "documents")[] = [
-      "events",
-      "streams",
-    ];
+    const connection = this.#database.connections;
+    this.#forgetIfReconnected(connection);
+    const scope: ("events" | "commands" | "documents")[] = ["events"];
     if (record) scope.push("commands");
     if (this.#inline) scope.push("documents");
     const tx = db.transaction(scope, "readwrite", { durability: this.#durability });
     const events = tx.objectStore("events");
-    const streams = tx.objectStore("streams");
     const results: AppendResult<E>[] = [];
     try {
       // Only IndexedDB requests are awaited from here to the commit.
@@ -237,23 +246,26 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
           return retried;
         }
       }
-      const headReads = appends.map((a) => quiet(streams.get(a.streamId)));
-      // When every expectation names a version, the writes can be queued
-      // behind the head reads at once and the heads checked before the
-      // commit (a mismatch aborts it): one trip through the event loop.
+      // Adding version N + 1 fails if it exists, so an append expecting N
+      // needs to read only when the store has not seen version N stored
+      // (nothing to see for 0). Expectations without a number read first.
       const known = appends.map((a) => knownVersion(a.expectedVersion));
+      const headReads = appends.map((append, s) =>
+        known[s] === undefined || append.events.length === 0 ||
+          (known[s]! > 0 && this.#seen.get(append.streamId) !== known[s])
+          ? quiet(lastVersion(events.index("stream"), append.streamId))
+          : undefined
+      );
+      const check = (heads: (number | undefined)[]) =>
+        appends.map((append, s) => {
+          const actual = heads[s] ?? known[s]!;
+          checkExpectedVersion(append.streamId, append.expectedVersion ?? "any", actual);
+          return actual;
+        });
+      // When every expectation names a version, the writes are queued at
+      // once and the heads read are checked before the commit (a mismatch
+      // aborts it): one trip through the event loop.
       const pipelined = known.every((version) => version !== undefined);
-      const check = (heads: ({ version: number } | undefined)[]) => {
-        const actual = heads.map((head) => head?.version ?? 0);
-        appends.forEach((append, s) =>
-          checkExpectedVersion(
-            append.streamId,
-            append.expectedVersion ?? "any",
-            actual[s],
-          )
-        );
-        return actual;
-      };
       const actual = pipelined ? known as number[] : check(await Promise.all(headReads));
       // Every write is queued at once: IndexedDB runs a transaction's
       // requests in order, so positions follow the order of the events.
@@ -275,14 +287,6 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
         streamRows.map((row) => quiet(events.add(row)))
       );
       for (const streamPositions of positions) pending.push(...streamPositions);
-      appends.forEach((append, s) => {
-        if (append.events.length > 0) {
-          pending.push(quiet(streams.put({
-            streamId: append.streamId,
-            version: actual[s] + append.events.length,
-          })));
-        }
-      });
       if (record) {
         pending.push(
           this.commandLog!.addInTransaction(tx.objectStore("commands"), record),
@@ -303,7 +307,9 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
           })),
         ));
       }
-      if (pipelined) pending.push(Promise.all(headReads).then(check));
+      if (pipelined && headReads.some((read) => read !== undefined)) {
+        pending.push(Promise.all(headReads).then(check));
+      }
       await Promise.all(pending);
       for (let s = 0; s < appends.length; s++) {
         const append = appends[s];
@@ -344,6 +350,9 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
       throw translateStorageError(this.#database.name, error);
     }
     // Committed: from here on nothing may turn the append into a failure.
+    for (const result of results) {
+      this.#saw(result.streamId, result.nextExpectedVersion, connection);
+    }
     const last = results.flatMap((r) => r.events).at(-1)?.position;
     if (last !== undefined) this.#announce(last);
     return results;
@@ -407,6 +416,7 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
     const limit = options.limit ?? Infinity;
     if (limit === 0) return [];
     const db = await this.#database.open();
+    const connection = this.#database.connections;
     const index = db.transaction("events").store.index("stream");
     const out: RecordedEvent<E>[] = [];
     if (options.direction === "backward") {
@@ -428,6 +438,7 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
       ]),
       Number.isFinite(limit) ? limit : undefined,
     );
+    if (rows.length > 0) this.#saw(streamId, rows[rows.length - 1].version, connection);
     return rows.map((row) => rowToEvent<E>(row, row.position!));
   }
 
@@ -452,7 +463,34 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
     this.#assertOpen();
     assertValidStreamId(streamId);
     const db = await this.#database.open();
-    return (await db.get("streams", streamId))?.version ?? 0;
+    const connection = this.#database.connections;
+    const version = await lastVersion(
+      db.transaction("events").store.index("stream"),
+      streamId,
+    );
+    this.#saw(streamId, version, connection);
+    return version;
+  }
+
+  /** Remembers that `version` of a stream is stored, as read on `connection`. */
+  #saw(streamId: string, version: number, connection: number): void {
+    this.#forgetIfReconnected(connection);
+    if (connection !== this.#seenOn) return;
+    const seen = this.#seen;
+    const before = seen.get(streamId);
+    if (before !== undefined ? before >= version : version === 0) return;
+    if (before === undefined && seen.size >= 10_000) {
+      seen.delete(seen.keys().next().value as string);
+    }
+    seen.set(streamId, version);
+  }
+
+  /** Forgets what was seen on earlier connections. */
+  #forgetIfReconnected(connection: number): void {
+    if (connection > this.#seenOn) {
+      this.#seen.clear();
+      this.#seenOn = connection;
+    }
   }
 
   /**
@@ -511,6 +549,23 @@ function rowToEvent<E extends Event>(
 }
 
 /** The stream version an expectation pins down, if it pins one. */
+/** A stream's version: the last key of the [streamId, version] index, or 0. */
+async function lastVersion(
+  index: {
+    openKeyCursor(
+      range: IDBKeyRange,
+      direction: IDBCursorDirection,
+    ): Promise<{ key: [string, number] } | null>;
+  },
+  streamId: string,
+): Promise<number> {
+  const cursor = await index.openKeyCursor(
+    IDBKeyRange.bound([streamId, 0], [streamId, Infinity]),
+    "prev",
+  );
+  return cursor?.key[1] ?? 0;
+}
+
 function knownVersion(expected: StreamAppend["expectedVersion"]): number | undefined {
   if (typeof expected === "number") return expected;
   return expected === "no_stream" ? 0 : undefined;
