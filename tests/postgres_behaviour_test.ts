@@ -4,7 +4,7 @@
 // and the indexes the queries really use.
 import assert from "node:assert/strict";
 import postgres from "postgres";
-import { Subscription } from "@verdict/verdict";
+import { follow, Subscription } from "@verdict/verdict";
 import {
   PostgresCheckpointStore,
   PostgresCommandLog,
@@ -328,6 +328,64 @@ Deno.test({
       () => new PostgresEventStore(db!.sql, { schema, notifyInterval: -1 }),
       /notifyInterval must be a number of milliseconds >= 0, got -1/,
     );
+  },
+});
+
+Deno.test({
+  name:
+    "PostgreSQL live follow: events an older open transaction holds back reach a follower once it ends, with no NOTIFY after",
+  ignore: db === undefined,
+  async fn() {
+    const schema = db!.schema();
+    const writer = new PostgresEventStore(db!.sql, { schema });
+    const [first] = (await writer.appendToStream("s", [{ type: "A", data: {} }])).events;
+    // Another process follows; it polls only every 10 minutes.
+    const other = postgres(db!.url, { max: 2, onnotice: () => {} });
+    const elsewhere = new PostgresEventStore(other, { schema });
+    const stop = new AbortController();
+    const next = (async () => {
+      for await (
+        const event of follow(elsewhere, {
+          after: first.position,
+          signal: stop.signal,
+          pollIntervalMs: 600_000,
+        })
+      ) return event;
+    })();
+    // A transaction with an xid, begun before the append, stays open: the
+    // append commits (and NOTIFYs) behind it, so readers may not see it yet.
+    const blocker = postgres(db!.url, { max: 1, onnotice: () => {} });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => release = resolve);
+    let begun!: () => void;
+    const isBegun = new Promise<void>((resolve) => begun = resolve);
+    const transaction = blocker.begin(async (tx) => {
+      await tx`select pg_current_xact_id()`;
+      begun();
+      await released;
+    });
+    await isBegun;
+    await writer.appendToStream("s", [{ type: "B", data: {} }]);
+    assert.deepEqual(await writer.readAll({ after: first.position }), [], "held back");
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the NOTIFY came and went
+    release();
+    await transaction;
+    // Without a second look, the follower would wait for the next NOTIFY or
+    // its 10-minute poll; fail instead of hanging.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const event = await Promise.race([
+      next,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error("the follower did not see the released event in 30 s")),
+          30_000,
+        );
+      }),
+    ]).finally(() => clearTimeout(timer));
+    assert.equal(event?.type, "B");
+    stop.abort();
+    await Promise.all([writer.close(), elsewhere.close()]);
+    await Promise.all([other.end(), blocker.end()]);
   },
 });
 

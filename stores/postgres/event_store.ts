@@ -165,6 +165,8 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
   readonly #replayed = new WeakSet<AppendResult>();
   #listening?: Promise<{ unlisten(): Promise<void> }>;
   readonly #notifications: ThrottledSignal;
+  /** Waits in a row that found committed events held back by an older transaction. */
+  #heldBack = 0;
   #closed = false;
 
   /** Creates a store on a postgres.js connection pool. */
@@ -570,7 +572,10 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
   /**
    * Resolves once events after `position` may exist: at once when they do,
    * else when this store commits an append, when a NOTIFY from another
-   * process's append arrives, or when `signal` aborts.
+   * process's append arrives, or when `signal` aborts. Events committed but
+   * held back by an older transaction still open (readers stay below its
+   * horizon) are looked for again shortly — 5 ms, doubling to 500 ms while
+   * they stay held — as their release sends no NOTIFY.
    */
   async waitForEvents(position: number, signal: AbortSignal): Promise<void> {
     if (signal.aborted || this.#closed) return;
@@ -581,10 +586,21 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
     const woken = new Promise<void>((resolve) => wake = resolve);
     this.#waiters.add(wake);
     signal.addEventListener("abort", wake, { once: true });
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      if ((await this.readAll({ after: position, limit: 1 })).length > 0) return;
+      const [{ readable, committed }] = await this.#sql.unsafe<
+        { readable: boolean; committed: boolean }[]
+      >(waitQuery(this.#schema), [position] as never[], { prepare: true });
+      if (readable) {
+        this.#heldBack = 0;
+        return;
+      }
+      if (committed) {
+        timer = setTimeout(wake, Math.min(5 * 2 ** this.#heldBack++, 500));
+      } else this.#heldBack = 0;
       await woken;
     } finally {
+      clearTimeout(timer);
       this.#waiters.delete(wake);
       signal.removeEventListener("abort", wake);
     }
@@ -642,6 +658,19 @@ function decode<E extends Event>(row: EventRow): RecordedEvent<E> {
  * The SQL of `readAll`: events after `$1` of transactions older than the
  * oldest one still running, in position order, at most `$2`.
  */
+/**
+ * Whether a reader after `$1` finds an event now (`readable`), and whether
+ * one is committed at all (`committed`): committed but not readable means an
+ * older transaction still open holds it back.
+ */
+function waitQuery(schema: string): string {
+  return `select
+    exists(select 1 from ${schema}.events where position > $1
+      and position < pg_snapshot_xmin(pg_current_snapshot())::text::bigint * ${PER_TRANSACTION}
+    ) as readable,
+    exists(select 1 from ${schema}.events where position > $1) as committed`;
+}
+
 export function readAllQuery(schema: string): string {
   // Ordered by the column, not by the float8 alias of the select list, so
   // the primary key serves the order.
