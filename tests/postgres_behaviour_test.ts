@@ -389,6 +389,38 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "PostgreSQL: readAll sees the store's own append that an older open transaction holds back, once it ends",
+  ignore: db === undefined,
+  async fn() {
+    const schema = db!.schema();
+    const store = new PostgresEventStore(db!.sql, { schema });
+    const [first] = (await store.appendToStream("s", [{ type: "A", data: {} }])).events;
+    // Another writer's transaction, begun before the append, is still open.
+    const blocker = postgres(db!.url, { max: 1, onnotice: () => {} });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => release = resolve);
+    let begun!: () => void;
+    const isBegun = new Promise<void>((resolve) => begun = resolve);
+    const transaction = blocker.begin(async (tx) => {
+      await tx`select pg_current_xact_id()`;
+      begun();
+      await released;
+    });
+    await isBegun;
+    await store.appendToStream("s", [{ type: "B", data: {} }]);
+    const read = store.readAll({ after: first.position });
+    // The read's first look finds B held back; the transaction then ends.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    release();
+    await transaction;
+    assert.deepEqual((await read).map((e) => e.type), ["B"]);
+    await store.close();
+    await blocker.end();
+  },
+});
+
 // Last: the tests above share the database.
 Deno.test({
   name: "PostgreSQL: close the behaviour tests' database",

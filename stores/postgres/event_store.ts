@@ -167,6 +167,8 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
   readonly #notifications: ThrottledSignal;
   /** Waits in a row that found committed events held back by an older transaction. */
   #heldBack = 0;
+  /** The position of the last event this store committed: its reads wait for it. */
+  #ownLast = 0;
   #closed = false;
 
   /** Creates a store on a postgres.js connection pool. */
@@ -323,7 +325,7 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
           timestamp,
           record,
         );
-        this.#notify();
+        this.#committed([result]);
         return [result];
       }
       // Positions follow the order given (each stream's offset in the
@@ -365,7 +367,7 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
         }
         return results;
       }) as AppendResult<E>[];
-      if (writing.length > 0) this.#notify();
+      if (writing.length > 0) this.#committed(results);
       return results;
     } catch (error) {
       if ((error as { code?: string }).code === UNIQUE_VIOLATION) {
@@ -394,7 +396,14 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
    * throttled to one per `notifyInterval`, so a busy writer does not pay a
    * second statement per append.
    */
-  #notify(): void {
+  /** After an append committed: remember its last position, wake followers. */
+  #committed(results: readonly AppendResult[]): void {
+    for (const result of results) {
+      const last = result.events.at(-1)?.position;
+      if (last !== undefined && last > this.#ownLast && !this.#replayed.has(result)) {
+        this.#ownLast = last;
+      }
+    }
     this.#wakeWaiters();
     this.#notifications.request();
   }
@@ -554,11 +563,25 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
   ): Promise<RecordedEvent<E>[]> {
     assertValidReadAllOptions(options);
     await this.#ready();
-    const rows = await this.#sql.unsafe<EventRow[]>(
-      readAllQuery(this.#schema),
-      [options.after ?? 0, options.limit ?? null] as never[],
-      { prepare: true },
-    );
+    const limit = options.limit ?? Infinity;
+    // Readers stay below the oldest open transaction, so an append this
+    // store committed can be held back by another writer's transaction
+    // begun before it. Read your own writes: wait for them, briefly.
+    const own = this.#ownLast;
+    const deadline = performance.now() + OWN_WRITES_WAIT_MS;
+    const rows: EventRow[] = [];
+    let after = options.after ?? 0;
+    for (let pause = 1;; pause = Math.min(pause * 2, 50)) {
+      const page = await this.#sql.unsafe<EventRow[]>(
+        readAllQuery(this.#schema),
+        [after, Number.isFinite(limit) ? limit - rows.length : null] as never[],
+        { prepare: true },
+      );
+      rows.push(...page);
+      after = rows.at(-1)?.position ?? after;
+      if (rows.length >= limit || after >= own || performance.now() >= deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
     return rows.map((row) => decode<E>(row));
   }
 
@@ -670,6 +693,12 @@ function waitQuery(schema: string): string {
     ) as readable,
     exists(select 1 from ${schema}.events where position > $1) as committed`;
 }
+
+/**
+ * How long `readAll` waits for this store's own committed appends that an
+ * older open transaction holds back, before it returns what is readable.
+ */
+const OWN_WRITES_WAIT_MS = 1_000;
 
 export function readAllQuery(schema: string): string {
   // Ordered by the column, not by the float8 alias of the select list, so
