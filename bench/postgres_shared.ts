@@ -9,7 +9,12 @@ import { audit, CommandBus, correlation, deciderHandler, uuidv7 } from "@verdict
 import type { PostgresStores } from "@verdict/verdict/postgres";
 import { accountDecider, type BankCommand } from "../examples/bank.ts";
 
-/** Creates the raw tables, shaped like the store's, in schema `bench_raw`. */
+/**
+ * Creates the raw tables, shaped like the store's, in schema `bench_raw`,
+ * with the head rows of streams `a0`…`a399` at version 0: the raw append
+ * locks its stream's row, and a row that does not exist yet locks nothing
+ * (two workers' first appends to a stream both read 0 and collide).
+ */
 export async function createRawTables(sql: postgres.Sql): Promise<void> {
   await sql.unsafe(`
     drop schema if exists bench_raw cascade;
@@ -22,6 +27,8 @@ export async function createRawTables(sql: postgres.Sql): Promise<void> {
     create table bench_raw.commands (id text primary key, correlation_id text not null,
       command_type text not null, payload text, recorded_at timestamptz not null);
     create index on bench_raw.commands (correlation_id, recorded_at, id);
+    insert into bench_raw.streams (stream_id, version)
+      select 'a' || i, 0 from generate_series(0, 399) i;
   `);
 }
 
