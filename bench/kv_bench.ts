@@ -6,9 +6,8 @@
  *   deno bench -A --unstable-kv bench/kv_bench.ts
  */
 
-import { CommandBus, correlation, deciderHandler } from "@verdict/verdict";
 import { KvEventStore } from "@verdict/verdict/kv";
-import { accountDecider, type BankCommand } from "../examples/bank.ts";
+import { bankDeposits, rawCommitter } from "./kv_shared.ts";
 
 const dir = await Deno.makeTempDir({ prefix: "verdict-kv-bench-" });
 const kv = await Deno.openKv(`${dir}/bench.kv`);
@@ -17,51 +16,18 @@ globalThis.addEventListener("unload", () => {
   Deno.removeSync(dir, { recursive: true });
 });
 
-// The raw baseline: the versionstamp is known from the previous commit, so
-// each iteration is exactly one checked atomic commit.
-let rawVersionstamp: string | null = null;
-let rawCounter = 0;
 Deno.bench({
   name: "raw: one atomic commit of one checked key",
   group: "kv commands",
   baseline: true,
-  async fn() {
-    const key = ["raw", "counter"];
-    const result = await kv.atomic()
-      .check({ key, versionstamp: rawVersionstamp })
-      .set(key, ++rawCounter)
-      .commit();
-    if (!result.ok) throw new Error("the raw baseline conflicted");
-    rawVersionstamp = result.versionstamp;
-  },
+  fn: rawCommitter(kv),
 });
 
 const store = new KvEventStore(kv, { prefix: ["bench"] });
-const bus = new CommandBus<BankCommand>().use(correlation());
-const handler = deciderHandler({
-  decider: accountDecider,
-  store,
-  streamId: (command: BankCommand) =>
-    command.type === "Transfer"
-      ? [`account-${command.data.from}`, `account-${command.data.to}`]
-      : `account-${command.data.accountId}`,
-});
-bus.register("OpenAccount", handler).register("Deposit", handler);
-const deposits = Array.from({ length: 100 }, (_, i): BankCommand => ({
-  type: "Deposit",
-  data: { accountId: `a${i}`, amount: 1 },
-}));
-for (let i = 0; i < 100; i++) {
-  await bus.dispatch({ type: "OpenAccount", data: { accountId: `a${i}`, owner: "o" } });
-}
-let next = 0;
 Deno.bench({
   name: "bus + KV store: sequential commands over 100 streams",
   group: "kv commands",
-  async fn() {
-    const result = await bus.dispatch(deposits[next++ % 100]);
-    if (result.status !== "accepted") throw new Error(`command ${result.status}`);
-  },
+  fn: await bankDeposits(store),
 });
 
 const batch = Array.from({ length: 100 }, (_, i) => ({

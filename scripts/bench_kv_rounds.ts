@@ -4,9 +4,8 @@
  * 300 commands through the bus, then again — so the machine's drift lands
  * on both sides alike. Prints each round's ratio and their median.
  */
-import { CommandBus, correlation, deciderHandler } from "@verdict/verdict";
 import { KvEventStore } from "@verdict/verdict/kv";
-import { accountDecider, type BankCommand } from "../examples/bank.ts";
+import { bankDeposits, rawCommitter } from "../bench/kv_shared.ts";
 
 const ROUNDS = Number(Deno.args[0] ?? 11);
 if (!Number.isSafeInteger(ROUNDS) || ROUNDS < 1) {
@@ -14,7 +13,6 @@ if (!Number.isSafeInteger(ROUNDS) || ROUNDS < 1) {
   Deno.exit(2);
 }
 const PER_ROUND = 300;
-const STREAMS = 100;
 
 async function time(fn: () => Promise<void>): Promise<number> {
   const start = performance.now();
@@ -27,43 +25,14 @@ const median = (values: number[]) =>
 const dir = await Deno.makeTempDir({ prefix: "verdict-kv-rounds-" });
 const kv = await Deno.openKv(`${dir}/bench.kv`);
 try {
-  // The raw floor of any checked write: the versionstamp is known from the
-  // previous commit, so each step is exactly one checked atomic commit.
-  let versionstamp: string | null = null;
-  let counter = 0;
+  const commit = rawCommitter(kv);
   const raw = async () => {
-    for (let i = 0; i < PER_ROUND; i++) {
-      const key = ["raw", "counter"];
-      const result = await kv.atomic().check({ key, versionstamp }).set(key, ++counter)
-        .commit();
-      if (!result.ok) throw new Error("the raw baseline conflicted");
-      versionstamp = result.versionstamp;
-    }
+    for (let i = 0; i < PER_ROUND; i++) await commit();
   };
-
   const store = new KvEventStore(kv, { prefix: ["bench"] });
-  const bus = new CommandBus<BankCommand>().use(correlation());
-  const handler = deciderHandler({
-    decider: accountDecider,
-    store,
-    streamId: (command: BankCommand) =>
-      command.type === "Transfer"
-        ? [`account-${command.data.from}`, `account-${command.data.to}`]
-        : `account-${command.data.accountId}`,
-  });
-  bus.register("OpenAccount", handler).register("Deposit", handler);
-  for (let i = 0; i < STREAMS; i++) {
-    await bus.dispatch({ type: "OpenAccount", data: { accountId: `a${i}`, owner: "o" } });
-  }
-  const deposits = Array.from({ length: STREAMS }, (_, i): BankCommand => ({
-    type: "Deposit",
-    data: { accountId: `a${i}`, amount: 1 },
-  }));
+  const deposit = await bankDeposits(store);
   const commands = async () => {
-    for (let i = 0; i < PER_ROUND; i++) {
-      const result = await bus.dispatch(deposits[i % STREAMS]);
-      if (result.status !== "accepted") throw new Error(`command ${result.status}`);
-    }
+    for (let i = 0; i < PER_ROUND; i++) await deposit();
   };
 
   // A round to warm up.

@@ -354,22 +354,11 @@ Deno.test({
     })();
     // A transaction with an xid, begun before the append, stays open: the
     // append commits (and NOTIFYs) behind it, so readers may not see it yet.
-    const blocker = postgres(db!.url, { max: 1, onnotice: () => {} });
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => release = resolve);
-    let begun!: () => void;
-    const isBegun = new Promise<void>((resolve) => begun = resolve);
-    const transaction = blocker.begin(async (tx) => {
-      await tx`select pg_current_xact_id()`;
-      begun();
-      await released;
-    });
-    await isBegun;
+    const blocker = await openTransaction(db!.url);
     await writer.appendToStream("s", [{ type: "B", data: {} }]);
     assert.deepEqual(await writer.readAll({ after: first.position }), [], "held back");
     await new Promise((resolve) => setTimeout(resolve, 200)); // the NOTIFY came and went
-    release();
-    await transaction;
+    await blocker.end();
     // Without a second look, the follower would wait for the next NOTIFY or
     // its 10-minute poll; fail instead of hanging.
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -385,7 +374,7 @@ Deno.test({
     assert.equal(event?.type, "B");
     stop.abort();
     await Promise.all([writer.close(), elsewhere.close()]);
-    await Promise.all([other.end(), blocker.end()]);
+    await other.end();
   },
 });
 
@@ -398,28 +387,42 @@ Deno.test({
     const store = new PostgresEventStore(db!.sql, { schema });
     const [first] = (await store.appendToStream("s", [{ type: "A", data: {} }])).events;
     // Another writer's transaction, begun before the append, is still open.
-    const blocker = postgres(db!.url, { max: 1, onnotice: () => {} });
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => release = resolve);
-    let begun!: () => void;
-    const isBegun = new Promise<void>((resolve) => begun = resolve);
-    const transaction = blocker.begin(async (tx) => {
-      await tx`select pg_current_xact_id()`;
-      begun();
-      await released;
-    });
-    await isBegun;
+    const blocker = await openTransaction(db!.url);
     await store.appendToStream("s", [{ type: "B", data: {} }]);
     const read = store.readAll({ after: first.position });
     // The read's first look finds B held back; the transaction then ends.
     await new Promise((resolve) => setTimeout(resolve, 50));
-    release();
-    await transaction;
+    await blocker.end();
     assert.deepEqual((await read).map((e) => e.type), ["B"]);
     await store.close();
-    await blocker.end();
   },
 });
+
+/**
+ * Opens a transaction that takes an xid at once and stays open until
+ * `end()`, on a connection of its own: what commits after it began stays
+ * below readers' horizon until then.
+ */
+async function openTransaction(url: string): Promise<{ end(): Promise<void> }> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => release = resolve);
+  let begun!: () => void;
+  const isBegun = new Promise<void>((resolve) => begun = resolve);
+  const transaction = sql.begin(async (tx) => {
+    await tx`select pg_current_xact_id()`;
+    begun();
+    await released;
+  });
+  await isBegun;
+  return {
+    async end() {
+      release();
+      await transaction;
+      await sql.end();
+    },
+  };
+}
 
 // Last: the tests above share the database.
 Deno.test({
