@@ -548,7 +548,6 @@ function rowToEvent<E extends Event>(
   } as RecordedEvent<E>;
 }
 
-/** The stream version an expectation pins down, if it pins one. */
 /** A stream's version: the last key of the [streamId, version] index, or 0. */
 async function lastVersion(
   index: {
@@ -566,6 +565,7 @@ async function lastVersion(
   return cursor?.key[1] ?? 0;
 }
 
+/** The stream version an expectation pins down, if it pins one. */
 function knownVersion(expected: StreamAppend["expectedVersion"]): number | undefined {
   if (typeof expected === "number") return expected;
   return expected === "no_stream" ? 0 : undefined;

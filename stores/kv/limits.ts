@@ -106,7 +106,7 @@ export function keySize(key: Deno.KvKey): number {
   for (const part of key) {
     if (typeof part === "string") {
       // Type byte, UTF-8 bytes (a zero byte is escaped to two), terminator.
-      size += 2 + utf8Length(part);
+      size += 2 + escapedUtf8Length(part);
     } else if (part instanceof Uint8Array) {
       size += 2 + part.length;
       for (let i = 0; i < part.length; i++) if (part[i] === 0) size++;
@@ -123,7 +123,7 @@ export function keySize(key: Deno.KvKey): number {
  * escapes. Counted in place: encoding every key part only to count it cost
  * more than the rest of an append's preparation.
  */
-function utf8Length(text: string): number {
+function escapedUtf8Length(text: string): number {
   let bytes = 0;
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);

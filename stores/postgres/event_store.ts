@@ -389,14 +389,14 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
   }
 
   /**
-   * Tells followers that events were committed: the ones in this process at
+   * After an append committed: remembers its last position (this store's
+   * reads wait for it) and tells followers — the ones in this process at
    * once, the ones in other processes through a NOTIFY. The NOTIFY is sent
    * after the commit, on its own — inside the append it would make every
    * committing transaction queue on PostgreSQL's notification lock — and
    * throttled to one per `notifyInterval`, so a busy writer does not pay a
    * second statement per append.
    */
-  /** After an append committed: remember its last position, wake followers. */
   #committed(results: readonly AppendResult[]): void {
     for (const result of results) {
       const last = result.events.at(-1)?.position;
@@ -678,9 +678,12 @@ function decode<E extends Event>(row: EventRow): RecordedEvent<E> {
 }
 
 /**
- * The SQL of `readAll`: events after `$1` of transactions older than the
- * oldest one still running, in position order, at most `$2`.
+ * The readers' horizon: positions of transactions older than the oldest one
+ * still running.
  */
+const BELOW_HORIZON =
+  `events.position < pg_snapshot_xmin(pg_current_snapshot())::text::bigint * ${PER_TRANSACTION}`;
+
 /**
  * Whether a reader after `$1` finds an event now (`readable`), and whether
  * one is committed at all (`committed`): committed but not readable means an
@@ -688,10 +691,9 @@ function decode<E extends Event>(row: EventRow): RecordedEvent<E> {
  */
 function waitQuery(schema: string): string {
   return `select
-    exists(select 1 from ${schema}.events where position > $1
-      and position < pg_snapshot_xmin(pg_current_snapshot())::text::bigint * ${PER_TRANSACTION}
-    ) as readable,
-    exists(select 1 from ${schema}.events where position > $1) as committed`;
+    exists(select 1 from ${schema}.events where events.position > $1 and ${BELOW_HORIZON})
+      as readable,
+    exists(select 1 from ${schema}.events where events.position > $1) as committed`;
 }
 
 /**
@@ -700,11 +702,14 @@ function waitQuery(schema: string): string {
  */
 const OWN_WRITES_WAIT_MS = 1_000;
 
+/**
+ * The SQL of `readAll`: events after `$1` of transactions older than the
+ * oldest one still running, in position order, at most `$2`.
+ */
 export function readAllQuery(schema: string): string {
   // Ordered by the column, not by the float8 alias of the select list, so
   // the primary key serves the order.
   return `select ${EVENT_COLUMNS} from ${schema}.events
-    where events.position > $1
-      and events.position < pg_snapshot_xmin(pg_current_snapshot())::text::bigint * ${PER_TRANSACTION}
+    where events.position > $1 and ${BELOW_HORIZON}
     order by events.position limit $2`;
 }
