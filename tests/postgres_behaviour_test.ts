@@ -56,7 +56,11 @@ Deno.test({
       `insert into ${schema}.streams (stream_id, version) values ('slow', 1)`,
     );
     await store.appendToStream("fast", [{ type: "Fast", data: {} }]);
-    const whileOpen = await store.readAll();
+    // Another store reads: the writer's own readAll would wait up to 1 s for
+    // its held-back append, keeping the transaction — and so every reader of
+    // this server, other test files' too — waiting that much longer.
+    const reader = new PostgresEventStore(db!.sql, { schema });
+    const whileOpen = await reader.readAll();
     assert.deepEqual(
       whileOpen.map((e) => e.streamId),
       ["warm-up"],
@@ -75,7 +79,7 @@ Deno.test({
       ["Slow", "Fast"],
       "the late commit is read after the checkpoint, in transaction order",
     );
-    await store.close();
+    await Promise.all([store.close(), reader.close()]);
   },
 });
 
@@ -356,8 +360,9 @@ Deno.test({
     // append commits (and NOTIFYs) behind it, so readers may not see it yet.
     const blocker = await openTransaction(db!.url);
     await writer.appendToStream("s", [{ type: "B", data: {} }]);
-    assert.deepEqual(await writer.readAll({ after: first.position }), [], "held back");
-    await new Promise((resolve) => setTimeout(resolve, 200)); // the NOTIFY came and went
+    // Read by the follower's store: the writer's own readAll would wait for it.
+    assert.deepEqual(await elsewhere.readAll({ after: first.position }), [], "held back");
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the NOTIFY came and went
     await blocker.end();
     // Without a second look, the follower would wait for the next NOTIFY or
     // its 10-minute poll; fail instead of hanging.
