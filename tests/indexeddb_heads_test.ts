@@ -9,10 +9,12 @@ import "fake-indexeddb/auto";
 import assert from "node:assert/strict";
 import { forceCloseDatabase } from "fake-indexeddb";
 import { unwrap } from "idb";
-import { ConcurrencyError } from "@verdict/verdict";
+import { ConcurrencyError, DuplicateEventIdError, uuidv7 } from "@verdict/verdict";
 import { IndexedDbEventStore, VerdictDatabase } from "@verdict/verdict/indexeddb";
 
 const one = (type: string) => [{ type, data: {} }];
+const many = (count: number, type = "Line") =>
+  Array.from({ length: count }, (_, i) => ({ type, data: { i } }));
 
 async function rejectsWithActual(attempt: Promise<unknown>, actual: number) {
   const error = await attempt.then(() => undefined, (e) => e);
@@ -43,6 +45,68 @@ Deno.test("an append on a seen version loses to another tab's write of the next 
   await rejectsWithActual(
     theirs.appendToStream("s", one("G"), { expectedVersion: "no_stream" }),
     4,
+  );
+  await mine.close();
+  await theirs.close();
+});
+
+Deno.test("large appends kept in slices hold the same guarantees", async (t) => {
+  const name = `heads-slices-${Date.now()}`;
+  const mine = new IndexedDbEventStore({ database: new VerdictDatabase(name) });
+  const theirs = new IndexedDbEventStore({ database: new VerdictDatabase(name) });
+  await mine.appendToStream("s", many(150), { expectedVersion: "no_stream" }); // seen at 150
+
+  await t.step("a version read inside a slice is not taken for the head", async () => {
+    // Twenty events are read, from rows that end at version 150.
+    assert.equal((await theirs.readStream("s", { limit: 20 })).length, 20);
+    await rejectsWithActual(
+      theirs.appendToStream("s", one("X"), { expectedVersion: 20 }),
+      150,
+    );
+  });
+
+  await t.step("another tab's batch after a seen version is a conflict", async () => {
+    await theirs.appendToStream("s", many(30, "Theirs"), { expectedVersion: 150 });
+    await rejectsWithActual(
+      mine.appendToStream("s", one("Mine"), { expectedVersion: 150 }),
+      180,
+    );
+    await mine.appendToStream("s", one("Mine"), { expectedVersion: 180 });
+    const stored = await theirs.readStream("s");
+    assert.deepEqual(stored.map((e) => e.version), stored.map((_, i) => i + 1));
+    assert.deepEqual(stored.slice(148).map((e) => [e.type, e.version]), [
+      ["Line", 149],
+      ["Line", 150],
+      ...Array.from({ length: 30 }, (_, i) => ["Theirs", 151 + i]),
+      ["Mine", 181],
+    ]);
+  });
+
+  await t.step(
+    "a retried batch with its ids is stored once; an id inside a slice stays taken",
+    async () => {
+      const batch = many(120).map((event) => ({ ...event, id: uuidv7() }));
+      const first = await mine.appendToStream("r", batch, {
+        expectedVersion: "no_stream",
+      });
+      const before = (await mine.readAll()).length;
+      const retry = await theirs.appendToStream("r", batch, {
+        expectedVersion: "no_stream",
+      });
+      assert.deepEqual(
+        retry.events.map((e) => [e.id, e.version, e.position]),
+        first.events.map((e) => [e.id, e.version, e.position]),
+      );
+      assert.equal(retry.nextExpectedVersion, 120);
+      assert.equal((await mine.readAll()).length, before);
+      const reused = await theirs.appendToStream("other", [{
+        ...one("Again")[0],
+        id: batch[110].id,
+      }])
+        .then(() => undefined, (e) => e);
+      assert.ok(reused instanceof DuplicateEventIdError, `got ${reused}`);
+      assert.equal((await mine.readAll()).length, before);
+    },
   );
   await mine.close();
   await theirs.close();
@@ -124,6 +188,9 @@ Deno.test("a database of schema 3 (heads in a streams store) upgrades with its h
     "Old",
     "New",
   ]);
-  assert.ok(!unwrap(await database.open()).objectStoreNames.contains("streams"));
+  const upgraded = unwrap(await database.open());
+  assert.ok(!upgraded.objectStoreNames.contains("streams"));
+  // Schema 5 indexes every id of a slice row.
+  assert.ok(upgraded.transaction("events").objectStore("events").index("id").multiEntry);
   await store.close();
 });

@@ -370,6 +370,106 @@ export function eventStoreContract(
     );
   });
 
+  test("a large append reads back whole, from any version, in any page", async (store) => {
+    // Large enough for a store to keep it in pieces; the reads below start
+    // and stop inside it and across its ends.
+    const size = 250;
+    await appendOne(store, "other");
+    const batch = await store.appendToStream(
+      "big",
+      Array.from({ length: size }, (_, i) => ev("Line", { i })),
+      { expectedVersion: "no_stream" },
+    );
+    checkEqual(await store.streamVersion("big"), size, "the head after the large append");
+    checkConflict(
+      await checkRejects(
+        store.appendToStream("big", [ev("Late")], { expectedVersion: 100 }),
+        "expected version 100, inside the large append at its head",
+      ),
+      "big",
+      100,
+      size,
+      "expected version 100 at the head",
+    );
+    await store.appendToStream("big", [ev("After")], { expectedVersion: size });
+    await appendOne(store, "other", 2);
+    const versions = async (options: Parameters<EventStore["readStream"]>[1]) =>
+      (await store.readStream("big", options)).map((e) => e.version);
+    const range = (from: number, to: number) =>
+      Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+    const whole = await store.readStream("big");
+    checkEqual(whole.map((e) => e.version), range(1, size + 1), "every version");
+    checkEqual(
+      whole.slice(0, size).map((e) => (e.data as { i: number }).i),
+      range(0, size - 1),
+      "every event's data, in order",
+    );
+    checkEqual(
+      whole.slice(0, size).map((e) => [e.id, e.position]),
+      batch.events.map((e) => [e.id, e.position]),
+      "ids and positions as the append returned them",
+    );
+    checkOrdered(whole, "positions within the stream");
+    checkEqual(
+      await versions({ from: 99, limit: 5 }),
+      range(99, 103),
+      "from 99, limit 5",
+    );
+    checkEqual(await versions({ from: 150 }), range(150, size + 1), "from 150");
+    checkEqual(
+      await versions({ from: size, limit: 2 }),
+      [size, size + 1],
+      "across its end",
+    );
+    checkEqual(await versions({ limit: 120 }), range(1, 120), "limit 120");
+    checkEqual(
+      await versions({ direction: "backward", from: 201, limit: 3 }),
+      [201, 200, 199],
+      "backward from 201",
+    );
+    checkEqual(
+      await versions({ direction: "backward", limit: 3 }),
+      [size + 1, size, size - 1],
+      "backward from the head",
+    );
+    checkEqual(await store.streamVersion("big"), size + 1, "the head");
+    for (const stale of [100, size]) {
+      checkConflict(
+        await checkRejects(
+          store.appendToStream("big", [ev("Late")], { expectedVersion: stale }),
+          `expected version ${stale} inside the large append`,
+        ),
+        "big",
+        stale,
+        size + 1,
+        `expected version ${stale}`,
+      );
+    }
+
+    const all = await store.readAll();
+    checkEqual(all.length, size + 4, "every event in the global log");
+    checkOrdered(all, "global order");
+    const inside = batch.events[119].position;
+    checkEqual(
+      (await store.readAll({ after: inside, limit: 3 })).map((e) => e.id),
+      batch.events.slice(120, 123).map((e) => e.id),
+      "a page starting inside the large append",
+    );
+    for (const pageSize of [1, 7, 100, 101]) {
+      const paged: string[] = [];
+      let checkpoint = 0;
+      while (true) {
+        const page = await store.readAll({ after: checkpoint, limit: pageSize });
+        if (page.length === 0) break;
+        check(page.length <= pageSize, `a page of at most ${pageSize}`);
+        for (const event of page) paged.push(event.id);
+        checkpoint = page[page.length - 1].position;
+      }
+      checkEqual(paged, all.map((e) => e.id), `pages of ${pageSize}`);
+    }
+  });
+
   test("readStream() and readAll() refuse invalid options", async (store) => {
     for (const options of [{ from: 0 }, { from: 1.5 }, { limit: -1 }]) {
       const error = await checkRejects(

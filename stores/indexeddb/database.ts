@@ -8,7 +8,10 @@
 import { type DBSchema, type IDBPDatabase, openDB } from "idb";
 import { VerdictError } from "../../mod.ts";
 
-/** A stored event: the position is the events store's auto-increment key. */
+/**
+ * One event stored alone: the position is the events store's auto-increment
+ * key.
+ */
 export interface StoredEventRow {
   position?: number;
   id: string;
@@ -19,6 +22,25 @@ export interface StoredEventRow {
   metadata: Record<string, unknown>;
   timestamp: number;
 }
+
+/**
+ * Consecutive events of one stream from one append, stored as one row: a
+ * large append costs one write per slice instead of one per event. `version`
+ * is the first event's, `position` (the key) the last event's; the events'
+ * ids are in `id`, in order, where the events store's unique multi-entry
+ * index finds each of them.
+ */
+export interface StoredSliceRow {
+  position?: number;
+  id: string[];
+  streamId: string;
+  version: number;
+  events: { type: string; data: unknown; metadata: Record<string, unknown> }[];
+  timestamp: number;
+}
+
+/** A row of the events store: one event, or a slice of several. */
+export type StoredRow = StoredEventRow | StoredSliceRow;
 
 /** A stored command record; `ts` is its timestamp in ms, for the indexes. */
 export interface StoredCommandRow {
@@ -33,7 +55,7 @@ export interface StoredCommandRow {
 export interface VerdictSchema extends DBSchema {
   events: {
     key: number;
-    value: StoredEventRow;
+    value: StoredRow;
     indexes: { stream: [string, number]; id: string };
   };
   commands: {
@@ -64,7 +86,7 @@ export interface VerdictSchema extends DBSchema {
 }
 
 /** The schema version this code creates and reads. */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /**
  * The browser refused to store more: the origin's quota is used up. The
@@ -196,14 +218,14 @@ export class VerdictDatabase {
     const db = new Promise<IDBPDatabase<VerdictSchema>>((resolve, reject) => {
       let gaveUp = false;
       openDB<VerdictSchema>(name, SCHEMA_VERSION, {
-        upgrade(db, oldVersion) {
+        upgrade(db, oldVersion, _newVersion, transaction) {
           if (oldVersion < 1) {
             const events = db.createObjectStore("events", {
               keyPath: "position",
               autoIncrement: true,
             });
             events.createIndex("stream", ["streamId", "version"], { unique: true });
-            events.createIndex("id", "id", { unique: true });
+            events.createIndex("id", "id", { unique: true, multiEntry: true });
             const commands = db.createObjectStore("commands", { keyPath: "id" });
             commands.createIndex("time", ["ts", "id"]);
             commands.createIndex("correlation", ["correlationId", "ts", "id"]);
@@ -221,6 +243,13 @@ export class VerdictDatabase {
           // transaction in Chromium.
           if (oldVersion >= 1 && oldVersion < 4) {
             (db as unknown as IDBDatabase).deleteObjectStore("streams");
+          }
+          // Version 5 stores large appends in slices of events, one row
+          // each: their ids are indexed as several entries of one row.
+          if (oldVersion >= 1 && oldVersion < 5) {
+            const events = transaction.objectStore("events");
+            events.deleteIndex("id");
+            events.createIndex("id", "id", { unique: true, multiEntry: true });
           }
         },
         blocked: () => {
