@@ -9,7 +9,12 @@ import "fake-indexeddb/auto";
 import assert from "node:assert/strict";
 import { forceCloseDatabase } from "fake-indexeddb";
 import { unwrap } from "idb";
-import { ConcurrencyError, DuplicateEventIdError, uuidv7 } from "@verdict/verdict";
+import {
+  ConcurrencyError,
+  DuplicateEventIdError,
+  EventDecodeError,
+  uuidv7,
+} from "@verdict/verdict";
 import { IndexedDbEventStore, VerdictDatabase } from "@verdict/verdict/indexeddb";
 
 const one = (type: string) => [{ type, data: {} }];
@@ -110,6 +115,37 @@ Deno.test("large appends kept in slices hold the same guarantees", async (t) => 
   );
   await mine.close();
   await theirs.close();
+});
+
+Deno.test("a damaged row, alone or a slice, is reported with its event's position", async () => {
+  const database = new VerdictDatabase(`heads-damaged-${Date.now()}`);
+  const store = new IndexedDbEventStore({ database });
+  await store.appendToStream("a", one("Fine"));
+  const batch = await store.appendToStream("b", many(20));
+  const db = await database.open();
+  // Another program (or an old bug) left a row without a type and a slice
+  // whose ids do not match its events.
+  const tx = db.transaction("events", "readwrite");
+  await tx.store.put({
+    ...(await tx.store.get(1))!,
+    type: undefined as unknown as string,
+  });
+  const slice = (await tx.store.get(batch.events[19].position))!;
+  await tx.store.put({ ...slice, id: ["only-one"] } as typeof slice);
+  await tx.done;
+  for (
+    const [read, position] of [
+      [() => store.readStream("a"), 1],
+      [() => store.readAll({ limit: 1 }), 1],
+      [() => store.readStream("b"), batch.events[19].position],
+      [() => store.readAll({ after: 1 }), batch.events[19].position],
+    ] as const
+  ) {
+    const error = await read().then(() => undefined, (e) => e);
+    assert.ok(error instanceof EventDecodeError, `got ${error}`);
+    assert.equal(error.position, position);
+  }
+  await store.close();
 });
 
 Deno.test("storage cleared behind a lost connection: what the store had seen is forgotten", async () => {
