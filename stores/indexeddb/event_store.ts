@@ -22,6 +22,7 @@ import {
   type InlineProjections,
   type NewEvent,
   planAppend,
+  projectedEvents,
   type ReadAllOptions,
   type ReadStreamOptions,
   type RecordedEvent,
@@ -301,17 +302,7 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
         pending.push(this.#inline.store.projectInTransaction(
           tx.objectStore("documents"),
           this.#inline.projections,
-          appends.flatMap((append, s) =>
-            append.events.map((event, e) => ({
-              id: ids[s][e],
-              type: event.type,
-              data: event.data,
-              metadata: event.metadata ?? {},
-              streamId: append.streamId,
-              version: actual[s] + e + 1,
-              timestamp: new Date(timestamp),
-            }))
-          ),
+          projectedEvents(appends, ids, actual, timestamp),
         ));
       }
       if (pipelined && headReads.some((read) => read !== undefined)) {
