@@ -107,8 +107,9 @@ interface AppendedMessage {
  * versions and event ids, adds the events and the record, or aborts and
  * writes nothing. Nothing but IndexedDB is awaited inside it. Each row of
  * the events store holds one event or, for an append of many events to one
- * stream, a slice of up to 100 of them (in Chromium a write costs about as
- * much for 100 events as for one). A row is indexed by its stream and first
+ * stream, a slice of up to 100 of them (Chromium spends most of a write on
+ * the request itself: in a probe page, 1,000 events written as 10 rows
+ * took about 30 ms, as 1,000 rows 100–130 ms). A row is indexed by its stream and first
  * version in a unique [streamId, version] index, so writing version N + 1
  * fails when another writer got there first, and the last row of that index
  * holds the stream's head. An append that expects version N of a stream
