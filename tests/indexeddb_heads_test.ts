@@ -1,10 +1,12 @@
-// A stream's head in IndexedDB is the last key of the events' unique
-// [streamId, version] index, and an append expecting a version this store has
-// already seen stored does not read it: adding the next version fails if
-// another writer took it. These tests hold that shortcut to the same
-// guarantees as a read: another tab's write is a conflict, storage cleared
-// under a reconnect is noticed, and a database written by the older layout
-// (heads in a "streams" store) upgrades with its history intact.
+// A stream's head in IndexedDB is the end of its last row in the events'
+// unique [streamId, version] index (a row holds one event, or a slice of a
+// large append), and an append expecting a version this store has already
+// seen stored does not read it: adding the next version fails if another
+// writer took it. These tests hold that shortcut to the same guarantees as a
+// read: another tab's write is a conflict, slices keep every guarantee,
+// storage cleared under a reconnect is noticed, damaged rows are reported,
+// and a database written by an older layout (heads in a "streams" store)
+// upgrades with its history intact.
 import "fake-indexeddb/auto";
 import assert from "node:assert/strict";
 import { forceCloseDatabase } from "fake-indexeddb";
