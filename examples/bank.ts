@@ -16,6 +16,7 @@ import {
   deciderHandler,
   type DocumentProjection,
   type EventStore,
+  type RetryPolicy,
   validate,
 } from "@verdict/verdict";
 import { z } from "zod";
@@ -175,6 +176,8 @@ export interface BankOptions {
   readonly onError?: (error: unknown) => void;
   /** Called when an append met a conflict and is retried. */
   readonly onConflict?: () => void;
+  /** How conflicts are retried (the handler's default: 10 attempts). */
+  readonly retry?: RetryPolicy;
 }
 
 /** A command bus running the bank: audit, correlation, validation, the account decider. */
@@ -187,6 +190,7 @@ export function createBank(options: BankOptions): CommandBus<BankCommand> {
     decider: accountDecider,
     store: options.store,
     onConflict: options.onConflict,
+    retry: options.retry,
     streamId: (command: BankCommand) =>
       command.type === "Transfer"
         ? [accountStream(command.data.from), accountStream(command.data.to)]

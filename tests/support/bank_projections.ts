@@ -71,7 +71,17 @@ export async function checkBankProjections(
   commands: number,
 ): Promise<void> {
   const { events: store, documents } = fixture;
-  const bank = createBank({ store });
+  // Four lanes over 20 accounts conflict often: on a Deno KV file, 1,472
+  // conflicts in 10,000 commands, up to 8 in a row for one command. Now and
+  // then one command meets 10 and the default policy fails it: a correct
+  // outcome, but not what this test is about. Here every command must get
+  // through, so any failure is a real one.
+  let conflicts = 0;
+  const bank = createBank({
+    store,
+    retry: { maxAttempts: 100 },
+    onConflict: () => conflicts++,
+  });
   const asyncBalances = {
     ...balancesProjection,
     name: "balances-async",
@@ -99,7 +109,7 @@ export async function checkBankProjections(
   await runner.waitUntilCaughtUp();
   await runner.stop();
 
-  assert.deepEqual(failures, [], JSON.stringify(outcomes));
+  assert.deepEqual(failures, [], JSON.stringify({ ...outcomes, conflicts }));
   assert.ok(
     outcomes.accepted > commands * 0.3 && outcomes.rejected > commands * 0.1,
     JSON.stringify(outcomes),
