@@ -248,7 +248,13 @@ await run("npm", [
 const nodeTests = testFiles
   .filter((f) => f.endsWith("_test.ts") && !f.startsWith("tests/node/"))
   .map((f) => `test/${f.replace(/\.ts$/, ".js")}`);
-await run("node", ["--import", "./test/deno_shim.js", "--test", ...nodeTests], out);
+// The spec reporter ends with the failing tests and their errors (TAP, the
+// default when output is not a terminal, leaves them where they happened).
+await run(
+  "node",
+  ["--import", "./test/deno_shim.js", "--test", "--test-reporter=spec", ...nodeTests],
+  out,
+);
 
 // 4. Consumers: every subpath from Node ESM, and from TypeScript.
 const consumer = new URL("test/consumer/", out);
