@@ -12,34 +12,18 @@
  *   deno bench -A bench/audit_bench.ts
  */
 
-import {
-  audit,
-  CommandBus,
-  correlation,
-  deciderHandler,
-  jsonCodec,
-} from "@verdict/verdict";
+import { audit, CommandBus, deciderHandler, jsonCodec } from "@verdict/verdict";
 import { cborCodec } from "@verdict/verdict/cbor";
 import { MemoryCommandLog, MemoryEventStore } from "@verdict/verdict/memory";
-import { accountDecider, type BankCommand } from "../examples/bank.ts";
+import type { BankCommand } from "../examples/bank.ts";
+import { benchBank } from "./bank_bus.ts";
 
 const COMMANDS = 10_000;
 
 async function bank(audited: boolean): Promise<CommandBus<BankCommand>> {
   const log = new MemoryCommandLog();
   const store = new MemoryEventStore({ commandLog: log });
-  const bus = new CommandBus<BankCommand>();
-  if (audited) bus.use(audit(log));
-  bus.use(correlation());
-  const handler = deciderHandler({
-    decider: accountDecider,
-    store,
-    streamId: (command: BankCommand) =>
-      command.type === "Transfer"
-        ? [`account-${command.data.from}`, `account-${command.data.to}`]
-        : `account-${command.data.accountId}`,
-  });
-  bus.register("OpenAccount", handler).register("Deposit", handler);
+  const bus = benchBank(store, audited ? log : undefined);
   await bus.dispatch({ type: "OpenAccount", data: { accountId: "a0", owner: "o" } });
   return bus;
 }

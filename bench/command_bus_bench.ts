@@ -9,27 +9,12 @@
  *   deno bench -A bench/command_bus_bench.ts
  */
 
-import { CommandBus, correlation, deciderHandler } from "@verdict/verdict";
+import type { CommandBus } from "@verdict/verdict";
 import { MemoryEventStore } from "@verdict/verdict/memory";
 import { type Account, accountDecider, type BankCommand } from "../examples/bank.ts";
+import { benchBank } from "./bank_bus.ts";
 
 const COMMANDS = 10_000;
-
-function bankBus(): CommandBus<BankCommand> {
-  const handler = deciderHandler({
-    decider: accountDecider,
-    store: new MemoryEventStore(),
-    streamId: (command: BankCommand) =>
-      command.type === "Transfer"
-        ? [`account-${command.data.from}`, `account-${command.data.to}`]
-        : `account-${command.data.accountId}`,
-  });
-  return new CommandBus<BankCommand>()
-    .use(correlation())
-    .register("OpenAccount", handler)
-    .register("Deposit", handler)
-    .register("Withdraw", handler);
-}
 
 const depositTo = (accountId: string): BankCommand => ({
   type: "Deposit",
@@ -37,7 +22,7 @@ const depositTo = (accountId: string): BankCommand => ({
 });
 
 async function bankWithAccounts(count: number): Promise<CommandBus<BankCommand>> {
-  const bus = bankBus();
+  const bus = benchBank(new MemoryEventStore());
   for (let i = 0; i < count; i++) {
     await bus.dispatch({ type: "OpenAccount", data: { accountId: `a${i}`, owner: "o" } });
   }

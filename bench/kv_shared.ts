@@ -4,9 +4,9 @@
  * 100 open accounts.
  */
 
-import { CommandBus, correlation, deciderHandler } from "@verdict/verdict";
 import type { KvEventStore } from "@verdict/verdict/kv";
-import { accountDecider, type BankCommand } from "../examples/bank.ts";
+import type { BankCommand } from "../examples/bank.ts";
+import { benchBank } from "./bank_bus.ts";
 
 /**
  * The raw floor of any checked write: each call is one atomic commit of one
@@ -29,16 +29,7 @@ export function rawCommitter(kv: Deno.Kv): () => Promise<void> {
  * returned function deposits into the next account, round robin.
  */
 export async function bankDeposits(store: KvEventStore): Promise<() => Promise<void>> {
-  const bus = new CommandBus<BankCommand>().use(correlation());
-  const handler = deciderHandler({
-    decider: accountDecider,
-    store,
-    streamId: (command: BankCommand) =>
-      command.type === "Transfer"
-        ? [`account-${command.data.from}`, `account-${command.data.to}`]
-        : `account-${command.data.accountId}`,
-  });
-  bus.register("OpenAccount", handler).register("Deposit", handler);
+  const bus = benchBank(store);
   for (let i = 0; i < 100; i++) {
     await bus.dispatch({ type: "OpenAccount", data: { accountId: `a${i}`, owner: "o" } });
   }

@@ -5,9 +5,10 @@
  */
 
 import type postgres from "postgres";
-import { audit, CommandBus, correlation, deciderHandler, uuidv7 } from "@verdict/verdict";
+import { type CommandBus, uuidv7 } from "@verdict/verdict";
 import type { PostgresStores } from "@verdict/verdict/postgres";
-import { accountDecider, type BankCommand } from "../examples/bank.ts";
+import type { BankCommand } from "../examples/bank.ts";
+import { benchBank } from "./bank_bus.ts";
 
 /**
  * Creates the raw tables, shaped like the store's, in schema `bench_raw`,
@@ -48,18 +49,7 @@ export async function rawAppend(pool: postgres.Sql, streamId: string): Promise<v
 
 /** The bank bus on verdict's stores, audited atomically or not. */
 export function bankBus(on: PostgresStores, withAudit: boolean): CommandBus<BankCommand> {
-  const bus = new CommandBus<BankCommand>();
-  if (withAudit) bus.use(audit(on.commandLog));
-  bus.use(correlation());
-  const handler = deciderHandler({
-    decider: accountDecider,
-    store: on.events,
-    streamId: (command: BankCommand) =>
-      command.type === "Transfer"
-        ? [`account-${command.data.from}`, `account-${command.data.to}`]
-        : `account-${command.data.accountId}`,
-  });
-  return bus.register("OpenAccount", handler).register("Deposit", handler);
+  return benchBank(on.events, withAudit ? on.commandLog : undefined);
 }
 
 /** A deposit of 1 into account `a${i}`. */

@@ -1,0 +1,37 @@
+/**
+ * The bus every bench drives: the bank's account decider behind the
+ * correlation middleware, and `audit()` in front when a log is given. No
+ * validation, so a bench measures the bus, the handler and the store.
+ */
+
+import {
+  audit,
+  CommandBus,
+  type CommandLogStore,
+  correlation,
+  deciderHandler,
+  type EventStore,
+} from "@verdict/verdict";
+import { accountDecider, accountStream, type BankCommand } from "../examples/bank.ts";
+
+/** The bank bus on `store`, audited into `log` when one is given. */
+export function benchBank(
+  store: EventStore,
+  log?: CommandLogStore,
+): CommandBus<BankCommand> {
+  const bus = new CommandBus<BankCommand>();
+  if (log) bus.use(audit(log));
+  bus.use(correlation());
+  const handler = deciderHandler({
+    decider: accountDecider,
+    store,
+    streamId: (command: BankCommand) =>
+      command.type === "Transfer"
+        ? [accountStream(command.data.from), accountStream(command.data.to)]
+        : accountStream(command.data.accountId),
+  });
+  return bus
+    .register("OpenAccount", handler)
+    .register("Deposit", handler)
+    .register("Withdraw", handler);
+}
