@@ -6,21 +6,10 @@
  */
 import { KvEventStore } from "@verdict/verdict/kv";
 import { bankDeposits, rawCommitter } from "../bench/kv_shared.ts";
+import { median, roundsArgument, time } from "./rounds.ts";
 
-const ROUNDS = Number(Deno.args[0] ?? 11);
-if (!Number.isSafeInteger(ROUNDS) || ROUNDS < 1) {
-  console.error(`usage: deno task bench:kv-rounds [rounds >= 1], got "${Deno.args[0]}"`);
-  Deno.exit(2);
-}
+const ROUNDS = roundsArgument("bench:kv-rounds", 11);
 const PER_ROUND = 300;
-
-async function time(fn: () => Promise<void>): Promise<number> {
-  const start = performance.now();
-  await fn();
-  return performance.now() - start;
-}
-const median = (values: number[]) =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 const dir = await Deno.makeTempDir({ prefix: "verdict-kv-rounds-" });
 const kv = await Deno.openKv(`${dir}/bench.kv`);

@@ -7,6 +7,7 @@
  */
 import postgres from "postgres";
 import { openPostgresStores } from "@verdict/verdict/postgres";
+import { median, roundsArgument, time } from "./rounds.ts";
 import { startPostgres } from "./start_postgres.ts";
 import {
   bankBus,
@@ -17,22 +18,8 @@ import {
   rawWorkers,
 } from "../bench/postgres_shared.ts";
 
-const ROUNDS = Number(Deno.args[0] ?? 7);
-if (!Number.isSafeInteger(ROUNDS) || ROUNDS < 1) {
-  console.error(
-    `usage: deno task bench:postgres-rounds [rounds >= 1], got "${Deno.args[0]}"`,
-  );
-  Deno.exit(2);
-}
+const ROUNDS = roundsArgument("bench:postgres-rounds", 7);
 const SEQUENTIAL = 100;
-
-async function time(fn: () => Promise<void>): Promise<number> {
-  const start = performance.now();
-  await fn();
-  return performance.now() - start;
-}
-const median = (values: number[]) =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const range = (values: number[], digits = 2) =>
   `${Math.min(...values).toFixed(digits)}–${Math.max(...values).toFixed(digits)}`;
 
