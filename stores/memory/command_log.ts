@@ -12,6 +12,7 @@ import {
   type CommandPage,
   type CommandQuery,
   type CommandRecord,
+  type CommandRecordError,
   type CommandStatus,
   compareCommandOrder,
   decodeCommandCursor,
@@ -22,9 +23,80 @@ import {
 import { cloneData } from "./clone.ts";
 import { settle } from "./settle.ts";
 
-/** A stored record; it is its own (timestamp, id) position in the order. */
-interface Entry extends CommandCursor {
-  readonly record: CommandRecord;
+/**
+ * A stored record, kept flat: one object per record (plus its payload) instead
+ * of the record, its Date, and copies of its metadata and id arrays. The log
+ * keeps every record alive, so each object per record is copied by every
+ * garbage collection it survives; a record is rebuilt when it is read.
+ * It is its own (timestamp, id) position in the order.
+ */
+class Entry implements CommandCursor {
+  readonly id: string;
+  readonly timestamp: number;
+  readonly correlationId: string;
+  readonly causationId: string | undefined;
+  readonly commandType: string;
+  readonly payload: string | Uint8Array;
+  readonly payloadCodec: string;
+  /** `undefined` when empty. */
+  readonly metadata: Readonly<Record<string, unknown>> | undefined;
+  readonly status: CommandStatus;
+  readonly error: CommandRecordError | undefined;
+  /** A single id is kept as the string itself. */
+  readonly eventIds: string | readonly string[];
+  readonly streamIds: string | readonly string[];
+  readonly durationMs: number;
+
+  constructor(record: CommandRecord) {
+    this.id = record.id;
+    this.timestamp = record.timestamp.getTime();
+    this.correlationId = record.correlationId;
+    this.causationId = record.causationId;
+    this.commandType = record.commandType;
+    this.payload = typeof record.payload === "string"
+      ? record.payload
+      : record.payload.slice();
+    this.payloadCodec = record.payloadCodec;
+    this.metadata = isEmpty(record.metadata) ? undefined : cloneData(record.metadata);
+    this.status = record.status;
+    this.error = record.error === undefined ? undefined : cloneData(record.error);
+    this.eventIds = compactIds(record.eventIds);
+    this.streamIds = compactIds(record.streamIds);
+    this.durationMs = record.durationMs;
+  }
+
+  /** A fresh copy of the record, sharing nothing the caller could mutate. */
+  toRecord(): CommandRecord {
+    const record: { -readonly [K in keyof CommandRecord]: CommandRecord[K] } = {
+      id: this.id,
+      correlationId: this.correlationId,
+      commandType: this.commandType,
+      payload: typeof this.payload === "string" ? this.payload : this.payload.slice(),
+      payloadCodec: this.payloadCodec,
+      metadata: this.metadata === undefined ? {} : cloneData(this.metadata),
+      status: this.status,
+      eventIds: expandIds(this.eventIds),
+      streamIds: expandIds(this.streamIds),
+      durationMs: this.durationMs,
+      timestamp: new Date(this.timestamp),
+    };
+    if (this.causationId !== undefined) record.causationId = this.causationId;
+    if (this.error !== undefined) record.error = cloneData(this.error);
+    return record;
+  }
+}
+
+function isEmpty(metadata: Readonly<Record<string, unknown>>): boolean {
+  for (const key in metadata) if (Object.hasOwn(metadata, key)) return false;
+  return true;
+}
+
+function compactIds(ids: readonly string[]): string | readonly string[] {
+  return ids.length === 1 ? ids[0] : ids.slice();
+}
+
+function expandIds(ids: string | readonly string[]): string[] {
+  return typeof ids === "string" ? [ids] : ids.slice();
 }
 
 const DEFAULT_LIMIT = 100;
@@ -101,11 +173,7 @@ export class MemoryCommandLog implements CommandLogStore {
     ) {
       throw new VerdictError(`Command ${record.id} is already recorded`);
     }
-    const entry: Entry = {
-      record: copyRecord(record),
-      timestamp: record.timestamp.getTime(),
-      id: record.id,
-    };
+    const entry = new Entry(record);
     if (increasing) ids.push(entry);
     else this.#otherIds.set(entry.id, entry);
     this.#inserted.push(entry);
@@ -129,8 +197,8 @@ export class MemoryCommandLog implements CommandLogStore {
     const inserted = this.#inserted;
     for (; this.#indexed < inserted.length; this.#indexed++) {
       const entry = inserted[this.#indexed];
-      insertOrdered(indexList(this.#byCorrelation, entry.record.correlationId), entry);
-      insertOrdered(indexList(this.#byType, entry.record.commandType), entry);
+      insertOrdered(indexList(this.#byCorrelation, entry.correlationId), entry);
+      insertOrdered(indexList(this.#byType, entry.commandType), entry);
     }
   }
 
@@ -139,7 +207,7 @@ export class MemoryCommandLog implements CommandLogStore {
     return settle(() => {
       this.#assertOpen();
       const entry = this.#find(id);
-      return entry && copyRecord(entry.record);
+      return entry && entry.toRecord();
     });
   }
 
@@ -149,7 +217,7 @@ export class MemoryCommandLog implements CommandLogStore {
       this.#assertOpen();
       this.#catchUpIndexes();
       const entries = this.#byCorrelation.get(correlationId) ?? [];
-      return entries.map((entry) => copyRecord(entry.record));
+      return entries.map((entry) => entry.toRecord());
     });
   }
 
@@ -234,31 +302,12 @@ function page(list: readonly Entry[], query: CommandQuery): CommandPage {
   for (let i = start; i < list.length; i++) {
     const entry = list[i];
     if (entry.timestamp >= before) break;
-    if (statuses && !statuses.has(entry.record.status)) continue;
+    if (statuses && !statuses.has(entry.status)) continue;
     if (records.length === limit) {
       return { records, nextCursor: encodeCommandCursor(last!) };
     }
-    records.push(copyRecord(entry.record));
+    records.push(entry.toRecord());
     last = entry;
   }
   return { records };
-}
-
-function copyRecord(record: CommandRecord): CommandRecord {
-  const copy: { -readonly [K in keyof CommandRecord]: CommandRecord[K] } = {
-    id: record.id,
-    correlationId: record.correlationId,
-    commandType: record.commandType,
-    payload: typeof record.payload === "string" ? record.payload : record.payload.slice(),
-    payloadCodec: record.payloadCodec,
-    metadata: cloneData(record.metadata),
-    status: record.status,
-    eventIds: record.eventIds.slice(),
-    streamIds: record.streamIds.slice(),
-    durationMs: record.durationMs,
-    timestamp: new Date(record.timestamp.getTime()),
-  };
-  if (record.causationId !== undefined) copy.causationId = record.causationId;
-  if (record.error !== undefined) copy.error = cloneData(record.error);
-  return copy;
 }
