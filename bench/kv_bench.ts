@@ -1,13 +1,14 @@
 /**
  * Deno KV on a local file: a command through the bus beside the raw floor of
- * any checked write, one atomic commit of one checked key; and batch appends
- * of 100 events per call.
+ * any checked write, one atomic commit of one checked key, and beside the
+ * writes an append needs at the least (head, event, global-log entry, no
+ * verdict code); and batch appends of 100 events per call.
  *
  *   deno bench -A --unstable-kv bench/kv_bench.ts
  */
 
 import { KvEventStore } from "@verdict/verdict/kv";
-import { bankDeposits, rawCommitter } from "./kv_shared.ts";
+import { bankDeposits, rawCommitter, requiredWritesCommitter } from "./kv_shared.ts";
 
 const dir = await Deno.makeTempDir({ prefix: "verdict-kv-bench-" });
 const kv = await Deno.openKv(`${dir}/bench.kv`);
@@ -21,6 +22,12 @@ Deno.bench({
   group: "kv commands",
   baseline: true,
   fn: rawCommitter(kv),
+});
+
+Deno.bench({
+  name: "raw: the required writes alone (check head; set head, event, global-log entry)",
+  group: "kv commands",
+  fn: requiredWritesCommitter(kv),
 });
 
 const store = new KvEventStore(kv, { prefix: ["bench"] });
