@@ -3,7 +3,10 @@
  *
  * - `audit overhead`: the bank bus (correlation, decider handler, memory
  *   store) bare, beside the same bus with `audit()` writing to a memory log
- *   that commits atomically with the events. 10,000 commands per iteration.
+ *   that commits atomically with the events, and beside a minimal recording
+ *   middleware (await the command's outcome, `JSON.stringify` the command,
+ *   push the string to an array): what any record costs at the least.
+ *   10,000 commands per iteration.
  * - `audit payload`: the audited bus with command payloads of 100 B to
  *   100 KB. 1,000 commands per iteration.
  * - `audit codec`: encoding and decoding one command payload as JSON and as
@@ -12,7 +15,13 @@
  *   deno bench -A bench/audit_bench.ts
  */
 
-import { audit, CommandBus, deciderHandler, jsonCodec } from "@verdict/verdict";
+import {
+  audit,
+  CommandBus,
+  deciderHandler,
+  jsonCodec,
+  type Middleware,
+} from "@verdict/verdict";
 import { cborCodec } from "@verdict/verdict/cbor";
 import { MemoryCommandLog, MemoryEventStore } from "@verdict/verdict/memory";
 import type { BankCommand } from "../examples/bank.ts";
@@ -20,21 +29,38 @@ import { benchBank } from "./bank_bus.ts";
 
 const COMMANDS = 10_000;
 
-async function bank(audited: boolean): Promise<CommandBus<BankCommand>> {
+type Variant = "bare" | "audit" | "minimal";
+
+async function bank(variant: Variant): Promise<CommandBus<BankCommand>> {
   const log = new MemoryCommandLog();
   const store = new MemoryEventStore({ commandLog: log });
-  const bus = benchBank(store, audited ? log : undefined);
+  const kept: string[] = [];
+  const minimal: Middleware<BankCommand> = async (context, next) => {
+    const result = await next();
+    kept.push(JSON.stringify(context.command));
+    return result;
+  };
+  const bus = benchBank(
+    store,
+    variant === "audit" ? log : undefined,
+    variant === "minimal" ? minimal : undefined,
+  );
   await bus.dispatch({ type: "OpenAccount", data: { accountId: "a0", owner: "o" } });
   return bus;
 }
 
-for (const audited of [false, true]) {
+const names: Record<Variant, string> = {
+  bare: "bare bus",
+  audit: "bus + audit (memory log)",
+  minimal: "bus + a minimal recording middleware (await, JSON.stringify, push)",
+};
+for (const variant of ["bare", "audit", "minimal"] as const) {
   Deno.bench({
-    name: audited ? "bus + audit (memory log)" : "bare bus",
+    name: names[variant],
     group: "audit overhead",
-    baseline: !audited,
+    baseline: variant === "bare",
     async fn(b) {
-      const bus = await bank(audited);
+      const bus = await bank(variant);
       const command: BankCommand = {
         type: "Deposit",
         data: { accountId: "a0", amount: 1 },
