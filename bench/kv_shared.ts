@@ -26,8 +26,8 @@ export function rawCommitter(kv: Deno.Kv): () => Promise<void> {
 }
 
 /**
- * The writes a Deno KV append needs at the least, as the KV store issue asks
- * for them, with no verdict code around them: each call is one atomic commit
+ * The writes a race-free Deno KV append with a global log needs at the
+ * least, with no verdict code around them: each call is one atomic commit
  * that checks a stream head's versionstamp and sets the new head, one event
  * and a global-log entry keyed by the commit's versionstamp, over 100 streams
  * round robin. (verdict's commit also writes an event-id key, for idempotent

@@ -2,8 +2,8 @@
  * `deno task bench:kv-rounds`: the `kv commands` bench of
  * `bench/kv_bench.ts` in alternating rounds — 300 raw checked commits, 300
  * commits of the writes an append needs at the least (head check, head,
- * event, global-log entry: the floor of any store built as the KV issue
- * asks), then 300 commands through the bus, then again — so the machine's
+ * event, global-log entry: the floor of a store built as verdict's KV store
+ * is), then 300 commands through the bus, then again — so the machine's
  * drift lands on every side alike. Prints each round's ratios and their
  * medians.
  */

@@ -5,18 +5,21 @@
  *
  * Each round, alternating so the machine's drift lands on every side alike:
  *
- * - `server, 100 per commit`: one statement per transaction that creates a
+ * - `server, 100 events per commit`: one statement per transaction that creates a
  *   stream's head and inserts 100 events the server generates itself (ids
  *   from `uuidv7()`, positions from the transaction id, as the store writes
  *   them) into the store's real, indexed `events` table — the rows
  *   `appendToStream` writes, without sending any of them;
- * - `verdict, 100 per call`: `appendToStream` of 100 events (as in
+ * - `verdict, 100 events per append`: `appendToStream` of 100 events (as in
  *   `bench/postgres_bench.ts`, group `postgres batch`);
- * - the same two, 8 at once on 8 connections (800 events);
- * - `server, 65,536 per commit`: the same statement with the most events one
+ * - the same two, 8 at once on a pool of 8 connections;
+ * - `server, 65,536 events per commit`: the same statement with the most events one
  *   transaction may hold (positions are the transaction id × 65,536 + index):
  *   the server's bulk rate with these indexes;
  * - `select 1`: one round trip.
+ *
+ * A round runs 40 appends (or statements, or round trips) of each case but
+ * the bulk one, which runs once.
  *
  * Prints each round and the medians. Uses `DATABASE_URL`, or starts an
  * embedded server and stops it.
@@ -57,7 +60,7 @@ try {
        insert into ${schema}.events
          (position, transaction_id, event_id, stream_id, version, type, data, metadata,
           created_at)
-       select pg_current_xact_id()::text::bigint * 65536 + i, pg_current_xact_id(),
+       select pg_current_xact_id()::text::bigint * ${BULK} + i, pg_current_xact_id(),
               ${eventId}, $1, i + 1, 'Imported',
               '{"line":0,"text":"a line of an imported statement"}'::jsonb, '{}'::jsonb,
               now()
