@@ -14,7 +14,7 @@ import {
   type EventStore,
   type Middleware,
 } from "@verdict/verdict";
-import { accountDecider, accountStream, type BankCommand } from "../examples/bank.ts";
+import { accountDecider, type BankCommand, bankStreams } from "../examples/bank.ts";
 
 /**
  * The bank bus on `store`, audited into `log` when one is given, with
@@ -32,10 +32,7 @@ export function benchBank(
   const handler = deciderHandler({
     decider: accountDecider,
     store,
-    streamId: (command: BankCommand) =>
-      command.type === "Transfer"
-        ? [accountStream(command.data.from), accountStream(command.data.to)]
-        : accountStream(command.data.accountId),
+    streamId: bankStreams,
   });
   return bus
     .register("OpenAccount", handler)

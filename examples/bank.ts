@@ -155,6 +155,12 @@ export const balancesProjection: DocumentProjection<BankEvent, AccountBalance> =
 /** The stream of one account. */
 export const accountStream = (accountId: string): string => `account-${accountId}`;
 
+/** The streams a bank command writes: both accounts of a transfer, else its account. */
+export const bankStreams = (command: BankCommand): string | string[] =>
+  command.type === "Transfer"
+    ? [accountStream(command.data.from), accountStream(command.data.to)]
+    : accountStream(command.data.accountId);
+
 const id = z.string().min(1).max(100);
 const amount = z.number().positive().max(1_000_000_000);
 
@@ -191,10 +197,7 @@ export function createBank(options: BankOptions): CommandBus<BankCommand> {
     store: options.store,
     onConflict: options.onConflict,
     retry: options.retry,
-    streamId: (command: BankCommand) =>
-      command.type === "Transfer"
-        ? [accountStream(command.data.from), accountStream(command.data.to)]
-        : accountStream(command.data.accountId),
+    streamId: bankStreams,
   });
   return bus
     .register("OpenAccount", handler)
