@@ -2,11 +2,14 @@
  * What the audit trail costs.
  *
  * - `audit overhead`: the bank bus (correlation, decider handler, memory
- *   store) bare, beside the same bus with `audit()` writing to a memory log
- *   that commits atomically with the events, and beside a minimal recording
- *   middleware (await the command's outcome, `JSON.stringify` the command,
- *   push the string to an array): what any record costs at the least.
- *   10,000 commands per iteration.
+ *   store) bare, beside the same bus behind an outermost middleware that
+ *   only calls `next()` (what a middleware layer costs), behind a minimal
+ *   recording middleware (await the outcome, `JSON.stringify` the command,
+ *   push the string), behind the least a record costs (the JSON payload and
+ *   an object with a record's fields, kept; no verdict code), and behind
+ *   `audit()` writing to a memory log that commits atomically with the
+ *   events. 10,000 commands per iteration. `deno task bench:memory-rounds`
+ *   runs the same cases in alternating rounds.
  * - `audit payload`: the audited bus with command payloads of 100 B to
  *   100 KB. 1,000 commands per iteration.
  * - `audit codec`: encoding and decoding one command payload as JSON and as
@@ -15,56 +18,20 @@
  *   deno bench -A bench/audit_bench.ts
  */
 
-import {
-  audit,
-  CommandBus,
-  deciderHandler,
-  jsonCodec,
-  type Middleware,
-} from "@verdict/verdict";
+import { audit, CommandBus, deciderHandler, jsonCodec } from "@verdict/verdict";
 import { cborCodec } from "@verdict/verdict/cbor";
 import { MemoryCommandLog, MemoryEventStore } from "@verdict/verdict/memory";
 import type { BankCommand } from "../examples/bank.ts";
-import { benchBank } from "./bank_bus.ts";
+import { auditedBank, auditVariants, COMMANDS, depositTo } from "./memory_shared.ts";
 
-const COMMANDS = 10_000;
-
-type Variant = "bare" | "audit" | "minimal";
-
-async function bank(variant: Variant): Promise<CommandBus<BankCommand>> {
-  const log = new MemoryCommandLog();
-  const store = new MemoryEventStore({ commandLog: log });
-  const kept: string[] = [];
-  const minimal: Middleware<BankCommand> = async (context, next) => {
-    const result = await next();
-    kept.push(JSON.stringify(context.command));
-    return result;
-  };
-  const bus = benchBank(
-    store,
-    variant === "audit" ? log : undefined,
-    variant === "minimal" ? minimal : undefined,
-  );
-  await bus.dispatch({ type: "OpenAccount", data: { accountId: "a0", owner: "o" } });
-  return bus;
-}
-
-const names: Record<Variant, string> = {
-  bare: "bare bus",
-  audit: "bus + audit (memory log)",
-  minimal: "bus + a minimal recording middleware (await, JSON.stringify, push)",
-};
-for (const variant of ["bare", "audit", "minimal"] as const) {
+for (const [variant, name] of Object.entries(auditVariants)) {
   Deno.bench({
-    name: names[variant],
+    name,
     group: "audit overhead",
     baseline: variant === "bare",
     async fn(b) {
-      const bus = await bank(variant);
-      const command: BankCommand = {
-        type: "Deposit",
-        data: { accountId: "a0", amount: 1 },
-      };
+      const bus = await auditedBank(variant as keyof typeof auditVariants);
+      const command: BankCommand = depositTo("a0");
       b.start();
       for (let i = 0; i < COMMANDS; i++) await bus.dispatch(command);
       b.end();

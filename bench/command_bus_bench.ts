@@ -9,44 +9,21 @@
  *   deno bench -A bench/command_bus_bench.ts
  */
 
-import type { CommandBus } from "@verdict/verdict";
-import { MemoryEventStore } from "@verdict/verdict/memory";
-import { type Account, accountDecider, type BankCommand } from "../examples/bank.ts";
-import { benchBank } from "./bank_bus.ts";
-
-const COMMANDS = 10_000;
-
-const depositTo = (accountId: string): BankCommand => ({
-  type: "Deposit",
-  data: { accountId, amount: 1 },
-});
-
-async function bankWithAccounts(count: number): Promise<CommandBus<BankCommand>> {
-  const bus = benchBank(new MemoryEventStore());
-  for (let i = 0; i < count; i++) {
-    await bus.dispatch({ type: "OpenAccount", data: { accountId: `a${i}`, owner: "o" } });
-  }
-  return bus;
-}
+import {
+  bankWithAccounts,
+  COMMANDS,
+  depositTo,
+  rawDecideEvolve,
+} from "./memory_shared.ts";
 
 Deno.bench({
   name: "raw decide + evolve over cached state",
   group: "command throughput",
   baseline: true,
   fn(b) {
-    let state: Account = accountDecider.evolve(accountDecider.initialState(), {
-      type: "AccountOpened",
-      data: { accountId: "a0", owner: "o" },
-    });
-    const command = depositTo("a0");
     b.start();
-    for (let i = 0; i < COMMANDS; i++) {
-      for (const event of accountDecider.decide(command, state)) {
-        state = accountDecider.evolve(state, event);
-      }
-    }
+    rawDecideEvolve(COMMANDS);
     b.end();
-    if (state.balance !== COMMANDS) throw new Error("lost a deposit");
   },
 });
 
