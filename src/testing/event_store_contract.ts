@@ -772,6 +772,38 @@ export function eventStoreContract(
     checkEqual((await store.readStream("s"))[0].data, data, "data");
   });
 
+  test("a __proto__ key from JSON.parse stays data, never a prototype", async (store) => {
+    // JSON.parse makes "__proto__" an own key. A store that copies it with
+    // `copy[key] = value` (outside Deno, where Object.prototype.__proto__
+    // exists) sets the copy's prototype instead, and the key is lost.
+    const data = JSON.parse(
+      '{"n":1,"__proto__":{"injected":true},"inner":{"__proto__":[2]}}',
+    );
+    const metadata = JSON.parse('{"userId":"u","__proto__":{"injected":true}}');
+    await store.appendToStream("s", [{ type: "A", data, metadata }]);
+    for (
+      const [where, event] of [
+        ["readStream", (await store.readStream("s"))[0]],
+        ["readAll", (await store.readAll())[0]],
+      ] as const
+    ) {
+      checkEqual(event.data, data, `data via ${where}`);
+      checkEqual(event.metadata, metadata, `metadata via ${where}`);
+      for (
+        const value of [
+          event.data,
+          (event.data as { inner: object }).inner,
+          event.metadata,
+        ]
+      ) {
+        check(
+          Object.getPrototypeOf(value) === Object.prototype,
+          `a plain object via ${where}, its prototype untouched`,
+        );
+      }
+    }
+  });
+
   const MiB = 1024 * 1024;
   const maxPayload = options.maxPayloadBytes ?? MiB;
   test(

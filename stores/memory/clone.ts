@@ -15,10 +15,17 @@ export function cloneData<T>(value: T): T {
   }
   const prototype = Object.getPrototypeOf(value);
   if (prototype === Object.prototype || prototype === null) {
-    const copy: Record<string, unknown> = {};
-    for (const key in value) {
-      if (Object.hasOwn(value, key)) {
-        copy[key] = cloneData((value as Record<string, unknown>)[key]);
+    // Spread defines the copy's own properties: a "__proto__" key (JSON.parse
+    // makes one) stays a key. Assigning `copy[key] = value` would set the
+    // copy's prototype instead wherever Object.prototype.__proto__ exists
+    // (Node, browsers), and lose the key. The spread is also V8's fastest
+    // copy; nested objects are then replaced by their copies, which assigns
+    // to an own property and so never reaches a prototype.
+    const copy: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+    for (const key in copy) {
+      const field = copy[key];
+      if (typeof field === "object" && field !== null && Object.hasOwn(copy, key)) {
+        copy[key] = cloneData(field);
       }
     }
     return copy as T;
