@@ -48,6 +48,8 @@ const throughput: Record<string, () => Promise<Run>> = {
     dispatchAll(await bankWithAccounts(1_000), thousandAccounts),
 };
 const audits = Object.keys(auditVariants) as AuditVariant[];
+const auditCase = async (variant: AuditVariant): Promise<Run> =>
+  dispatchAll(await auditedBank(variant), oneAccount);
 
 /** µs per command of one timed run of each case, in alternating order. */
 async function round<K extends string>(
@@ -68,11 +70,7 @@ const rows: Record<string, number>[] = [];
 const auditRows: Record<AuditVariant, number>[] = [];
 // A round to warm up.
 await round(throughputNames, (name) => throughput[name](), false);
-await round(
-  audits,
-  async (variant) => dispatchAll(await auditedBank(variant), oneAccount),
-  false,
-);
+await round(audits, auditCase, false);
 
 console.log(
   `Memory store, ${ROUNDS} alternating rounds of ${
@@ -82,11 +80,7 @@ console.log(
 for (let r = 0; r < ROUNDS; r++) {
   const reversed = r % 2 === 1;
   const row = await round(throughputNames, (name) => throughput[name](), reversed);
-  const audit = await round(
-    audits,
-    async (variant) => dispatchAll(await auditedBank(variant), oneAccount),
-    reversed,
-  );
+  const audit = await round(audits, auditCase, reversed);
   rows.push(row);
   auditRows.push(audit);
   console.log(
