@@ -130,11 +130,14 @@ function redactPath(value: unknown, keys: readonly string[]): unknown {
   }
   const record = value as Record<string, unknown>;
   if (key === "*") {
-    const copy: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(record)) {
-      copy[k] = rest.length ? redactPath(v, rest) : REDACTED;
-    }
-    return copy;
+    // fromEntries defines own properties: a "__proto__" key (JSON.parse makes
+    // one) stays a key, where `copy[k] = v` would set the copy's prototype
+    // outside Deno and drop the field from the log.
+    return Object.fromEntries(
+      Object.entries(record).map((
+        [k, v],
+      ) => [k, rest.length ? redactPath(v, rest) : REDACTED]),
+    );
   }
   if (!Object.hasOwn(record, key)) return value;
   return { ...record, [key]: rest.length ? redactPath(record[key], rest) : REDACTED };

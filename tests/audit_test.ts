@@ -9,6 +9,7 @@ import {
   ConcurrencyError,
   deciderHandler,
   jsonCodec,
+  redact,
   timeout,
 } from "@verdict/verdict";
 import { cborCodec } from "@verdict/verdict/cbor";
@@ -239,6 +240,30 @@ Deno.test("audit() redacts fields before the payload is encoded", async () => {
     type: "SignUp",
     data: { email: "a@b.c", password: "[REDACTED]", cards: [{ number: "[REDACTED]" }] },
   });
+});
+
+Deno.test("audit() redaction keeps a __proto__ key from JSON.parse as a field", async () => {
+  // A command built from a request body: JSON.parse makes "__proto__" an own
+  // key. Outside Deno, copying it with `copy[key] = value` sets a prototype
+  // instead, and the field vanishes from the log.
+  const command = JSON.parse(
+    '{"type":"Pay","data":{"cards":{"main":{"number":"4111"},"__proto__":{"number":"5500"}}}}',
+  );
+  const log = new MemoryCommandLog();
+  const bus = new CommandBus().use(audit(log, { redact: ["data.cards.*.number"] }));
+  bus.register("Pay", () => ({ events: [], streams: [] }));
+  const result = await bus.dispatch(command);
+  const payload = String((await log.get(result.commandId))?.payload);
+  assert.doesNotMatch(payload, /4111|5500/);
+  assert.deepEqual(
+    jsonCodec.decode(payload),
+    JSON.parse(
+      '{"type":"Pay","data":{"cards":{"main":{"number":"[REDACTED]"},"__proto__":{"number":"[REDACTED]"}}}}',
+    ),
+  );
+  const everything = redact(command, ["data.cards.*"]);
+  assert.deepEqual(Object.keys(everything.data.cards), ["main", "__proto__"]);
+  assert.equal(Object.getPrototypeOf(everything.data.cards), Object.prototype);
 });
 
 Deno.test("audit() with the CBOR codec stores bytes that decode to the command", async () => {
