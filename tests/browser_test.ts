@@ -1,10 +1,10 @@
 // deno-only: drives real Chromium.
-// The contract suites in real Chromium, against the IndexedDB stores: each
-// case is reported here by name.
+// The contract suites in real Chromium, against the IndexedDB stores and the
+// memory stores: each case is reported here by name.
 import { bundle, chromiumPath, serve, withChromium } from "./support/chromium.ts";
 
 Deno.test({
-  name: "in real Chromium, the IndexedDB stores keep every contract",
+  name: "in real Chromium, the IndexedDB and memory stores keep every contract",
   ignore: chromiumPath === undefined,
   sanitizeResources: false,
   sanitizeOps: false,

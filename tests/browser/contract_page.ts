@@ -1,5 +1,6 @@
-// Runs the contract suites against the IndexedDB stores inside a real
-// browser page and leaves the results on `window.verdictResults`.
+// Runs the contract suites against the IndexedDB stores, and the memory
+// stores (the browser fallback), inside a real browser page and leaves the
+// results on `window.verdictResults`.
 import {
   IndexedDbCheckpointStore,
   IndexedDbCommandLog,
@@ -8,6 +9,13 @@ import {
   IndexedDbSnapshotStore,
   VerdictDatabase,
 } from "@verdict/verdict/indexeddb";
+import {
+  MemoryCheckpointStore,
+  MemoryCommandLog,
+  MemoryEventStore,
+  MemoryProjectionStore,
+  MemorySnapshotStore,
+} from "@verdict/verdict/memory";
 import {
   checkpointStoreContract,
   commandLogContract,
@@ -74,6 +82,28 @@ const suites: [string, ContractCase[]][] = [
     "checkpoint store",
     checkpointStoreContract(() => new IndexedDbCheckpointStore({ database: fresh() })),
   ],
+  // The memory stores copy data with their own code, not the browser's
+  // structured clone: they are proven here too.
+  ["memory event store", eventStoreContract(() => new MemoryEventStore())],
+  [
+    "memory event store with command log",
+    eventStoreContract(() =>
+      new MemoryEventStore({ commandLog: new MemoryCommandLog() })
+    ),
+  ],
+  [
+    "memory document projections",
+    projectionContract((projections) => {
+      const documents = new MemoryProjectionStore();
+      const events = new MemoryEventStore({
+        inlineProjections: { store: documents, projections },
+      });
+      return { events, documents, close: () => events.close() };
+    }),
+  ],
+  ["memory command log", commandLogContract(() => new MemoryCommandLog())],
+  ["memory snapshot store", snapshotStoreContract(() => new MemorySnapshotStore())],
+  ["memory checkpoint store", checkpointStoreContract(() => new MemoryCheckpointStore())],
 ];
 
 interface Result {
