@@ -166,7 +166,11 @@ export function withUpcasting(store: EventStore, options: UpcastingOptions): Eve
     }
     steps.set(key, upcaster);
   }
-  const current = (type: string) => options.currentVersions[type] ?? 1;
+  // Own keys only: a type named "constructor" or "toString" must not find
+  // Object.prototype's function (stamped on the event, it cannot be stored).
+  const versions = options.currentVersions;
+  const current = (type: string) =>
+    Object.hasOwn(versions, type) ? versions[type] ?? 1 : 1;
 
   const upcast = <E extends Event>(event: RecordedEvent<E>): RecordedEvent<E> => {
     const target = current(event.type);

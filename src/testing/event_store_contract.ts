@@ -716,6 +716,22 @@ export function eventStoreContract(
     });
     const missing = await checkRejects(gap.readAll(), "an event with no upcaster path");
     check(missing instanceof UpcastError, `an UpcastError, got ${String(missing)}`);
+    // Types that name Object.prototype's members are types like any other:
+    // version 1, not the inherited function.
+    const inherited = await upcasting.appendToStream("inherited", [
+      { type: "constructor", data: {} },
+      { type: "toString", data: {} },
+    ]);
+    checkEqual(
+      inherited.events.map((e) => e.metadata.schemaVersion),
+      [1, 1],
+      "types named like Object.prototype's members are at version 1",
+    );
+    checkEqual(
+      (await store.readStream("inherited")).map((e) => e.metadata.schemaVersion),
+      [1, 1],
+      "and stored so",
+    );
   });
 
   test("stream ids with unicode, slashes, quotes, SQL and 1,000 characters work", async (store) => {
