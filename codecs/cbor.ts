@@ -1,6 +1,8 @@
 /**
  * A CBOR payload codec for the audit middleware, on `npm:cbor-x`: smaller
- * payloads than JSON, binary data kept as bytes.
+ * payloads than JSON, binary data kept as bytes. One difference from JSON:
+ * cbor-x decodes a `"__proto__"` key as `"__proto_"` (its guard against
+ * prototype pollution); the stored bytes keep the key as it was.
  *
  * @example Audit with CBOR payloads
  * ```ts
