@@ -118,14 +118,15 @@ function redactPath(value: unknown, keys: readonly string[]): unknown {
     return value;
   }
   const [key, ...rest] = keys;
+  // The field at `key`: redacted when the path ends here, else walked on.
+  const redactField = (field: unknown) =>
+    rest.length ? redactPath(field, rest) : REDACTED;
   if (Array.isArray(value)) {
-    if (key === "*") {
-      return value.map((item) => rest.length ? redactPath(item, rest) : REDACTED);
-    }
+    if (key === "*") return value.map(redactField);
     const index = Number(key);
     if (!Number.isInteger(index) || index < 0 || index >= value.length) return value;
     const copy = [...value];
-    copy[index] = rest.length ? redactPath(copy[index], rest) : REDACTED;
+    copy[index] = redactField(copy[index]);
     return copy;
   }
   const record = value as Record<string, unknown>;
@@ -134,13 +135,11 @@ function redactPath(value: unknown, keys: readonly string[]): unknown {
     // one) stays a key, where `copy[k] = v` would set the copy's prototype
     // outside Deno and drop the field from the log.
     return Object.fromEntries(
-      Object.entries(record).map((
-        [k, v],
-      ) => [k, rest.length ? redactPath(v, rest) : REDACTED]),
+      Object.entries(record).map(([k, v]) => [k, redactField(v)]),
     );
   }
   if (!Object.hasOwn(record, key)) return value;
-  return { ...record, [key]: rest.length ? redactPath(record[key], rest) : REDACTED };
+  return { ...record, [key]: redactField(record[key]) };
 }
 
 /**
