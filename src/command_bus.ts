@@ -574,7 +574,10 @@ class Dispatch<C extends Command> implements CommandContext<C> {
     onError: (error: unknown, context: CommandContext) => void,
   ) {
     this.command = command;
-    this.commandId = context.commandId ?? uuidv7();
+    const now = clock.now();
+    // One clock read serves both: on the system clock the id carries it.
+    this.commandId = context.commandId ??
+      (clock === systemClock ? uuidv7(now) : uuidv7());
     this.correlationId = context.correlationId;
     this.causationId = context.causationId;
     this.principal = context.principal;
@@ -583,7 +586,7 @@ class Dispatch<C extends Command> implements CommandContext<C> {
     this.deadline = context.deadline;
     this.signal = context.signal;
     this.metadata = context.metadata ? { ...context.metadata } : {};
-    this.startedAt = clock.now();
+    this.startedAt = now;
     this.clock = clock;
     this.atomicAudit = undefined;
     this.#onError = onError;

@@ -37,12 +37,23 @@ function randomBytes(count: number): number {
   return start;
 }
 
+/** The largest time a UUIDv7's 48-bit timestamp holds. */
+const MAX_MILLIS = 2 ** 48 - 1;
+
 let lastMillis = -1;
 let counter = 0;
 
 /**
  * Returns a new UUIDv7 string. Ids made by one process are strictly
  * increasing, even within one millisecond.
+ *
+ * Pass `now` when the current time is already at hand (it costs a clock read
+ * otherwise): the id then carries that time. A time before the last id's
+ * cannot break the order: the id continues from the last one instead.
+ *
+ * @param now The Unix time in milliseconds to stamp (default: `Date.now()`),
+ * an integer from 0 to 2^48 - 1.
+ * @throws {RangeError} when `now` is not such an integer.
  *
  * @example
  * ```ts
@@ -53,10 +64,21 @@ let counter = 0;
  * const b = uuidv7();
  * assert.match(a, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
  * assert.ok(a < b);
+ *
+ * // With a timestamp already read: the first 12 hex digits are that time.
+ * const now = Date.now();
+ * assert.ok(uuidv7(now).replace("-", "").startsWith(now.toString(16).padStart(12, "0")));
  * ```
  */
-export function uuidv7(): string {
-  let millis = Date.now();
+export function uuidv7(now?: number): string {
+  let millis: number;
+  if (now === undefined) millis = Date.now();
+  else if (Number.isSafeInteger(now) && now >= 0 && now <= MAX_MILLIS) millis = now;
+  else {
+    throw new RangeError(
+      `uuidv7(now): now must be an integer from 0 to 2^48 - 1, got ${now}`,
+    );
+  }
   if (millis > lastMillis) {
     lastMillis = millis;
     const at = randomBytes(2);
