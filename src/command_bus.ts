@@ -515,10 +515,23 @@ export class CommandBus<C extends Command = Command> {
     return this.#run(ctx, 0);
   }
 
-  async #run(ctx: Dispatch<C>, index: number): Promise<CommandResult> {
+  // Promise chains rather than async functions: each suspended async call
+  // costs several hundred bytes, and a dispatch would make one per layer.
+  #run(ctx: Dispatch<C>, index: number): Promise<CommandResult> {
     try {
       if (index < this.#middleware.length) {
-        return await this.#middleware[index](ctx, () => this.#run(ctx, index + 1));
+        let inner: Promise<CommandResult> | undefined;
+        const result = this.#middleware[index](
+          ctx,
+          () => inner = this.#run(ctx, index + 1),
+        );
+        // A middleware that hands on what `next()` returned passes on a
+        // promise that never rejects: nothing to guard.
+        if (result === inner) return result;
+        return Promise.resolve(result).then(
+          undefined,
+          (error) => resultFromError(ctx.commandId, error),
+        );
       }
       const command = ctx.command;
       if (
@@ -532,15 +545,14 @@ export class CommandBus<C extends Command = Command> {
       }
       const handler = this.#handlers.get(command.type);
       if (!handler) throw new UnknownCommandError(command.type);
-      const outcome = await handler(command, ctx);
-      return {
-        status: "accepted",
-        commandId: ctx.commandId,
-        events: outcome.events,
-        streams: outcome.streams,
-      };
+      const outcome = handler(command, ctx);
+      if (!isThenable(outcome)) return Promise.resolve(accepted(ctx.commandId, outcome));
+      return Promise.resolve(outcome).then(
+        (outcome) => accepted(ctx.commandId, outcome),
+        (error) => resultFromError(ctx.commandId, error),
+      );
     } catch (error) {
-      return resultFromError(ctx.commandId, error);
+      return Promise.resolve(resultFromError(ctx.commandId, error));
     }
   }
 
@@ -599,4 +611,17 @@ class Dispatch<C extends Command> implements CommandContext<C> {
       // An error hook that throws must not change the command's outcome.
     }
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<HandlerOutcome> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === "function";
+}
+
+function accepted(commandId: string, outcome: HandlerOutcome): AcceptedResult {
+  return {
+    status: "accepted",
+    commandId,
+    events: outcome.events,
+    streams: outcome.streams,
+  };
 }

@@ -3,7 +3,10 @@ import {
   type Command,
   CommandBus,
   type CommandContext,
+  type CommandHandler,
   CommandRejectedError,
+  type CommandResult,
+  type Middleware,
   UnknownCommandError,
   ValidationError,
 } from "@verdict/verdict";
@@ -105,6 +108,88 @@ Deno.test("CommandBus", async (t) => {
       });
       const failed = await throwing.dispatch({ type: "Ping", data: { n: 1 } });
       assert.equal(failed.status, "failed");
+    },
+  );
+
+  await t.step(
+    "next() always resolves to a result, however the layers below end",
+    async () => {
+      const seen: string[] = [];
+      const outer = (ctx: CommandContext<Ping>, next: () => Promise<CommandResult>) =>
+        next().then((result) => {
+          seen.push(`${ctx.command.data.n}: ${result.status}`);
+          return result;
+        });
+      const cases: [string, Middleware<Ping>, CommandHandler<Ping>, string][] = [
+        ["async handler rejects", (_, next) => next(), () => {
+          return Promise.reject(new CommandRejectedError("no"));
+        }, "rejected"],
+        ["async handler fails", (_, next) => next(), async () => {
+          await Promise.resolve();
+          throw new Error("disk full");
+        }, "failed"],
+        ["handler returns a thenable", (_, next) => next(), () =>
+          ({
+            then: (resolve: (outcome: typeof nothing) => void) => resolve(nothing),
+          }) as unknown as Promise<typeof nothing>, "accepted"],
+        [
+          "middleware rejects after next()",
+          async (_, next) => {
+            await next();
+            throw new Error("after");
+          },
+          () => nothing,
+          "failed",
+        ],
+        [
+          "middleware throws before next()",
+          () => {
+            throw new CommandRejectedError("before");
+          },
+          () => nothing,
+          "rejected",
+        ],
+        [
+          "middleware returns a plain result",
+          (ctx) =>
+            ({
+              status: "accepted",
+              commandId: ctx.commandId,
+              events: [],
+              streams: [],
+            }) as unknown as Promise<CommandResult>,
+          () => {
+            throw new Error("not reached");
+          },
+          "accepted",
+        ],
+      ];
+      for (const [n, [name, middleware, handler, status]] of cases.entries()) {
+        const bus = new CommandBus<Ping>().use(outer).use(middleware);
+        bus.register("Ping", handler);
+        const result = await bus.dispatch({ type: "Ping", data: { n } });
+        assert.equal(result.status, status, name);
+        assert.equal(seen.at(-1), `${n}: ${status}`, name);
+      }
+    },
+  );
+
+  await t.step(
+    "a middleware that calls next() twice runs the handler twice",
+    async () => {
+      let runs = 0;
+      const bus = new CommandBus<Ping>().use(async (_, next) => {
+        await next();
+        return next();
+      });
+      bus.register("Ping", () => {
+        runs++;
+        if (runs === 1) throw new Error("first try");
+        return nothing;
+      });
+      const result = await bus.dispatch({ type: "Ping", data: { n: 1 } });
+      assert.equal(result.status, "accepted");
+      assert.equal(runs, 2);
     },
   );
 
