@@ -16,7 +16,7 @@ import type {
 import { type Decider, fold } from "./decider.ts";
 import { CommandRejectedError, CommandTimeoutError, ConcurrencyError } from "./errors.ts";
 import type { Event, EventMetadata, NewEvent, RecordedEvent } from "./event.ts";
-import type { AppendResult, EventStore } from "./event_store.ts";
+import type { AppendOptions, AppendResult, EventStore } from "./event_store.ts";
 import { backoffDelay, resolveRetryPolicy, type RetryPolicy } from "./retry.ts";
 import type { SnapshotPolicy } from "./snapshot.ts";
 import { StateCache } from "./state_cache.ts";
@@ -229,37 +229,156 @@ export function deciderHandler<C extends Command, S, E extends Event>(
     return { streamId, state, version, checked: true };
   }
 
+  /** Whether an unchecked stream's cached version is no longer current. */
+  async function isStale(loaded: LoadedStream<S>): Promise<boolean> {
+    return !loaded.checked &&
+      await store.streamVersion(loaded.streamId) !== loaded.version;
+  }
+
   /** The unchecked streams whose cached version is no longer current. */
   async function staleStreams(loaded: readonly LoadedStream<S>[]): Promise<string[]> {
     const stale: string[] = [];
     for (const stream of loaded) {
-      if (stream.checked) continue;
-      if (await store.streamVersion(stream.streamId) !== stream.version) {
-        stale.push(stream.streamId);
-      }
+      if (await isStale(stream)) stale.push(stream.streamId);
     }
     return stale;
   }
 
-  return async (command, context) => {
-    const target = options.streamId(command);
-    const streamIds = typeof target === "string" ? [target] : [...new Set(target)];
-    if (streamIds.length === 0) {
-      throw new TypeError(`streamId() returned no stream for ${command.type}`);
-    }
-    for (const id of streamIds) assertValidStreamId(id);
+  /** The decided events as appended: with the command's metadata stamped on. */
+  function stamped(events: readonly E[], metadata: EventMetadata): NewEvent<E>[] {
+    return events.map((event): NewEvent<E> => ({
+      ...event,
+      metadata: event.metadata ? { ...metadata, ...event.metadata } : metadata,
+    }));
+  }
 
+  /** The accepted command's record, when it is to commit with the events. */
+  function atomicRecord(
+    context: CommandContext<C>,
+  ): AppendOptions["commandRecord"] {
+    const request = context.atomicAudit;
+    return request && store.commandLog && request.log === store.commandLog
+      ? request.buildAccepted
+      : undefined;
+  }
+
+  /**
+   * Counts a conflict: reports it, then waits out the backoff, or rethrows
+   * it once the attempts are used up.
+   */
+  function backOff(
+    error: unknown,
+    conflicts: number,
+    context: CommandContext<C>,
+  ): Promise<void> {
+    if (!(error instanceof ConcurrencyError)) throw error;
+    options.onConflict?.(error, conflicts);
+    if (conflicts >= policy.maxAttempts) throw error;
+    return context.clock.sleep(backoffDelay(policy, conflicts), context.signal);
+  }
+
+  /**
+   * Keeps a stream's new state after an append: in the cache, and in a
+   * snapshot when the stream crossed a multiple of `snapshots.every`. Returns
+   * a promise only when a snapshot is being saved.
+   */
+  function remember(
+    from: LoadedStream<S>,
+    decided: readonly E[],
+    result: AppendResult<E>,
+    context: CommandContext<C>,
+  ): Promise<void> | undefined {
+    if (!cache && !snapshots) return undefined;
+    const state = fold(decider, decided, from.state);
+    cache?.set(result.streamId, state, result.nextExpectedVersion);
+    if (
+      !snapshots ||
+      Math.floor(result.nextExpectedVersion / snapshots.every) <=
+        Math.floor(from.version / snapshots.every)
+    ) return undefined;
+    // A lost snapshot only costs a longer load later: report, go on.
+    return snapshots.store.save({
+      streamId: result.streamId,
+      version: result.nextExpectedVersion,
+      schemaVersion: snapshotSchema,
+      state,
+      takenAt: new Date(context.clock.now()),
+    }).catch((error) => context.reportError(error));
+  }
+
+  /** The common case, one stream: no arrays to build around it. */
+  async function decideOne(
+    streamId: string,
+    command: C,
+    context: CommandContext<C>,
+  ): Promise<HandlerOutcome> {
+    let refresh = false;
+    let conflicts = 0;
+    while (true) {
+      throwIfPastDeadline(context);
+      // A cached state is used as it is, without a trip through a promise.
+      const loaded = (refresh ? undefined : cachedState(streamId, NONE)) ??
+        await load(streamId);
+      refresh = false;
+
+      let decided: readonly E[];
+      try {
+        decided = decider.decide(command, loaded.state);
+      } catch (error) {
+        // A refusal made on cached state counts only if that state was current.
+        if (error instanceof CommandRejectedError && await isStale(loaded)) {
+          refresh = true;
+          continue;
+        }
+        throw error;
+      }
+      if (decided.length === 0) {
+        if (await isStale(loaded)) {
+          refresh = true;
+          continue;
+        }
+        return { events: [], streams: [] };
+      }
+
+      const commandRecord = atomicRecord(context);
+      let result: AppendResult<E>;
+      try {
+        result = await store.appendToStream<E>(
+          streamId,
+          stamped(decided, metadataOf(context)),
+          { expectedVersion: loaded.version, commandRecord },
+        );
+      } catch (error) {
+        await backOff(error, ++conflicts, context);
+        refresh = true;
+        continue;
+      }
+      if (commandRecord) context.atomicAudit!.committed = true;
+      const saving = remember(loaded, decided, result, context);
+      if (saving) await saving;
+      return result.events.length > 0
+        ? {
+          events: result.events,
+          streams: [{ streamId, version: result.nextExpectedVersion }],
+        }
+        : { events: [], streams: [] };
+    }
+  }
+
+  /** Several streams: each decided on its own state, all appended atomically. */
+  async function decideMany(
+    streamIds: readonly string[],
+    command: C,
+    context: CommandContext<C>,
+  ): Promise<HandlerOutcome> {
     // Streams to read before the next decision; empty on the happy path.
     let mustRefresh: string[] = [];
     let conflicts = 0;
     while (true) {
       throwIfPastDeadline(context);
-      // A cached state is used as it is, without a trip through a promise.
-      const loaded = streamIds.length === 1
-        ? [cachedState(streamIds[0], mustRefresh) ?? await load(streamIds[0])]
-        : await Promise.all(
-          streamIds.map((id) => cachedState(id, mustRefresh) ?? load(id)),
-        );
+      const loaded = await Promise.all(
+        streamIds.map((id) => cachedState(id, mustRefresh) ?? load(id)),
+      );
       if (mustRefresh.length > 0) mustRefresh = [];
 
       let decided: (readonly E[])[];
@@ -287,67 +406,30 @@ export function deciderHandler<C extends Command, S, E extends Event>(
       }
 
       const metadata = metadataOf(context);
-      const toAppend = decided.map((events) =>
-        events.map((event): NewEvent<E> => ({
-          ...event,
-          metadata: event.metadata ? { ...metadata, ...event.metadata } : metadata,
-        }))
-      );
-      const request = context.atomicAudit;
-      const commandRecord =
-        request && store.commandLog && request.log === store.commandLog
-          ? request.buildAccepted
-          : undefined;
-
+      const commandRecord = atomicRecord(context);
       let results: readonly AppendResult<E>[];
       try {
-        results = loaded.length === 1
-          ? [
-            await store.appendToStream<E>(loaded[0].streamId, toAppend[0], {
-              expectedVersion: loaded[0].version,
-              commandRecord,
-            }),
-          ]
-          : await store.appendToStreams<E>(
-            loaded.map((stream, i) => ({
-              streamId: stream.streamId,
-              events: toAppend[i],
-              expectedVersion: stream.version,
-            })),
-            { commandRecord },
-          );
+        results = await store.appendToStreams<E>(
+          loaded.map((stream, i) => ({
+            streamId: stream.streamId,
+            events: stamped(decided[i], metadata),
+            expectedVersion: stream.version,
+          })),
+          { commandRecord },
+        );
       } catch (error) {
-        if (!(error instanceof ConcurrencyError)) throw error;
-        mustRefresh = [error.streamId];
-        conflicts++;
-        options.onConflict?.(error, conflicts);
-        if (conflicts >= policy.maxAttempts) throw error;
-        await context.clock.sleep(backoffDelay(policy, conflicts), context.signal);
+        await backOff(error, ++conflicts, context);
+        mustRefresh = [(error as ConcurrencyError).streamId];
         continue;
       }
-      if (commandRecord && request) request.committed = true;
+      if (commandRecord) context.atomicAudit!.committed = true;
 
       const events: RecordedEvent[] = [];
       const streams: StreamVersion[] = [];
       for (let i = 0; i < loaded.length; i++) {
         const result = results[i];
-        const needsState = cache || snapshots;
-        const state = needsState ? fold(decider, decided[i], loaded[i].state) : undefined;
-        if (cache) cache.set(result.streamId, state as S, result.nextExpectedVersion);
-        if (
-          snapshots &&
-          Math.floor(result.nextExpectedVersion / snapshots.every) >
-            Math.floor(loaded[i].version / snapshots.every)
-        ) {
-          // A lost snapshot only costs a longer load later: report, go on.
-          await snapshots.store.save({
-            streamId: result.streamId,
-            version: result.nextExpectedVersion,
-            schemaVersion: snapshotSchema,
-            state: state as S,
-            takenAt: new Date(context.clock.now()),
-          }).catch((error) => context.reportError(error));
-        }
+        const saving = remember(loaded[i], decided[i], result, context);
+        if (saving) await saving;
         if (result.events.length > 0) {
           streams.push({
             streamId: result.streamId,
@@ -356,10 +438,33 @@ export function deciderHandler<C extends Command, S, E extends Event>(
           for (const event of result.events) events.push(event);
         }
       }
-      return { events, streams } satisfies HandlerOutcome;
+      return { events, streams };
+    }
+  }
+
+  return (command, context) => {
+    try {
+      const target = options.streamId(command);
+      if (typeof target === "string") {
+        assertValidStreamId(target);
+        return decideOne(target, command, context);
+      }
+      const streamIds = [...new Set(target)];
+      if (streamIds.length === 0) {
+        throw new TypeError(`streamId() returned no stream for ${command.type}`);
+      }
+      for (const id of streamIds) assertValidStreamId(id);
+      return streamIds.length === 1
+        ? decideOne(streamIds[0], command, context)
+        : decideMany(streamIds, command, context);
+    } catch (error) {
+      // Bad input fails the returned promise, as every other failure does.
+      return Promise.reject(error);
     }
   };
 }
+
+const NONE: readonly string[] = [];
 
 function throwIfPastDeadline(context: CommandContext): void {
   if (context.signal?.aborted) throw context.signal.reason;

@@ -235,6 +235,72 @@ Deno.test("deciderHandler", async (t) => {
     }
   });
 
+  await t.step(
+    "a transfer on stale caches catches up on the stream that moved, only it",
+    async () => {
+      const memory = new MemoryEventStore();
+      const store = new SpyStore(memory);
+      const bus = bankBus(store);
+      await bus.dispatch(open("a"));
+      await bus.dispatch(open("b"));
+      await bus.dispatch(deposit("a", 50));
+      const transfer = (id: string, amount: number): BankCommand => ({
+        type: "Transfer",
+        data: { transferId: id, from: "a", to: "b", amount },
+      });
+      const behind = (accountId: string) =>
+        memory.appendToStream(accountStream(accountId), [
+          { type: "MoneyDeposited", data: { accountId, amount: 100 } },
+        ]);
+
+      // A refusal on a's stale balance (50) is rechecked: a holds 150.
+      await behind("a");
+      store.calls.readStream.length = 0;
+      const rechecked = await bus.dispatch(transfer("t-1", 120));
+      assert.equal(rechecked.status, "accepted");
+      assert.deepEqual(store.calls.readStream, [["account-a", { from: 3 }]]);
+
+      // A decision on b's stale state meets a conflict on b alone.
+      await behind("b");
+      store.calls.readStream.length = 0;
+      const retried = await bus.dispatch(transfer("t-2", 10));
+      assert.equal(retried.status, "accepted");
+      assert.deepEqual(store.calls.readStream, [["account-b", { from: 3 }]]);
+      assert.equal(await balance(store, "a"), 20);
+      assert.equal(await balance(store, "b"), 230);
+    },
+  );
+
+  await t.step("an empty decision on a stale cache is rechecked too", async () => {
+    const memory = new MemoryEventStore();
+    const store = new SpyStore(memory);
+    type Close = { type: "Close"; data: null };
+    const bus = new CommandBus<Close>();
+    // Closing an already closed door decides nothing.
+    bus.register(
+      "Close",
+      deciderHandler({
+        decider: {
+          initialState: () => "open",
+          decide: (_, state: string) =>
+            state === "closed" ? [] : [{ type: "Closed", data: null }],
+          evolve: (_, event: { type: string }) =>
+            event.type === "Closed" ? "closed" : "open",
+        },
+        store,
+        streamId: () => "door",
+      }),
+    );
+    assert.equal((await bus.dispatch({ type: "Close", data: null })).status, "accepted");
+    await memory.appendToStream("door", [{ type: "Opened", data: null }]);
+    const result = await bus.dispatch({ type: "Close", data: null });
+    assert.equal(result.status, "accepted");
+    if (result.status === "accepted") {
+      assert.deepEqual(result.events.map((e) => [e.type, e.version]), [["Closed", 3]]);
+    }
+    assert.equal(store.calls.streamVersion, 1, "one check of the cached version");
+  });
+
   await t.step("events carry correlation, causation, user and tenant", async () => {
     const store = new MemoryEventStore();
     const bus = bankBus(store);
