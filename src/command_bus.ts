@@ -617,7 +617,17 @@ function isThenable(value: unknown): value is PromiseLike<HandlerOutcome> {
   return typeof (value as PromiseLike<unknown> | null)?.then === "function";
 }
 
-function accepted(commandId: string, outcome: HandlerOutcome): AcceptedResult {
+function accepted(commandId: string, outcome: HandlerOutcome): CommandResult {
+  if (typeof outcome !== "object" || outcome === null) {
+    return resultFromError(
+      commandId,
+      new TypeError(
+        `A handler must return { events, streams }, got ${
+          outcome === null ? "null" : typeof outcome
+        }`,
+      ),
+    );
+  }
   return {
     status: "accepted",
     commandId,

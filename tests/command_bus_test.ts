@@ -128,6 +128,18 @@ Deno.test("CommandBus", async (t) => {
           await Promise.resolve();
           throw new Error("disk full");
         }, "failed"],
+        [
+          "async handler resolves to nothing",
+          (_, next) => next(),
+          () => Promise.resolve(undefined as unknown as typeof nothing),
+          "failed",
+        ],
+        [
+          "handler returns nothing",
+          (_, next) => next(),
+          () => undefined as unknown as typeof nothing,
+          "failed",
+        ],
         ["handler returns a thenable", (_, next) => next(), () =>
           ({
             then: (resolve: (outcome: typeof nothing) => void) => resolve(nothing),
