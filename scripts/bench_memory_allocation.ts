@@ -14,6 +14,8 @@ import type { CommandBus } from "@verdict/verdict";
 import type { BankCommand } from "../examples/bank.ts";
 import {
   auditedBank,
+  type AuditVariant,
+  auditVariants,
   bankWithAccounts,
   COMMANDS,
   depositTo,
@@ -27,12 +29,15 @@ const LEAST_KEPT = 300;
 const thousand = Array.from({ length: 1_000 }, (_, i) => depositTo(`a${i}`));
 const one = [depositTo("a0")];
 
-const cases: Record<string, () => Promise<[CommandBus<BankCommand>, BankCommand[]]>> = {
+type Setup = () => Promise<[CommandBus<BankCommand>, BankCommand[]]>;
+const cases: Record<string, Setup> = {
   "bus + memory store, 1 stream": async () => [await bankWithAccounts(1), one],
   "same, 1,000 streams × 10": async () => [await bankWithAccounts(1_000), thousand],
-  "bus + audit (atomic memory log), 1 stream":
-    async () => [await auditedBank("audit"), one],
 };
+// The `audit overhead` cases, on one stream.
+for (const [variant, name] of Object.entries(auditVariants)) {
+  cases[name] = async () => [await auditedBank(variant as AuditVariant), one];
+}
 
 async function dispatchAll(bus: CommandBus<BankCommand>, commands: BankCommand[]) {
   for (let i = 0; i < COMMANDS / commands.length; i++) {
@@ -41,7 +46,7 @@ async function dispatchAll(bus: CommandBus<BankCommand>, commands: BankCommand[]
 }
 
 /** Bytes allocated per command, or undefined when a collection got in the way. */
-async function measure(setup: () => Promise<[CommandBus<BankCommand>, BankCommand[]]>) {
+async function measure(setup: Setup) {
   const [bus, commands] = await setup();
   // Warm up on the same bus, so compiled code, not the interpreter, is measured.
   await dispatchAll(bus, commands);
