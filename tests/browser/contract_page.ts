@@ -9,13 +9,7 @@ import {
   IndexedDbSnapshotStore,
   VerdictDatabase,
 } from "@verdict/verdict/indexeddb";
-import {
-  MemoryCheckpointStore,
-  MemoryCommandLog,
-  MemoryEventStore,
-  MemoryProjectionStore,
-  MemorySnapshotStore,
-} from "@verdict/verdict/memory";
+import { memorySuites } from "../support/memory_suites.ts";
 import {
   checkpointStoreContract,
   commandLogContract,
@@ -83,27 +77,8 @@ const suites: [string, ContractCase[]][] = [
     checkpointStoreContract(() => new IndexedDbCheckpointStore({ database: fresh() })),
   ],
   // The memory stores copy data with their own code, not the browser's
-  // structured clone: they are proven here too.
-  ["memory event store", eventStoreContract(() => new MemoryEventStore())],
-  [
-    "memory event store with command log",
-    eventStoreContract(() =>
-      new MemoryEventStore({ commandLog: new MemoryCommandLog() })
-    ),
-  ],
-  [
-    "memory document projections",
-    projectionContract((projections) => {
-      const documents = new MemoryProjectionStore();
-      const events = new MemoryEventStore({
-        inlineProjections: { store: documents, projections },
-      });
-      return { events, documents, close: () => events.close() };
-    }),
-  ],
-  ["memory command log", commandLogContract(() => new MemoryCommandLog())],
-  ["memory snapshot store", snapshotStoreContract(() => new MemorySnapshotStore())],
-  ["memory checkpoint store", checkpointStoreContract(() => new MemoryCheckpointStore())],
+  // structured clone: they are proven here too, with the list deno test runs.
+  ...memorySuites(),
 ];
 
 interface Result {
