@@ -20,6 +20,25 @@ export const depositTo = (accountId: string): BankCommand => ({
   data: { accountId, amount: 1 },
 });
 
+/** Deposits into account `a0`: the commands of the one-stream cases. */
+export const oneAccount: readonly BankCommand[] = [depositTo("a0")];
+
+/** Deposits into accounts `a0`…`a999`: the commands of the 1,000-stream case. */
+export const thousandAccounts: readonly BankCommand[] = Array.from(
+  { length: 1_000 },
+  (_, i) => depositTo(`a${i}`),
+);
+
+/** Dispatches `commands` in turn, one at a time, until `COMMANDS` have run. */
+export async function dispatchCommands(
+  bus: CommandBus<BankCommand>,
+  commands: readonly BankCommand[],
+): Promise<void> {
+  for (let round = 0; round < COMMANDS / commands.length; round++) {
+    for (const command of commands) await bus.dispatch(command);
+  }
+}
+
 /** The bare bank bus on a fresh memory store, with accounts `a0`… opened. */
 export async function bankWithAccounts(
   count: number,

@@ -20,7 +20,9 @@ import {
   auditVariants,
   bankWithAccounts,
   COMMANDS,
-  depositTo,
+  dispatchCommands,
+  oneAccount,
+  thousandAccounts,
 } from "../bench/memory_shared.ts";
 
 /** Measurements per case; the median is printed. */
@@ -28,26 +30,17 @@ const REPEATS = 5;
 /** A command keeps at least its event (about 340 bytes): less means a collection ran. */
 const LEAST_KEPT = 300;
 
-const thousand = Array.from({ length: 1_000 }, (_, i) => depositTo(`a${i}`));
-const one = [depositTo("a0")];
-
-type Setup = () => Promise<[CommandBus<BankCommand>, BankCommand[]]>;
+type Setup = () => Promise<[CommandBus<BankCommand>, readonly BankCommand[]]>;
 const cases: Record<string, Setup> = {
-  "bus + memory store, 1 stream": async () => [await bankWithAccounts(1), one],
-  "same, 1,000 streams × 10": async () => [await bankWithAccounts(1_000), thousand],
+  "bus + memory store, 1 stream": async () => [await bankWithAccounts(1), oneAccount],
+  "same, 1,000 streams × 10":
+    async () => [await bankWithAccounts(1_000), thousandAccounts],
 };
 // The `audit overhead` cases, on one stream.
 for (const [variant, name] of Object.entries(auditVariants)) {
-  cases[name] = async () => [await auditedBank(variant as AuditVariant), one];
+  cases[name] = async () => [await auditedBank(variant as AuditVariant), oneAccount];
 }
 
-async function dispatchAll(bus: CommandBus<BankCommand>, commands: BankCommand[]) {
-  for (let i = 0; i < COMMANDS / commands.length; i++) {
-    for (const command of commands) await bus.dispatch(command);
-  }
-}
-
-/** Bytes allocated per command, or undefined when a collection got in the way. */
 const gc = (globalThis as { gc?: (options?: { type: "minor" }) => void }).gc;
 if (!gc) {
   throw new Error(
@@ -56,15 +49,16 @@ if (!gc) {
   );
 }
 
+/** Bytes allocated per command, or undefined when a collection got in the way. */
 async function measure(setup: Setup) {
   const [bus, commands] = await setup();
   // Warm up on the same bus, so compiled code, not the interpreter, is measured.
-  await dispatchAll(bus, commands);
+  await dispatchCommands(bus, commands);
   // Empty the young generation (a minor collection: no old-space sweeping
   // runs on, and changes the heap's size, during the measurement).
   gc!({ type: "minor" });
   const before = Deno.memoryUsage().heapUsed;
-  await dispatchAll(bus, commands);
+  await dispatchCommands(bus, commands);
   const perCommand = (Deno.memoryUsage().heapUsed - before) / COMMANDS;
   return perCommand >= LEAST_KEPT ? perCommand : undefined;
 }

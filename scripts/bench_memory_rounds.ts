@@ -14,8 +14,10 @@ import {
   auditVariants,
   bankWithAccounts,
   COMMANDS,
-  depositTo,
+  dispatchCommands,
+  oneAccount,
   rawDecideEvolve,
+  thousandAccounts,
 } from "../bench/memory_shared.ts";
 import type { CommandBus } from "@verdict/verdict";
 import { median, roundsArgument, time } from "./rounds.ts";
@@ -23,16 +25,11 @@ import { median, roundsArgument, time } from "./rounds.ts";
 const ROUNDS = roundsArgument("bench:memory-rounds", 21);
 
 type Run = () => Promise<void>;
-const dispatchAll = (bus: CommandBus<BankCommand>, commands: BankCommand[]): Run => {
-  const perRound = COMMANDS / commands.length;
-  return async () => {
-    for (let r = 0; r < perRound; r++) {
-      for (const command of commands) await bus.dispatch(command);
-    }
-  };
-};
-const oneAccount = [depositTo("a0")];
-const thousandAccounts = Array.from({ length: 1_000 }, (_, i) => depositTo(`a${i}`));
+const dispatchAll = (
+  bus: CommandBus<BankCommand>,
+  commands: readonly BankCommand[],
+): Run =>
+() => dispatchCommands(bus, commands);
 
 /** The throughput cases: each makes its fresh bus and returns the timed run. */
 const throughput: Record<string, () => Promise<Run>> = {
