@@ -5,7 +5,20 @@
  * @module
  */
 
-import { ConcurrencyError, type ExpectedVersion, StreamNotFoundError } from "./errors.ts";
+import {
+  ConcurrencyError,
+  DuplicateEventIdError,
+  type ExpectedVersion,
+  InvalidIdError,
+  StreamNotFoundError,
+  UnstorableDataError,
+} from "./errors.ts";
+import {
+  idProblem,
+  jsonProblem,
+  undefinedDropped,
+  withoutUndefined,
+} from "./stored_data.ts";
 import type {
   AppendOptions,
   ReadAllOptions,
@@ -13,26 +26,27 @@ import type {
   StreamAppend,
 } from "./event_store.ts";
 import type { CommandRecord } from "./command_record.ts";
+import type { NewEvent } from "./event.ts";
 import { uuidv7 } from "./uuid.ts";
 
 /**
- * Throws a `TypeError` unless `streamId` is a non-empty string.
+ * Throws an {@linkcode InvalidIdError} unless `streamId` keeps the id rule of
+ * every store: a non-empty, well-formed string without NUL, at most
+ * {@linkcode MAX_ID_BYTES} bytes of UTF-8.
  *
  * @example
  * ```ts
- * import { assertValidStreamId } from "@verdict/verdict";
+ * import { assertValidStreamId, InvalidIdError } from "@verdict/verdict";
  * import assert from "node:assert/strict";
  *
  * assertValidStreamId("account-1");
- * assert.throws(() => assertValidStreamId(""), TypeError);
+ * assert.throws(() => assertValidStreamId(""), InvalidIdError);
+ * assert.throws(() => assertValidStreamId("a\u0000b"), InvalidIdError);
  * ```
  */
 export function assertValidStreamId(streamId: unknown): asserts streamId is string {
-  if (typeof streamId !== "string" || streamId.length === 0) {
-    throw new TypeError(
-      `A stream id must be a non-empty string, got ${describe(streamId)}`,
-    );
-  }
+  const problem = idProblem(streamId);
+  if (problem !== undefined) throw new InvalidIdError("stream id", streamId, problem);
 }
 
 /**
@@ -65,53 +79,112 @@ export function assertValidExpectedVersion(
 }
 
 /**
- * Throws a `TypeError` unless every event has a non-empty string `type`, and
- * an `id`, when given, that is a non-empty string; ids must also be distinct.
+ * Checks the events of one stream's append: each an object with a valid
+ * `type` and, when given, a valid `id` (the id rule of
+ * {@linkcode assertValidStreamId}), JSON `data`, and `metadata` that is a
+ * plain object of JSON values; no id twice.
+ *
+ * @throws {TypeError} when `events` is not an array of objects.
+ * @throws {InvalidIdError} for a type or id that breaks the id rule.
+ * @throws {UnstorableDataError} for data or metadata that is not JSON.
+ * @throws {DuplicateEventIdError} for an id given twice.
  *
  * @example
  * ```ts
- * import { assertValidEvents } from "@verdict/verdict";
+ * import { assertValidEvents, InvalidIdError, UnstorableDataError } from "@verdict/verdict";
  * import assert from "node:assert/strict";
  *
  * assertValidEvents([{ type: "Opened", data: {} }]);
- * assert.throws(() => assertValidEvents([{ type: "", data: {} }]), TypeError);
+ * assert.throws(() => assertValidEvents([{ type: "", data: {} }]), InvalidIdError);
+ * assert.throws(
+ *   () => assertValidEvents([{ type: "A", data: new Map() }], "s"),
+ *   UnstorableDataError,
+ * );
  * ```
  */
-export function assertValidEvents(events: readonly unknown[]): void {
+export function assertValidEvents(events: readonly unknown[], streamId = ""): void {
+  checkEvents(events, streamId, new Set());
+}
+
+/**
+ * Checks one stream's events (see {@linkcode assertValidEvents}); `seen`
+ * collects the ids of the whole append. Returns how many ids were given and
+ * whether some data held `undefined` fields to leave out.
+ */
+function checkEvents(
+  events: readonly unknown[],
+  streamId: string,
+  seen: Set<string>,
+): { givenIds: number; dropsUndefined: boolean } {
   if (!Array.isArray(events)) {
-    throw new TypeError(`Events must be an array, got ${describe(events)}`);
+    throw new TypeError(
+      `The events of stream ${JSON.stringify(streamId)} must be an array, got ${
+        describe(events)
+      }`,
+    );
   }
-  let withIds = 0;
+  let givenIds = 0;
+  let dropsUndefined = false;
   for (let i = 0; i < events.length; i++) {
-    const event = events[i] as { readonly type?: unknown; readonly id?: unknown };
-    if (typeof event !== "object" || event === null) {
-      throw new TypeError(`Event ${i} must be an object, got ${describe(event)}`);
-    }
-    if (typeof event.type !== "string" || event.type.length === 0) {
+    const event = events[i] as {
+      readonly type?: unknown;
+      readonly id?: unknown;
+      readonly data?: unknown;
+      readonly metadata?: unknown;
+    };
+    if (typeof event !== "object" || event === null || Array.isArray(event)) {
       throw new TypeError(
-        `Event ${i} must have a non-empty string type, got ${describe(event.type)}`,
+        `Event ${i} of stream ${JSON.stringify(streamId)} must be an object, got ${
+          describe(event)
+        }`,
       );
     }
+    const typeProblem = idProblem(event.type);
+    if (typeProblem !== undefined) {
+      throw new InvalidIdError("event type", event.type, typeProblem);
+    }
     if (event.id !== undefined) {
-      if (typeof event.id !== "string" || event.id.length === 0) {
-        throw new TypeError(
-          `Event ${i} has an id that is not a non-empty string: ${describe(event.id)}`,
+      const problem = idProblem(event.id);
+      if (problem !== undefined) throw new InvalidIdError("event id", event.id, problem);
+      if (seen.has(event.id as string)) {
+        throw new DuplicateEventIdError(event.id as string, { withinAppend: true });
+      }
+      seen.add(event.id as string);
+      givenIds++;
+    }
+    let problem = jsonProblem(event.data);
+    if (problem) {
+      throw new UnstorableDataError(
+        streamId,
+        i,
+        ["data", ...problem.path],
+        problem.problem,
+      );
+    }
+    dropsUndefined ||= undefinedDropped();
+    const metadata = event.metadata;
+    if (metadata !== undefined) {
+      if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) {
+        throw new UnstorableDataError(
+          streamId,
+          i,
+          ["metadata"],
+          `metadata must be a plain object, got ${describe(metadata)}`,
         );
       }
-      withIds++;
-    }
-  }
-  // Most appends carry one or a few events: only build a set when it pays.
-  if (withIds > 1) {
-    const ids = new Set<unknown>();
-    for (const event of events as readonly { readonly id?: unknown }[]) {
-      if (event.id === undefined) continue;
-      if (ids.has(event.id)) {
-        throw new TypeError(`Event id ${event.id} appears twice in one append`);
+      problem = jsonProblem(metadata);
+      if (problem) {
+        throw new UnstorableDataError(
+          streamId,
+          i,
+          ["metadata", ...problem.path],
+          problem.problem,
+        );
       }
-      ids.add(event.id);
+      dropsUndefined ||= undefinedDropped();
     }
   }
+  return { givenIds, dropsUndefined };
 }
 
 /**
@@ -222,10 +295,14 @@ function describe(value: unknown): string {
 /**
  * Validates a (multi-stream) append before a store touches anything: an
  * array of stream appends, each with a valid stream id (no stream twice),
- * valid events and a valid expected version. Returns how many events carry
+ * valid events (see {@linkcode assertValidEvents}; no event id twice in the
+ * whole append) and a valid expected version. Returns how many events carry
  * a writer-chosen id, which a store needs to look up for idempotent retries.
  *
- * @throws {TypeError} for any invalid part, naming it.
+ * @throws {TypeError} for a malformed append, naming the part.
+ * @throws {InvalidIdError} for an id or type that breaks the id rule.
+ * @throws {UnstorableDataError} for data or metadata that is not JSON.
+ * @throws {DuplicateEventIdError} for one event id given twice.
  *
  * @example
  * ```ts
@@ -245,12 +322,69 @@ function describe(value: unknown): string {
  * ```
  */
 export function assertValidAppends(appends: readonly StreamAppend[]): number {
+  return checkAppends(appends).givenIds;
+}
+
+/**
+ * What {@linkcode checkAppends} found: the append as every store must write
+ * it, and how many events carry a writer-chosen id.
+ *
+ * @example
+ * ```ts
+ * import { type CheckedAppends, checkAppends } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * const checked: CheckedAppends = checkAppends([
+ *   { streamId: "a", events: [{ type: "A", data: { note: undefined, n: 1 } }] },
+ * ]);
+ * assert.deepEqual(checked.appends[0].events[0].data, { n: 1 });
+ * ```
+ */
+export interface CheckedAppends {
+  /**
+   * The appends to write: the ones given, or copies of them whose data
+   * leaves out the object properties that hold `undefined`.
+   */
+  readonly appends: readonly StreamAppend[];
+  /** How many events carry a writer-chosen id. */
+  readonly givenIds: number;
+}
+
+/**
+ * Validates an append as {@linkcode assertValidAppends} does and returns it
+ * in the form every store writes: data and metadata with the properties
+ * that hold `undefined` left out, as JSON does, so a store that keeps values
+ * as given (memory, KV, IndexedDB) stores what PostgreSQL's jsonb does.
+ * Stores call it first, before they read or write anything.
+ *
+ * @example
+ * ```ts
+ * import { checkAppends, UnstorableDataError } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * const { givenIds } = checkAppends([{ streamId: "s", events: [{ id: "e-1", type: "A", data: 1 }] }]);
+ * assert.equal(givenIds, 1);
+ * assert.throws(
+ *   () => checkAppends([{ streamId: "s", events: [{ type: "A", data: 10n }] }]),
+ *   UnstorableDataError,
+ * );
+ * ```
+ */
+export function checkAppends(appends: readonly StreamAppend[]): CheckedAppends {
   if (!Array.isArray(appends)) {
     throw new TypeError("appendToStreams() takes an array of stream appends");
   }
   let givenIds = 0;
+  let dropsUndefined = false;
+  // Ids are collected over the whole append only when one is given.
+  const seen = new Set<string>();
   for (let i = 0; i < appends.length; i++) {
     const append = appends[i];
+    if (typeof append !== "object" || append === null) {
+      throw new TypeError(
+        `Stream append ${i} must be an object, got ${describe(append)}`,
+      );
+    }
     assertValidStreamId(append.streamId);
     for (let j = 0; j < i; j++) {
       if (appends[j].streamId === append.streamId) {
@@ -259,11 +393,25 @@ export function assertValidAppends(appends: readonly StreamAppend[]): number {
         );
       }
     }
-    assertValidEvents(append.events);
+    const checked = checkEvents(append.events, append.streamId, seen);
+    givenIds += checked.givenIds;
+    dropsUndefined ||= checked.dropsUndefined;
     assertValidExpectedVersion(append.expectedVersion ?? "any");
-    for (const event of append.events) if (event.id !== undefined) givenIds++;
   }
-  return givenIds;
+  if (!dropsUndefined) return { appends, givenIds };
+  return {
+    givenIds,
+    appends: appends.map((append) => ({
+      ...append,
+      events: append.events.map((event: NewEvent) => {
+        const copy = { ...event, data: withoutUndefined(event.data) };
+        if (event.metadata !== undefined) {
+          (copy as { metadata?: unknown }).metadata = withoutUndefined(event.metadata);
+        }
+        return copy;
+      }),
+    })),
+  };
 }
 
 /**

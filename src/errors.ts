@@ -139,9 +139,14 @@ export class DuplicateEventIdError extends VerdictError {
   /** The event id that is already taken. */
   readonly eventId: string;
   /** Creates the error for the id that is taken. */
-  constructor(eventId: string, options?: ErrorOptions) {
+  constructor(
+    eventId: string,
+    options?: ErrorOptions & { readonly withinAppend?: boolean },
+  ) {
     super(
-      `Event id ${eventId} is already stored for another event; a retried append must send the same events to the same stream`,
+      options?.withinAppend
+        ? `Event id ${eventId} appears twice in one append; every event needs an id of its own`
+        : `Event id ${eventId} is already stored for another event; a retried append must send the same events to the same stream`,
       options,
     );
     this.name = "DuplicateEventIdError";
@@ -245,34 +250,62 @@ export class ValidationError extends CommandRejectedError {
 }
 
 /**
- * A stored event could not be decoded. Raised by reads instead of skipping the
- * event silently; it names the position and keeps the raw stored data.
+ * A stored event could not be decoded, or what is stored is damaged (a
+ * missing field, a version out of sequence, metadata that is not an
+ * object). Reads raise it instead of skipping the event or returning it
+ * silently wrong; it names the position, and the stream and version where
+ * the store knows them, and keeps the raw stored data.
  *
  * @example
  * ```ts
  * import { EventDecodeError } from "@verdict/verdict";
  * import assert from "node:assert/strict";
  *
- * const error = new EventDecodeError(42, "{not json", new SyntaxError("bad"));
+ * const error = new EventDecodeError(42, "{not json", new SyntaxError("bad"), {
+ *   streamId: "order-1",
+ *   version: 3,
+ * });
  * assert.equal(error.position, 42);
+ * assert.equal(error.streamId, "order-1");
  * assert.equal(error.raw, "{not json");
+ * assert.match(error.message, /order-1.*version 3/);
  * ```
  */
 export class EventDecodeError extends VerdictError {
-  /** Global position of the unreadable event. */
+  /** Global position of the unreadable event (0 where the store cannot tell). */
   readonly position: number;
+  /** The stream of the unreadable event, where the store knows it. */
+  readonly streamId?: string;
+  /** The event's version in its stream, where the store knows it. */
+  readonly version?: number;
   /** The data as stored, untouched. */
   readonly raw: unknown;
   /** Creates the error for the event at `position`. */
-  constructor(position: number, raw: unknown, cause?: unknown) {
+  constructor(
+    position: number,
+    raw: unknown,
+    cause?: unknown,
+    where: { readonly streamId?: string; readonly version?: number } = {},
+  ) {
+    const place = where.streamId === undefined
+      ? ""
+      : ` (stream ${JSON.stringify(where.streamId)}${
+        where.version === undefined ? "" : `, version ${where.version}`
+      })`;
     super(
-      `The stored event at position ${position} cannot be decoded${
-        cause instanceof Error ? `: ${cause.message}` : ""
+      `The stored event at position ${position}${place} cannot be decoded${
+        cause instanceof Error
+          ? `: ${cause.message}`
+          : typeof cause === "string"
+          ? `: ${cause}`
+          : ""
       }`,
       { cause },
     );
     this.name = "EventDecodeError";
     this.position = position;
+    if (where.streamId !== undefined) this.streamId = where.streamId;
+    if (where.version !== undefined) this.version = where.version;
     this.raw = raw;
   }
 }
@@ -345,5 +378,169 @@ export class StoreClosedError extends VerdictError {
   constructor(store: string) {
     super(`The ${store} is closed`);
     this.name = "StoreClosedError";
+  }
+}
+
+/**
+ * An id or event type breaks the rule every store applies to them: a
+ * non-empty, well-formed Unicode string without a NUL character, at most
+ * {@linkcode MAX_ID_BYTES} bytes of UTF-8. The same id is refused by every
+ * store, so no store can quietly turn two ids into one.
+ *
+ * @example
+ * ```ts
+ * import { InvalidIdError } from "@verdict/verdict";
+ * import { MemoryEventStore } from "@verdict/verdict/memory";
+ * import assert from "node:assert/strict";
+ *
+ * const store = new MemoryEventStore();
+ * const error = await store.appendToStream("s-\uD800", [{ type: "A", data: {} }])
+ *   .catch((e) => e);
+ * assert.ok(error instanceof InvalidIdError);
+ * assert.equal(error.kind, "stream id");
+ * ```
+ */
+export class InvalidIdError extends VerdictError {
+  /** What was refused: `"stream id"`, `"event id"`, `"event type"` or `"command id"`. */
+  readonly kind: string;
+  /** The value as given. */
+  readonly value: unknown;
+  /** What is wrong with it. */
+  readonly problem: string;
+  /** Creates the error for one refused id. */
+  constructor(kind: string, value: unknown, problem: string) {
+    super(
+      `${/^[aeiou]/.test(kind) ? "An" : "A"} ${kind} must be ${ID_RULE}; ${
+        describeValue(value)
+      } ${problem}`,
+    );
+    this.name = "InvalidIdError";
+    this.kind = kind;
+    this.value = value;
+    this.problem = problem;
+  }
+}
+
+/**
+ * The most bytes of UTF-8 a stream id, event id, event type or command id
+ * may take, on every store (Deno KV's keys and PostgreSQL's indexes bound
+ * it; the same number holds everywhere so an id never works on one store
+ * and fails on another).
+ *
+ * @example
+ * ```ts
+ * import { MAX_ID_BYTES } from "@verdict/verdict";
+ * import { MemoryEventStore } from "@verdict/verdict/memory";
+ * import assert from "node:assert/strict";
+ *
+ * const store = new MemoryEventStore();
+ * await store.appendToStream("x".repeat(MAX_ID_BYTES), [{ type: "A", data: {} }]);
+ * await assert.rejects(
+ *   store.appendToStream("x".repeat(MAX_ID_BYTES + 1), [{ type: "A", data: {} }]),
+ * );
+ * ```
+ */
+export const MAX_ID_BYTES = 1024;
+
+const ID_RULE =
+  `a non-empty, well-formed string without NUL, at most ${MAX_ID_BYTES} bytes of UTF-8`;
+
+function describeValue(value: unknown): string {
+  if (typeof value !== "string") {
+    return value === null ? "null" : Array.isArray(value) ? "an array" : typeof value;
+  }
+  const shown = value.length > 40 ? `${value.slice(0, 40)}…` : value;
+  return JSON.stringify(shown);
+}
+
+/**
+ * Event data or metadata that is not a JSON value, so not every store could
+ * keep it as given. verdict's data model is JSON: `null`, booleans, finite
+ * numbers, well-formed strings without NUL, arrays and plain objects of
+ * those (a property whose value is `undefined` is left out, as `JSON.stringify`
+ * does). Every store refuses anything else at append, naming the stream, the
+ * event and the path, and writes nothing. Richer types (dates, big integers,
+ * bytes) go through your own encoding: an ISO string, a decimal string, base64.
+ *
+ * @example
+ * ```ts
+ * import { UnstorableDataError } from "@verdict/verdict";
+ * import { MemoryEventStore } from "@verdict/verdict/memory";
+ * import assert from "node:assert/strict";
+ *
+ * const store = new MemoryEventStore();
+ * const error = await store.appendToStream("order-1", [
+ *   { type: "Placed", data: { at: new Date(0) } },
+ * ]).catch((e) => e);
+ * assert.ok(error instanceof UnstorableDataError);
+ * assert.deepEqual(error.path, ["data", "at"]);
+ * assert.equal(await store.streamVersion("order-1"), 0);
+ * ```
+ */
+export class UnstorableDataError extends VerdictError {
+  /** The stream the event was for. */
+  readonly streamId: string;
+  /** The event's index within that stream's events of the append. */
+  readonly eventIndex: number;
+  /** Where in the event: `["data", …]` or `["metadata", …]`. */
+  readonly path: readonly (string | number)[];
+  /** What is wrong there. */
+  readonly problem: string;
+  /** Creates the error for one value an event cannot carry. */
+  constructor(
+    streamId: string,
+    eventIndex: number,
+    path: readonly (string | number)[],
+    problem: string,
+  ) {
+    super(
+      `Event ${eventIndex} of stream ${JSON.stringify(streamId)} cannot be stored: at ${
+        formatPath(path)
+      }, ${problem}`,
+    );
+    this.name = "UnstorableDataError";
+    this.streamId = streamId;
+    this.eventIndex = eventIndex;
+    this.path = path;
+    this.problem = problem;
+  }
+}
+
+/** `["data", "items", 2, "at"]` → `data.items[2].at`. */
+function formatPath(path: readonly (string | number)[]): string {
+  let text = "";
+  for (const part of path) {
+    if (typeof part === "number") text += `[${part}]`;
+    else if (/^[A-Za-z_$][\w$]*$/.test(part)) text += text ? `.${part}` : part;
+    else text += `[${JSON.stringify(part)}]`;
+  }
+  return text || "(root)";
+}
+
+/**
+ * A store is held by another writer (Deno KV's file lock, say) and stayed
+ * busy past the time allowed for the call. Nothing was written; the call can
+ * be made again.
+ *
+ * @example
+ * ```ts
+ * import { StoreBusyError } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new StoreBusyError("Deno KV event store", 2_000);
+ * assert.match(error.message, /busy/);
+ * ```
+ */
+export class StoreBusyError extends VerdictError {
+  /** How long the call tried, in milliseconds. */
+  readonly waitedMs: number;
+  /** Creates the error naming the store and how long it tried. */
+  constructor(store: string, waitedMs: number, options?: ErrorOptions) {
+    super(
+      `The ${store} stayed busy (locked by another writer) for ${waitedMs} ms; nothing was written`,
+      options,
+    );
+    this.name = "StoreBusyError";
+    this.waitedMs = waitedMs;
   }
 }

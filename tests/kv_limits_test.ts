@@ -65,17 +65,23 @@ Deno.test("Deno KV limits", async (t) => {
     });
 
     await t.step("a key at 2 KiB lands; one byte more is refused", async () => {
-      // The longest key is the id index: [prefix, "id", eventId].
-      const base = ["limits", "id"].reduce((n, part) => n + part.length + 2, 0);
-      const atLimit = "i".repeat(KV_LIMITS.keyBytes - base - 2);
-      await store.appendToStream("key-at", [{ id: atLimit, type: "A", data: {} }]);
-      assert.equal(await store.streamVersion("key-at"), 1);
+      // The longest key is the id index: [prefix, "id", eventId]. Ids stop
+      // at MAX_ID_BYTES on every store, so a long prefix takes the rest.
+      const id = "i".repeat(1000);
+      const fill = KV_LIMITS.keyBytes - (2 + id.length) - ["limits", "id"].reduce(
+        (n, part) => n + part.length + 2,
+        0,
+      ) - 2;
+      const at = new KvEventStore(kv, { prefix: ["limits", "p".repeat(fill)] });
+      await at.appendToStream("key-at", [{ id, type: "A", data: {} }]);
+      assert.equal(await at.streamVersion("key-at"), 1);
+      const over = new KvEventStore(kv, { prefix: ["limits", "p".repeat(fill + 1)] });
       const error = await refused(
-        store.appendToStream("key-over", [{ id: atLimit + "i", type: "A", data: {} }]),
+        over.appendToStream("key-over", [{ id: "j".repeat(1000), type: "A", data: {} }]),
         "key size",
       );
       assert.equal(error.excess, 1);
-      assert.equal(await store.streamVersion("key-over"), 0);
+      assert.equal(await over.streamVersion("key-over"), 0);
     });
 
     await t.step("1,000 mutations land; 1,002 are refused", async () => {

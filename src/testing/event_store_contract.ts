@@ -8,6 +8,7 @@
 import {
   ConcurrencyError,
   DuplicateEventIdError,
+  InvalidIdError,
   StoreClosedError,
   StreamNotFoundError,
 } from "../errors.ts";
@@ -20,6 +21,7 @@ import { uuidv7 } from "../uuid.ts";
 import { check, checkEqual, checkRejects } from "./assert.ts";
 import type { ContractCase } from "./contract.ts";
 import { caseList } from "./cases.ts";
+import { eventStoreDataCases } from "./event_store_data_contract.ts";
 
 /**
  * Makes a new, empty store for one case.
@@ -487,30 +489,38 @@ export function eventStoreContract(
     }
   });
 
-  test("invalid appends are refused with a TypeError and write nothing", async (store) => {
-    const attempts: [string, () => Promise<unknown>][] = [
-      ["an empty stream id", () => store.appendToStream("", [ev("A")])],
+  test("invalid appends are refused with a typed error and write nothing", async (store) => {
+    const attempts: [string, () => Promise<unknown>, new (...args: never[]) => Error][] =
       [
-        "an event without type",
-        () => store.appendToStream("s", [{ type: "", data: {} }]),
-      ],
-      [
-        "a negative expected version",
-        () => store.appendToStream("s", [ev("A")], { expectedVersion: -1 }),
-      ],
-      ["an unknown expected version", () =>
-        store.appendToStream("s", [ev("A")], {
-          expectedVersion: "latest" as unknown as "any",
-        })],
-      ["an id given twice", () =>
-        store.appendToStream("s", [
-          { ...ev("A"), id: "same-id" },
-          { ...ev("B"), id: "same-id" },
-        ])],
-    ];
-    for (const [what, attempt] of attempts) {
+        ["an empty stream id", () => store.appendToStream("", [ev("A")]), InvalidIdError],
+        [
+          "an event without type",
+          () => store.appendToStream("s", [{ type: "", data: {} }]),
+          InvalidIdError,
+        ],
+        [
+          "a negative expected version",
+          () => store.appendToStream("s", [ev("A")], { expectedVersion: -1 }),
+          TypeError,
+        ],
+        ["an unknown expected version", () =>
+          store.appendToStream("s", [ev("A")], {
+            expectedVersion: "latest" as unknown as "any",
+          }), TypeError],
+        [
+          "an event that is not an object",
+          () => store.appendToStream("s", [null as never]),
+          TypeError,
+        ],
+        ["an id given twice", () =>
+          store.appendToStream("s", [
+            { ...ev("A"), id: "same-id" },
+            { ...ev("B"), id: "same-id" },
+          ]), DuplicateEventIdError],
+      ];
+    for (const [what, attempt, type] of attempts) {
       const error = await checkRejects(attempt(), what);
-      check(error instanceof TypeError, `${what}: a TypeError, got ${String(error)}`);
+      check(error instanceof type, `${what}: a ${type.name}, got ${String(error)}`);
     }
     checkEqual(await store.readAll(), [], "nothing written");
   });
@@ -1015,6 +1025,8 @@ export function eventStoreContract(
       `a StoreClosedError, got ${String(error)}`,
     );
   });
+
+  eventStoreDataCases(test, writers);
 
   return cases;
 }

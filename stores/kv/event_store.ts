@@ -22,11 +22,11 @@ import {
   type AppendNotifier,
   type AppendOptions,
   type AppendResult,
-  assertValidAppends,
   assertValidProjections,
   assertValidReadAllOptions,
   assertValidReadStreamOptions,
   assertValidStreamId,
+  checkAppends,
   checkExpectedVersion,
   type Clock,
   type CommandRecord,
@@ -230,11 +230,13 @@ export class KvEventStore implements EventStore, AppendNotifier {
   }
 
   async #append<E extends Event>(
-    appends: readonly StreamAppend<E>[],
+    given: readonly StreamAppend<E>[],
     options: Pick<AppendOptions, "commandRecord">,
   ): Promise<AppendResult<E>[]> {
     this.#assertOpen();
-    const givenIds = assertValidAppends(appends);
+    const checked = checkAppends(given);
+    const appends = checked.appends as readonly StreamAppend<E>[];
+    const givenIds = checked.givenIds;
     if (options.commandRecord && !this.commandLog) {
       throw new TypeError(
         "This store has no command log to commit a command record with",

@@ -9,11 +9,11 @@ import {
   type AppendNotifier,
   type AppendOptions,
   type AppendResult,
-  assertValidAppends,
   assertValidProjections,
   assertValidReadAllOptions,
   assertValidReadStreamOptions,
   assertValidStreamId,
+  checkAppends,
   checkExpectedVersion,
   type Clock,
   DuplicateEventIdError,
@@ -168,11 +168,14 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
   }
 
   #append(
-    appends: readonly StreamAppend[],
+    given: readonly StreamAppend[],
     options: Pick<AppendOptions, "commandRecord">,
   ): AppendResult[] {
     this.#assertOpen();
-    const hasGivenIds = assertValidAppends(appends) > 0;
+    // Validates every stream's events, data included, before any write.
+    const checked = checkAppends(given);
+    const appends = checked.appends;
+    const hasGivenIds = checked.givenIds > 0;
     if (options.commandRecord && !this.commandLog) {
       throw new TypeError(
         "This store has no command log to commit a command record with",

@@ -12,11 +12,11 @@ import {
   type AppendNotifier,
   type AppendOptions,
   type AppendResult,
-  assertValidAppends,
   assertValidProjections,
   assertValidReadAllOptions,
   assertValidReadStreamOptions,
   assertValidStreamId,
+  checkAppends,
   checkExpectedVersion,
   type Clock,
   type CommandRecord,
@@ -225,14 +225,18 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
       any: `insert into ${s}.streams (stream_id, version) select stream_id, count from p
             on conflict (stream_id) do update set version = ${s}.streams.version + excluded.version
             returning version`,
+      // A head at version 0 is a stream that a read-only dependency locked
+      // before it existed (see #checkOnly): it still counts as no stream.
       create:
         `insert into ${s}.streams (stream_id, version) select stream_id, count from p
-               on conflict (stream_id) do nothing returning version`,
+               on conflict (stream_id) do update set version = excluded.version
+               where ${s}.streams.version = 0 returning version`,
       exact: `update ${s}.streams set version = version + p.count from p
               where ${s}.streams.stream_id = p.stream_id and ${s}.streams.version = p.expected
               returning ${s}.streams.version`,
       exists: `update ${s}.streams set version = version + p.count from p
-               where ${s}.streams.stream_id = p.stream_id returning ${s}.streams.version`,
+               where ${s}.streams.stream_id = p.stream_id and ${s}.streams.version > 0
+               returning ${s}.streams.version`,
     }[mode];
     const record = withRecord
       ? `, record as (
@@ -289,10 +293,10 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
   }
 
   async #append<E extends Event>(
-    appends: readonly StreamAppend<E>[],
+    given: readonly StreamAppend<E>[],
     options: Pick<AppendOptions, "commandRecord">,
   ): Promise<AppendResult<E>[]> {
-    assertValidAppends(appends);
+    const appends = checkAppends(given).appends as readonly StreamAppend<E>[];
     for (const append of appends) {
       if (append.events.length >= PER_TRANSACTION) {
         throw new RangeError(`An append holds at most ${PER_TRANSACTION - 1} events`);
@@ -345,7 +349,7 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
         for (const s of lockOrder) {
           const append = appends[s];
           results[s] = append.events.length === 0
-            ? await this.#checkOnly(tx, append)
+            ? await this.#checkOnly(tx, append, true)
             : await this.#appendOne(
               tx,
               append,
@@ -415,13 +419,49 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
     for (const wake of waiters) wake();
   }
 
+  /**
+   * A stream the append only reads: its expected version is checked and,
+   * inside a transaction (`lock`), must still hold when it commits. The
+   * head row is locked `for share`, so a writer of that stream waits for
+   * this commit, and a wait for a writer ends by seeing its version. A
+   * stream expected not to exist gets a head at version 0, locked the same
+   * way, so nobody can create it before this commit either.
+   */
   async #checkOnly<E extends Event>(
     sql: Queryable,
     append: StreamAppend<E>,
+    lock = false,
   ): Promise<AppendResult<E>> {
-    const actual = await this.#version(sql, append.streamId);
-    checkExpectedVersion(append.streamId, append.expectedVersion ?? "any", actual);
+    const expected = append.expectedVersion ?? "any";
+    const actual = lock && expected !== "any"
+      ? await this.#lockedVersion(sql, append.streamId, expected)
+      : await this.#version(sql, append.streamId);
+    checkExpectedVersion(append.streamId, expected, actual);
     return { streamId: append.streamId, nextExpectedVersion: actual, events: [] };
+  }
+
+  async #lockedVersion(
+    sql: Queryable,
+    streamId: string,
+    expected: ExpectedVersion,
+  ): Promise<number> {
+    const s = this.#schema;
+    const [row] = await sql.unsafe<{ version: number }[]>(
+      `select version::float8 as version from ${s}.streams where stream_id = $1 for share`,
+      [streamId],
+      { prepare: true },
+    );
+    if (row || (expected !== "no_stream" && expected !== 0)) return row?.version ?? 0;
+    // No head yet: make one at version 0 and hold it (the no-op update locks
+    // a head that a concurrent writer created meanwhile).
+    const [created] = await sql.unsafe<{ version: number }[]>(
+      `insert into ${s}.streams (stream_id, version) values ($1, 0)
+       on conflict (stream_id) do update set version = ${s}.streams.version
+       returning version::float8 as version`,
+      [streamId],
+      { prepare: true },
+    );
+    return created.version;
   }
 
   async #appendOne<E extends Event>(
