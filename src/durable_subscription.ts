@@ -8,6 +8,7 @@
 import { type Clock, systemClock } from "./clock.ts";
 import type { Event, RecordedEvent } from "./event.ts";
 import type { EventStore } from "./event_store.ts";
+import { EventDecodeError } from "./errors.ts";
 import { backoffDelay, resolveRetryPolicy, type RetryPolicy } from "./retry.ts";
 import type { CheckpointStore } from "./subscription.ts";
 import { waitForMoreEvents } from "./wait_for_events.ts";
@@ -26,9 +27,14 @@ import { waitForMoreEvents } from "./wait_for_events.ts";
 export interface DeadLetter {
   /** The subscription's name. */
   readonly subscription: string;
-  /** The event it could not handle. */
-  readonly event: RecordedEvent;
-  /** The handler's last error. */
+  /**
+   * The event it could not handle; absent when the stored event itself is
+   * damaged and could not be read (`error` is then the `EventDecodeError`).
+   */
+  readonly event?: RecordedEvent;
+  /** The global position skipped. */
+  readonly position: number;
+  /** The handler's last error, or the `EventDecodeError` of a damaged event. */
   readonly error: unknown;
   /** How many times it tried. */
   readonly attempts: number;
@@ -101,7 +107,10 @@ export interface SubscriptionOptions<E extends Event = Event> {
    * What to do with an event the handler keeps failing on: retry it
    * (`retry`, default 5 attempts with jittered backoff), then `"stop"` the
    * subscription (the default; it can be restarted after a fix) or `"skip"`
-   * the event after giving it to `deadLetter`.
+   * the event after giving it to `deadLetter`. A stored event that is
+   * damaged (the store raises an `EventDecodeError` for it) is handled by
+   * the same choice: `"stop"` fails the subscription with that error,
+   * `"skip"` gives it to `deadLetter` (without an `event`) and goes on.
    */
   readonly onError?: {
     readonly retry?: RetryPolicy;
@@ -274,7 +283,8 @@ export class Subscription<E extends Event = Event> {
       while (!signal.aborted) {
         // A read that starts after a waiter registered can satisfy it.
         const read = ++this.#reads;
-        const page = await store.readAll<E>({ after: this.#position, limit: batchSize });
+        const page = await this.#read(store, batchSize);
+        if (page === undefined) return;
         for (const event of page) {
           if (signal.aborted) break;
           if (!this.#types || this.#types.has(event.type)) {
@@ -298,6 +308,53 @@ export class Subscription<E extends Event = Event> {
       }
     } finally {
       if (this.#position !== this.#saved) await this.#save();
+    }
+  }
+
+  /**
+   * The next page, or `undefined` when the subscription failed. A damaged
+   * stored event fails the read: under the "stop" policy the subscription
+   * fails with its `EventDecodeError`; under "skip" the events before it
+   * are read one at a time and delivered, and the damaged one goes to the
+   * dead-letter handler and is passed over.
+   */
+  async #read(
+    store: EventStore,
+    batchSize: number,
+  ): Promise<RecordedEvent<E>[] | undefined> {
+    try {
+      return await store.readAll<E>({ after: this.#position, limit: batchSize });
+    } catch (error) {
+      if (
+        !(error instanceof EventDecodeError) ||
+        (this.#options.onError?.then ?? "stop") !== "skip" ||
+        !(error.position > this.#position)
+      ) throw error;
+    }
+    // Up to the damaged event, one event per read: each read returns the
+    // next good event or fails on the damaged one itself.
+    for (;;) {
+      let next: RecordedEvent<E>[];
+      try {
+        next = await store.readAll<E>({ after: this.#position, limit: 1 });
+      } catch (error) {
+        if (!(error instanceof EventDecodeError) || !(error.position > this.#position)) {
+          throw error;
+        }
+        await this.#options.onError?.deadLetter?.({
+          subscription: this.#options.name,
+          position: error.position,
+          error,
+          attempts: 1,
+        });
+        this.#position = error.position;
+        return await this.#read(store, batchSize);
+      }
+      if (next.length === 0) return next;
+      if (!this.#types || this.#types.has(next[0].type)) {
+        if (!await this.#deliver(next[0])) return undefined;
+      }
+      this.#position = next[0].position;
     }
   }
 
@@ -335,6 +392,7 @@ export class Subscription<E extends Event = Event> {
           await this.#options.onError?.deadLetter?.({
             subscription: this.#options.name,
             event: event as RecordedEvent,
+            position: event.position,
             error,
             attempts: attempt,
           });

@@ -216,3 +216,88 @@ export function withoutUndefined<T>(value: T): T {
   }
   return copy as T;
 }
+
+/**
+ * What is wrong with an event as a store read it back, or `undefined` when
+ * it is whole: a non-empty string id and type, data present, metadata a
+ * plain object, a version that is a positive integer. Stores call it on
+ * every event they decode and raise an `EventDecodeError` with the answer,
+ * so damaged storage is never returned as if it were an event.
+ *
+ * @example
+ * ```ts
+ * import { storedEventProblem } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * const whole = { id: "e-1", type: "A", data: {}, metadata: {}, version: 1 };
+ * assert.equal(storedEventProblem(whole), undefined);
+ * assert.match(storedEventProblem({ ...whole, metadata: [] })!, /metadata/);
+ * ```
+ */
+export function storedEventProblem(event: {
+  readonly id?: unknown;
+  readonly type?: unknown;
+  readonly data?: unknown;
+  readonly metadata?: unknown;
+  readonly version?: unknown;
+}): string | undefined {
+  if (typeof event.id !== "string" || event.id.length === 0) {
+    return `its id is ${describeStored(event.id)}, not a non-empty string`;
+  }
+  if (typeof event.type !== "string" || event.type.length === 0) {
+    return `its type is ${describeStored(event.type)}, not a non-empty string`;
+  }
+  if (event.data === undefined) return "its data is missing";
+  const metadata = event.metadata;
+  if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) {
+    return `its metadata is ${describeStored(metadata)}, not an object`;
+  }
+  const version = event.version;
+  if (typeof version !== "number" || !Number.isSafeInteger(version) || version < 1) {
+    return `its version is ${describeStored(version)}, not an integer >= 1`;
+  }
+  return undefined;
+}
+
+function describeStored(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "string") return JSON.stringify(value.slice(0, 40));
+  return typeof value === "object" ? "an object" : String(value);
+}
+
+/**
+ * Where a stream's events as read break the sequence of versions, or
+ * `undefined`: a forward read from `from` must start at `from` and go up by
+ * one; a backward read must go down by one. A gap means a stored event is
+ * missing. Returns the version that was expected where the sequence breaks.
+ *
+ * @example
+ * ```ts
+ * import { streamSequenceGap } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(streamSequenceGap([1, 2, 3], 1, "forward"), undefined);
+ * assert.equal(streamSequenceGap([1, 3], 1, "forward"), 2);
+ * assert.equal(streamSequenceGap([2, 3], 1, "forward"), 1);
+ * assert.equal(streamSequenceGap([5, 3], 5, "backward"), 4);
+ * ```
+ */
+export function streamSequenceGap(
+  versions: readonly number[],
+  from: number,
+  direction: "forward" | "backward",
+): number | undefined {
+  if (versions.length === 0) return undefined;
+  if (direction === "forward") {
+    if (versions[0] !== from) return from;
+    for (let i = 1; i < versions.length; i++) {
+      if (versions[i] !== versions[i - 1] + 1) return versions[i - 1] + 1;
+    }
+    return undefined;
+  }
+  for (let i = 1; i < versions.length; i++) {
+    if (versions[i] !== versions[i - 1] - 1) return versions[i - 1] - 1;
+  }
+  return undefined;
+}

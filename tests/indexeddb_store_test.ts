@@ -15,12 +15,14 @@ import {
   checkpointStoreContract,
   commandLogContract,
   eventStoreContract,
+  eventStoreDamageContract,
   projectionContract,
   snapshotStoreContract,
   streamHeads,
 } from "@verdict/verdict/testing";
 
 import { checkAtomicAudit } from "./support/atomic_audit.ts";
+import { indexedDbDamage } from "./support/indexeddb_damage.ts";
 import { checkThrottledWakeUps } from "./support/throttled_wake_ups.ts";
 import {
   bankInlineProjections,
@@ -36,6 +38,18 @@ Deno.test("the IndexedDB event store keeps the event-store contract (fake-indexe
   ) {
     await t.step(c.name, c.run);
   }
+});
+
+Deno.test("the IndexedDB event store detects damaged rows: the damage contract (fake-indexeddb)", async (t) => {
+  const names = new WeakMap<IndexedDbEventStore, string>();
+  const factory = () => {
+    const database = fresh();
+    const store = new IndexedDbEventStore({ database });
+    names.set(store, database.name);
+    return store;
+  };
+  const kit = indexedDbDamage((store) => names.get(store)!);
+  for (const c of eventStoreDamageContract(factory, kit)) await t.step(c.name, c.run);
 });
 
 Deno.test("the IndexedDB event store with its command log keeps the event-store contract (fake-indexeddb)", async (t) => {

@@ -1,4 +1,10 @@
-import type { DocumentProjection } from "@verdict/verdict";
+import {
+  type DeadLetter,
+  type DocumentProjection,
+  EventDecodeError,
+  Subscription,
+} from "@verdict/verdict";
+import { MemoryCheckpointStore } from "@verdict/verdict/memory";
 import assert from "node:assert/strict";
 import {
   KvCheckpointStore,
@@ -10,7 +16,9 @@ import {
 import {
   checkpointStoreContract,
   commandLogContract,
+  type DamageKit,
   eventStoreContract,
+  eventStoreDamageContract,
   projectionContract,
   snapshotStoreContract,
   streamHeads,
@@ -31,6 +39,37 @@ Deno.test("the Deno KV event store keeps the event-store contract", async (t) =>
     for (const c of eventStoreContract(factory, { maxPayloadBytes: 60_000 })) {
       await t.step(c.name, c.run);
     }
+  });
+});
+
+Deno.test("the Deno KV event store detects damaged keys: the damage contract", async (t) => {
+  await withTempKv(async (open) => {
+    const handles = new WeakMap<KvEventStore, Deno.Kv>();
+    const factory = async () => {
+      const kv = await open();
+      const store = new KvEventStore(kv, { prefix: ["damaged"], ownsKv: true });
+      handles.set(store, kv);
+      return store;
+    };
+    const key = (
+      streamId: string,
+      version: number,
+    ) => ["damaged", "s", streamId, version];
+    const kit: DamageKit<KvEventStore> = {
+      async damage(store, streamId, version, damage) {
+        const kv = handles.get(store)!;
+        const entry = await kv.get<Record<string, unknown>>(key(streamId, version));
+        const value = { ...entry.value! };
+        if (damage === "metadata is an array") value.metadata = [1];
+        else if (damage === "type is empty") value.type = "";
+        else delete value.data;
+        await kv.set(key(streamId, version), value);
+      },
+      async remove(store, streamId, version) {
+        await handles.get(store)!.delete(key(streamId, version));
+      },
+    };
+    for (const c of eventStoreDamageContract(factory, kit)) await t.step(c.name, c.run);
   });
 });
 
@@ -277,6 +316,86 @@ Deno.test("Deno KV projection store: a batch too big for one atomic operation co
     await documents.reset("owners");
     assert.deepEqual(await documents.list("owners"), []);
     assert.equal(await documents.position("owners"), 0);
+    await store.close();
+  });
+});
+
+Deno.test("Deno KV: a damaged stream head is reported, and never leads to an overwrite", async (t) => {
+  await withTempKv(async (open) => {
+    for (
+      const [what, head] of [
+        ["a null head", null],
+        ["a head whose version is a string", { version: "3" }],
+        ["a head at version 0", { version: 0 }],
+      ] as const
+    ) {
+      await t.step(what, async () => {
+        const kv = await open();
+        const store = new KvEventStore(kv, { prefix: ["heads"], ownsKv: true });
+        await store.appendToStream("s", [{ type: "First", data: { n: 1 } }]);
+        await kv.set(["heads", "h", "s"], head);
+        for (
+          const [call, attempt] of [
+            ["append", () => store.appendToStream("s", [{ type: "Second", data: {} }])],
+            [
+              "append with an exact version",
+              () =>
+                store.appendToStream("s", [{ type: "Second", data: {} }], {
+                  expectedVersion: 1,
+                }),
+            ],
+            ["streamVersion", () => store.streamVersion("s")],
+          ] as const
+        ) {
+          const error = await (attempt as () => Promise<unknown>)().then(
+            () => undefined,
+            (e) => e,
+          );
+          assert.ok(
+            error instanceof EventDecodeError,
+            `${call}: an EventDecodeError, got ${error}`,
+          );
+          assert.equal(error.streamId, "s");
+          assert.match(error.message, /head/);
+        }
+        const [first] = await store.readStream("s");
+        assert.deepEqual(first.data, { n: 1 }, "version 1 is intact");
+        assert.equal((await store.readAll()).length, 1, "nothing else written");
+        await store.close();
+      });
+    }
+  });
+});
+
+Deno.test("Deno KV: a damaged global-log entry fails readAll with an EventDecodeError; a skipping subscription passes that commit", async () => {
+  await withTempKv(async (open) => {
+    const kv = await open();
+    const store = new KvEventStore(kv, { prefix: ["log"], ownsKv: true });
+    await store.appendToStream("a", [{ type: "One", data: {} }]);
+    await store.appendToStream("b", [{ type: "Two", data: {} }]);
+    await store.appendToStream("c", [{ type: "Three", data: {} }]);
+    const entries = await Array.fromAsync(kv.list({ prefix: ["log", "g"] }));
+    assert.equal(entries.length, 3);
+    await kv.set(entries[1].key, { streams: "not a list" });
+    const error = await store.readAll().then(() => undefined, (e) => e);
+    assert.ok(error instanceof EventDecodeError, `an EventDecodeError, got ${error}`);
+    assert.match(error.message, /global-log entry/);
+
+    const seen: string[] = [];
+    const letters: DeadLetter[] = [];
+    const subscription = new Subscription({
+      name: "skips",
+      store,
+      checkpoints: new MemoryCheckpointStore(),
+      handle: (event) => void seen.push(event.type),
+      onError: { then: "skip", deadLetter: (letter) => void letters.push(letter) },
+      pollIntervalMs: 5,
+    }).start();
+    await subscription.waitUntilCaughtUp();
+    await subscription.stop();
+    assert.deepEqual(seen, ["One", "Three"]);
+    assert.equal(letters.length, 1);
+    assert.ok(letters[0].error instanceof EventDecodeError);
     await store.close();
   });
 });

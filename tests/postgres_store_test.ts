@@ -10,7 +10,9 @@ import {
 import {
   checkpointStoreContract,
   commandLogContract,
+  type DamageKit,
   eventStoreContract,
+  eventStoreDamageContract,
   projectionContract,
   snapshotStoreContract,
   streamHeads,
@@ -46,6 +48,47 @@ Deno.test({
         for (const c of eventStoreContract(factory)) await t.step(c.name, c.run);
       },
     );
+    await t.step(
+      "the event store detects damaged rows: the damage contract",
+      async (t) => {
+        const schemas = new WeakMap<PostgresEventStore, string>();
+        const factory = () => {
+          const schema = db!.schema();
+          const store = new PostgresEventStore(sql, { schema });
+          schemas.set(store, schema);
+          return store;
+        };
+        const kit: DamageKit<PostgresEventStore> = {
+          async damage(store, streamId, version, damage) {
+            const s = schemas.get(store)!;
+            // SQL NULL needs the column's constraint gone: damage, by hand.
+            if (damage === "data is missing") {
+              await sql.unsafe(`alter table ${s}.events alter column data drop not null`);
+            }
+            const set = {
+              "metadata is an array": "metadata = '[1]'::jsonb",
+              "type is empty": "type = ''",
+              "data is missing": "data = null",
+            }[damage];
+            await sql.unsafe(
+              `update ${s}.events set ${set} where stream_id = $1 and version = $2`,
+              [streamId, version],
+            );
+          },
+          async remove(store, streamId, version) {
+            await sql.unsafe(
+              `delete from ${schemas.get(
+                store,
+              )!}.events where stream_id = $1 and version = $2`,
+              [streamId, version],
+            );
+          },
+        };
+        for (const c of eventStoreDamageContract(factory, kit)) {
+          await t.step(c.name, c.run);
+        }
+      },
+    );
     await t.step("the stores keep the document-projection contract", async (t) => {
       const factory = (projections: readonly DocumentProjection[]) => {
         const schema = db!.schema();
@@ -54,7 +97,11 @@ Deno.test({
           schema,
           inlineProjections: { store: documents, projections },
         });
-        return { events, documents, close: () => events.close() };
+        return {
+          events,
+          documents,
+          close: () => events.close(),
+        };
       };
       for (const c of projectionContract(factory)) await t.step(c.name, c.run);
     });

@@ -24,6 +24,7 @@ export * from "./assert.ts";
 export * from "./contract.ts";
 export * from "./decider_spec.ts";
 export * from "./event_store_contract.ts";
+export * from "./damage_contract.ts";
 export * from "./command_log_contract.ts";
 export * from "./manual_clock.ts";
 export * from "./checkpoint_contract.ts";

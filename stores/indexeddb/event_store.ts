@@ -27,7 +27,9 @@ import {
   type ReadStreamOptions,
   type RecordedEvent,
   StoreClosedError,
+  storedEventProblem,
   type StreamAppend,
+  streamSequenceGap,
   systemClock,
 } from "../../mod.ts";
 import type { IndexedDbCommandLog } from "./command_log.ts";
@@ -458,7 +460,7 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
           if (events[i].version <= from) out.push(events[i]);
         }
       }
-      return out;
+      return checkSequence(out, streamId, from, "backward");
     }
     const from = options.from ?? 1;
     // Rows are indexed by their first version: the slice holding `from`
@@ -489,7 +491,7 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
     const last = rows.at(-1) ?? before?.value;
     if (last) this.#saw(streamId, lastVersionOf(last), connection);
     if (out.length > limit) out.length = limit;
-    return out;
+    return checkSequence(out, streamId, from, "forward");
   }
 
   /** Reads all events in global order after a position. */
@@ -603,9 +605,10 @@ function rowToEvent<E extends Event>(
   row: StoredEventRow,
   position: number,
 ): RecordedEvent<E> {
-  if (typeof row?.type !== "string" || typeof row.streamId !== "string") {
-    throw new EventDecodeError(position, row);
+  if (typeof row !== "object" || row === null || typeof row.streamId !== "string") {
+    throw new EventDecodeError(position, row, "the row names no stream");
   }
+  checkStored(row, row.id, row.version, position, row.streamId);
   return {
     id: row.id,
     type: row.type,
@@ -618,7 +621,39 @@ function rowToEvent<E extends Event>(
   } as RecordedEvent<E>;
 }
 
-/** A stream's version: the end of its last row in the [streamId, version] index, or 0. */
+/** Raises an `EventDecodeError` for a damaged event (see `storedEventProblem`). */
+function checkStored(
+  event: {
+    readonly type?: unknown;
+    readonly data?: unknown;
+    readonly metadata?: unknown;
+  },
+  id: unknown,
+  version: unknown,
+  position: number,
+  streamId: string,
+): void {
+  if (typeof event !== "object" || event === null) {
+    throw new EventDecodeError(position, event, "the event is not an object", {
+      streamId,
+    });
+  }
+  const problem = storedEventProblem({
+    id,
+    type: event.type,
+    data: event.data,
+    // Metadata is always written; an event without any reads as empty.
+    metadata: event.metadata === undefined ? {} : event.metadata,
+    version,
+  });
+  if (problem !== undefined) {
+    throw new EventDecodeError(position, event, problem, {
+      streamId,
+      version: typeof version === "number" ? version : undefined,
+    });
+  }
+}
+
 async function lastVersion(
   index: {
     openCursor(
@@ -732,10 +767,10 @@ function rowEvents<E extends Event>(
   if (
     typeof row.streamId !== "string" || !Array.isArray(id) ||
     id.length !== events.length || events.length === 0
-  ) throw new EventDecodeError(position, row);
+  ) throw new EventDecodeError(position, row, "the slice row is damaged");
   const first = position - events.length + 1;
   return events.map((event, i) => {
-    if (typeof event?.type !== "string") throw new EventDecodeError(first + i, event);
+    checkStored(event, id[i], row.version + i, first + i, row.streamId);
     return {
       id: id[i],
       type: event.type,
@@ -763,4 +798,26 @@ function knownVersion(expected: StreamAppend["expectedVersion"]): number | undef
 function quiet<T>(promise: Promise<T>): Promise<T> {
   promise.catch(() => {});
   return promise;
+}
+
+/** The events read, or an `EventDecodeError` for a version missing among them. */
+function checkSequence<E extends Event>(
+  events: RecordedEvent<E>[],
+  streamId: string,
+  from: number,
+  direction: "forward" | "backward",
+): RecordedEvent<E>[] {
+  const gap = streamSequenceGap(events.map((event) => event.version), from, direction);
+  if (gap !== undefined) {
+    throw new EventDecodeError(
+      0,
+      undefined,
+      `version ${gap} is missing from the stream`,
+      {
+        streamId,
+        version: gap,
+      },
+    );
+  }
+  return events;
 }

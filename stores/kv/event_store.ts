@@ -46,13 +46,15 @@ import {
   type ReadStreamOptions,
   type RecordedEvent,
   StoreClosedError,
+  storedEventProblem,
   type StreamAppend,
+  streamSequenceGap,
   systemClock,
 } from "../../mod.ts";
 import type { KvCommandLog } from "./command_log.ts";
 import type { KvProjectionStore } from "./projection_store.ts";
 import { getManyStrong } from "./get_many.ts";
-import { KV_LIMITS, KvBudget, sizeWithin } from "./limits.ts";
+import { KV_LIMITS, KvBudget } from "./limits.ts";
 
 /**
  * Options of {@linkcode KvEventStore}.
@@ -98,18 +100,34 @@ interface StoredEvent {
 }
 
 /**
- * One commit's entry in the global log: which events it wrote, in order,
- * and — when they fit in the entry (about 60 KB) — the events themselves,
- * so a reader of the global log needs no second read.
+ * One commit's entry in the global log: which events it wrote, in order.
+ * (Entries written by earlier versions may also carry a copy of the events,
+ * or be a bare array of the refs; the copy is not read.)
  */
 interface CommitEntry {
   readonly streams:
     readonly (readonly [streamId: string, firstVersion: number, count: number])[];
-  readonly events?: readonly StoredEvent[];
 }
 
-/** The most event data copied into a global-log entry. */
-const INLINE_BYTES = 60_000;
+/**
+ * The refs of a global-log entry, or what is wrong with it.
+ */
+function commitStreams(value: unknown): CommitEntry["streams"] | string {
+  const streams = Array.isArray(value)
+    ? value
+    : typeof value === "object" && value !== null
+    ? (value as { streams?: unknown }).streams
+    : undefined;
+  if (!Array.isArray(streams)) return "it names no streams";
+  for (const ref of streams) {
+    if (
+      !Array.isArray(ref) || typeof ref[0] !== "string" ||
+      !Number.isSafeInteger(ref[1]) || ref[1] < 1 ||
+      !Number.isSafeInteger(ref[2]) || ref[2] < 1 || ref[2] > PER_COMMIT
+    ) return `a stream ref is ${JSON.stringify(ref)?.slice(0, 80)}`;
+  }
+  return streams as CommitEntry["streams"];
+}
 
 /** Events per commit fit below this, so positions of one commit never collide. */
 const PER_COMMIT = 1024;
@@ -276,7 +294,7 @@ export class KvEventStore implements EventStore, AppendNotifier {
         const retried = await this.#retriedAppend<E>(appends);
         if (retried) return retried;
       }
-      const actual = heads.map((head) => head.value?.version ?? 0);
+      const actual = heads.map((head, s) => headVersion(head, appends[s].streamId));
       appends.forEach((append, i) =>
         checkExpectedVersion(append.streamId, append.expectedVersion ?? "any", actual[i])
       );
@@ -356,7 +374,6 @@ export class KvEventStore implements EventStore, AppendNotifier {
     const operation = kv.atomic();
     const budget = new KvBudget();
     const commit: [string, number, number][] = [];
-    const written: StoredEvent[] = [];
     let index = 0;
     appends.forEach((append, s) => {
       const headKey = this.#key("h", append.streamId);
@@ -377,7 +394,6 @@ export class KvEventStore implements EventStore, AppendNotifier {
         const what = `event ${e} (${event.type}) of stream "${append.streamId}"`;
         budget.set(key, stored, what);
         operation.set(key, stored);
-        written.push(stored);
         const idKey = this.#key("id", ids[s][e]);
         budget.set(idKey, [append.streamId, version], what);
         operation.set(idKey, [append.streamId, version]);
@@ -394,8 +410,7 @@ export class KvEventStore implements EventStore, AppendNotifier {
     });
     if (commit.length > 0) {
       const globalKey = this.#key("g", "00000000000000000000");
-      let entry: CommitEntry = { streams: commit, events: written };
-      if (sizeWithin(entry, INLINE_BYTES) > INLINE_BYTES) entry = { streams: commit };
+      const entry: CommitEntry = { streams: commit };
       budget.set(globalKey, entry, "the global-log entry");
       operation.set(this.#key("g", kv.commitVersionstamp()), entry);
       budget.set(this.#key("n"), 0, "the append notification");
@@ -456,9 +471,9 @@ export class KvEventStore implements EventStore, AppendNotifier {
       appends.map((append) => this.#key("h", append.streamId)),
     );
     heads.forEach((head, i) => {
-      if (head.versionstamp !== null && head.value) {
+      if (head.versionstamp !== null) {
         this.#rememberHead(appends[i].streamId, {
-          version: head.value.version,
+          version: headVersion(head, appends[i].streamId),
           versionstamp: head.versionstamp,
         });
       }
@@ -553,6 +568,22 @@ export class KvEventStore implements EventStore, AppendNotifier {
     ) {
       out.push(this.#decode<E>(entry, streamId, entry.key.at(-1) as number));
     }
+    const gap = streamSequenceGap(
+      out.map((event) => event.version),
+      options.from ?? 1,
+      backward ? "backward" : "forward",
+    );
+    if (gap !== undefined) {
+      throw new EventDecodeError(
+        0,
+        undefined,
+        `version ${gap} is missing from the stream`,
+        {
+          streamId,
+          version: gap,
+        },
+      );
+    }
     return out;
   }
 
@@ -562,12 +593,23 @@ export class KvEventStore implements EventStore, AppendNotifier {
     version: number,
   ): RecordedEvent<E> {
     const stored = entry.value;
-    const position = positionOf(entry.versionstamp, stored?.i ?? 0);
-    if (
-      typeof stored !== "object" || stored === null || typeof stored.id !== "string" ||
-      typeof stored.type !== "string" || typeof stored.i !== "number"
-    ) {
-      throw new EventDecodeError(position, stored);
+    const whole = typeof stored === "object" && stored !== null;
+    const index = whole && Number.isSafeInteger(stored.i) && stored.i >= 0 ? stored.i : 0;
+    const position = positionOf(entry.versionstamp, index);
+    const problem = !whole
+      ? `it is ${stored === null ? "null" : typeof stored}, not an object`
+      : index !== stored.i
+      ? "its index within the commit is damaged"
+      : storedEventProblem({
+        id: stored.id,
+        type: stored.type,
+        data: stored.data,
+        // Metadata is always written; an event without any reads as empty.
+        metadata: stored.metadata === undefined ? {} : stored.metadata,
+        version,
+      });
+    if (problem !== undefined) {
+      throw new EventDecodeError(position, stored, problem, { streamId, version });
     }
     return {
       id: stored.id,
@@ -598,44 +640,50 @@ export class KvEventStore implements EventStore, AppendNotifier {
     );
     for await (const commit of commits) {
       const versionstamp = commit.key.at(-1) as string;
+      // A commit wholly at or before `after` (the first one listed can be).
+      if (positionOf(versionstamp, PER_COMMIT - 1) <= after) continue;
+      const streams = commitStreams(commit.value);
+      if (typeof streams === "string") {
+        // Nothing of a damaged entry can be trusted, not even its length:
+        // the error names the commit's last possible position, so a
+        // subscription that skips it skips the whole commit.
+        throw new EventDecodeError(
+          positionOf(versionstamp, PER_COMMIT - 1),
+          commit.value,
+          `the global-log entry of commit ${versionstamp} is damaged: ${streams}`,
+        );
+      }
       const refs: { streamId: string; version: number; index: number }[] = [];
       let index = 0;
-      // Entries written before events were copied in are a bare array of refs.
-      const value = Array.isArray(commit.value)
-        ? { streams: commit.value as CommitEntry["streams"] }
-        : commit.value;
-      for (const [streamId, first, count] of value.streams) {
+      for (const [streamId, first, count] of streams) {
         for (let v = first; v < first + count; v++) {
           refs.push({ streamId, version: v, index: index++ });
         }
       }
       const wanted = refs.filter((ref) => positionOf(versionstamp, ref.index) > after)
         .slice(0, limit - out.length);
-      // Events copied into the entry are read from it; others from their keys.
-      const inline = value.events;
-      const entries: Deno.KvEntryMaybe<StoredEvent>[] = inline
-        ? wanted.map((ref) => ({
-          key: this.#key("s", ref.streamId, ref.version),
-          value: inline[ref.index],
-          versionstamp,
-        }))
-        : await this.#getMany<StoredEvent>(
-          wanted.map((ref) => this.#key("s", ref.streamId, ref.version)),
-        );
+      // One copy of each event, the one readStream reads: an entry's copy
+      // of its events (written by earlier versions) is not read.
+      const entries = await this.#getMany<StoredEvent>(
+        wanted.map((ref) => this.#key("s", ref.streamId, ref.version)),
+      );
       entries.forEach((entry, i) => {
-        if (entry.value === null) {
+        const ref = wanted[i];
+        const where = { streamId: ref.streamId, version: ref.version };
+        const position = positionOf(versionstamp, ref.index);
+        if (entry.versionstamp === null) {
+          throw new EventDecodeError(position, undefined, "the event is missing", where);
+        }
+        if (entry.versionstamp !== versionstamp) {
           throw new EventDecodeError(
-            positionOf(commit.key.at(-1) as string, wanted[i].index),
-            undefined,
-            new Error(`event ${wanted[i].streamId}@${wanted[i].version} is missing`),
+            position,
+            entry.value,
+            `the event was written again after its commit (versionstamp ${entry.versionstamp})`,
+            where,
           );
         }
         out.push(
-          this.#decode<E>(
-            entry as Deno.KvEntry<StoredEvent>,
-            wanted[i].streamId,
-            wanted[i].version,
-          ),
+          this.#decode<E>(entry as Deno.KvEntry<StoredEvent>, ref.streamId, ref.version),
         );
       });
       if (out.length >= limit) break;
@@ -650,7 +698,7 @@ export class KvEventStore implements EventStore, AppendNotifier {
     const head = await this.#kv.get<{ version: number }>(this.#key("h", streamId), {
       consistency: "strong",
     });
-    return head.value?.version ?? 0;
+    return headVersion(head, streamId);
   }
 
   /**
@@ -704,4 +752,23 @@ function indexIn(
   let index = event;
   for (let s = 0; s < stream; s++) index += appends[s].events.length;
   return index;
+}
+
+/**
+ * The version a stream head holds: 0 for no head. A head that is there but
+ * holds no valid version is damage, reported instead of read as 0 — an
+ * append on it would overwrite the stream's first events.
+ */
+function headVersion(head: Deno.KvEntryMaybe<unknown>, streamId: string): number {
+  if (head.versionstamp === null) return 0;
+  const version = (head.value as { version?: unknown } | null)?.version;
+  if (typeof version !== "number" || !Number.isSafeInteger(version) || version < 1) {
+    throw new EventDecodeError(
+      0,
+      head.value,
+      `the stream's head is damaged: ${JSON.stringify(head.value)?.slice(0, 80)}`,
+      { streamId },
+    );
+  }
+  return version;
 }

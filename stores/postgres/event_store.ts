@@ -33,7 +33,9 @@ import {
   type ReadStreamOptions,
   type RecordedEvent,
   StoreClosedError,
+  storedEventProblem,
   type StreamAppend,
+  streamSequenceGap,
   systemClock,
   toProjectedEvent,
   VerdictError,
@@ -100,13 +102,15 @@ interface EventRow {
   version: number;
   type: string;
   data: unknown;
+  /** SQL NULL in the data column (JSON null reads as null too, with this false). */
+  no_data: boolean;
   metadata: unknown;
   created_at: Date;
 }
 
 const UNIQUE_VIOLATION = "23505";
 const EVENT_COLUMNS =
-  "position::float8 as position, event_id, stream_id, version::float8 as version, type, data, metadata, created_at";
+  "position::float8 as position, event_id, stream_id, version::float8 as version, type, data, data is null as no_data, metadata, created_at";
 
 type Mode = "any" | "create" | "exact" | "exists";
 
@@ -590,7 +594,25 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
       ] as never[],
       { prepare: true },
     );
-    return rows.map((row) => decode<E>(row));
+    const events = rows.map((row) => decode<E>(row));
+    const from = options.from ?? 1;
+    const gap = streamSequenceGap(
+      events.map((event) => event.version),
+      from,
+      backward ? "backward" : "forward",
+    );
+    if (gap !== undefined) {
+      throw new EventDecodeError(
+        0,
+        undefined,
+        `version ${gap} is missing from the stream`,
+        {
+          streamId,
+          version: gap,
+        },
+      );
+    }
+    return events;
   }
 
   /**
@@ -699,11 +721,18 @@ function toJson(value: unknown, what: string, streamId: string): string {
 }
 
 function decode<E extends Event>(row: EventRow): RecordedEvent<E> {
-  if (
-    typeof row.type !== "string" || typeof row.metadata !== "object" ||
-    row.metadata === null
-  ) {
-    throw new EventDecodeError(row.position, row);
+  const problem = storedEventProblem({
+    id: row.event_id,
+    type: row.type,
+    data: row.no_data ? undefined : row.data,
+    metadata: row.metadata,
+    version: row.version,
+  });
+  if (problem !== undefined) {
+    throw new EventDecodeError(row.position, row, problem, {
+      streamId: row.stream_id,
+      version: row.version,
+    });
   }
   return {
     id: row.event_id,

@@ -10,11 +10,13 @@ import {
   VerdictDatabase,
 } from "@verdict/verdict/indexeddb";
 import { memorySuites } from "../support/memory_suites.ts";
+import { indexedDbDamage } from "../support/indexeddb_damage.ts";
 import {
   checkpointStoreContract,
   commandLogContract,
   type ContractCase,
   eventStoreContract,
+  eventStoreDamageContract,
   projectionContract,
   runContract,
   snapshotStoreContract,
@@ -24,7 +26,18 @@ import {
 let n = 0;
 const fresh = () => new VerdictDatabase(`browser-contract-${n++}`);
 
+const damagedNames = new WeakMap<IndexedDbEventStore, string>();
+
 const suites: [string, ContractCase[]][] = [
+  [
+    "event store on damaged rows",
+    eventStoreDamageContract(() => {
+      const database = fresh();
+      const store = new IndexedDbEventStore({ database });
+      damagedNames.set(store, database.name);
+      return store;
+    }, indexedDbDamage((store) => damagedNames.get(store)!)),
+  ],
   [
     "event store",
     eventStoreContract(() => new IndexedDbEventStore({ database: fresh() })),
