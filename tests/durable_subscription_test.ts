@@ -175,7 +175,7 @@ Deno.test("Subscription", async (t) => {
         onError: {
           retry: { maxAttempts: 2, baseDelayMs: 0 },
           then: "skip",
-          deadLetter: (letter) => void letters.push(letter.event.position),
+          deadLetter: (letter) => void letters.push(letter.position),
         },
       }).start();
       await s.waitUntilCaughtUp();
