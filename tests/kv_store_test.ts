@@ -2,6 +2,7 @@ import {
   type DeadLetter,
   type DocumentProjection,
   EventDecodeError,
+  StoreBusyError,
   Subscription,
 } from "@verdict/verdict";
 import { MemoryCheckpointStore } from "@verdict/verdict/memory";
@@ -398,4 +399,102 @@ Deno.test("Deno KV: a damaged global-log entry fails readAll with an EventDecode
     assert.ok(letters[0].error instanceof EventDecodeError);
     await store.close();
   });
+});
+
+Deno.test("Deno KV: two processes × 400 audited commands on one file: each command is committed with its record, or refused with a typed error", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "verdict-kv-shared-" });
+  const path = `${dir}/shared.kv`;
+  try {
+    const writer = new URL("./support/kv_shared_writer.ts", import.meta.url).pathname;
+    const run = (name: string) =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "--unstable-kv", writer, path, name, "400"],
+        stdout: "piped",
+        stderr: "inherit",
+      }).output();
+    const outputs = await Promise.all([run("a"), run("b")]);
+    const reports = outputs.map((output) => {
+      assert.ok(output.success, "a writer process failed");
+      return JSON.parse(new TextDecoder().decode(output.stdout)) as {
+        outcomes: { commandId: string; status: string; error?: string }[];
+        errors: string[];
+      };
+    });
+    const outcomes = reports.flatMap((report) => report.outcomes);
+    assert.equal(outcomes.length, 800, "every command has an outcome");
+
+    const kv = await Deno.openKv(path);
+    const log = new KvCommandLog(kv);
+    const store = new KvEventStore(kv, { commandLog: log });
+    const events = await store.readAll();
+    const eventIds = new Set(events.map((event) => event.id));
+    let accepted = 0;
+    for (const outcome of outcomes) {
+      const record = await log.get(outcome.commandId);
+      if (outcome.status === "accepted") {
+        accepted++;
+        assert.equal(record?.status, "accepted", `the record of ${outcome.commandId}`);
+        assert.ok(record!.eventIds.every((id) => eventIds.has(id)), "its events exist");
+      } else {
+        // Refused: a typed error, never a raw "database is locked".
+        assert.ok(
+          outcome.error === "StoreBusyError" || outcome.error === "ConcurrencyError",
+          `a typed refusal, got ${outcome.error}`,
+        );
+        assert.ok(
+          record === undefined || record.status !== "accepted",
+          "no accepted record",
+        );
+      }
+    }
+    assert.equal(events.length, accepted, "one event per accepted command, no more");
+    let versions = 0;
+    for (let c = 0; c < 8; c++) versions += await store.streamVersion(`counter-${c}`);
+    assert.equal(versions, accepted, "the counters add up");
+    for (const report of reports) {
+      for (const error of report.errors) assert.doesNotMatch(error, /database is locked/);
+    }
+    console.log(
+      `two processes on one KV file: ${accepted} of 800 accepted, ${
+        800 - accepted
+      } refused with a typed error`,
+    );
+    kv.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("Deno KV: a commit still locked by another handle at the busy deadline fails with StoreBusyError and writes nothing", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "verdict-kv-busy-" });
+  try {
+    const handles = await Promise.all(
+      Array.from({ length: 4 }, () => Deno.openKv(`${dir}/busy.kv`)),
+    );
+    // No patience at all: the first "database is locked" is final.
+    const stores = handles.map((kv) => new KvEventStore(kv, { busyTimeoutMs: 0 }));
+    const landed = new Map<string, number>();
+    const refusals: unknown[] = [];
+    await Promise.all(Array.from({ length: 16 }, async (_, w) => {
+      for (let i = 0; i < 25; i++) {
+        try {
+          await stores[w % 4].appendToStream(`w-${w}`, [{ type: "A", data: { i } }]);
+          landed.set(`w-${w}`, (landed.get(`w-${w}`) ?? 0) + 1);
+        } catch (error) {
+          refusals.push(error);
+        }
+      }
+    }));
+    assert.ok(refusals.length > 0, "some commits met the lock");
+    for (const error of refusals) {
+      assert.ok(error instanceof StoreBusyError, `a StoreBusyError, got ${error}`);
+      assert.match(error.message, /nothing was written/);
+    }
+    for (let w = 0; w < 16; w++) {
+      assert.equal(await stores[0].streamVersion(`w-${w}`), landed.get(`w-${w}`) ?? 0);
+    }
+    for (const kv of handles) kv.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { DEFAULT_BUSY_TIMEOUT_MS, whileBusy } from "./busy.ts";
 import {
   assertValidCheckpoint,
   type CheckpointStore,
@@ -72,7 +73,11 @@ export class KvCheckpointStore implements CheckpointStore {
   async save(consumer: string, position: number): Promise<void> {
     this.#assertOpen();
     assertValidCheckpoint(consumer, position);
-    await this.#kv.set([...this.#prefix, "cp", consumer], position);
+    await whileBusy(
+      "Deno KV checkpoint store",
+      DEFAULT_BUSY_TIMEOUT_MS,
+      () => this.#kv.set([...this.#prefix, "cp", consumer], position),
+    );
   }
 
   /** Closes the store (and the KV handle, when it owns it). */

@@ -13,6 +13,7 @@
  * @module
  */
 
+import { DEFAULT_BUSY_TIMEOUT_MS, whileBusy } from "./busy.ts";
 import {
   assertValidCommandRecord,
   type CommandLogStore,
@@ -135,7 +136,11 @@ export class KvCommandLog implements CommandLogStore {
     const budget = new KvBudget();
     this.addToOperation(operation, budget, record);
     budget.assertWithin(`the command record ${record.id}`);
-    const result = await operation.commit();
+    const result = await whileBusy(
+      "Deno KV command log",
+      DEFAULT_BUSY_TIMEOUT_MS,
+      () => operation.commit(),
+    );
     if (!result.ok) throw new VerdictError(`Command ${record.id} is already recorded`);
   }
 

@@ -55,6 +55,7 @@ import type { KvCommandLog } from "./command_log.ts";
 import type { KvProjectionStore } from "./projection_store.ts";
 import { getManyStrong } from "./get_many.ts";
 import { KV_LIMITS, KvBudget } from "./limits.ts";
+import { DEFAULT_BUSY_TIMEOUT_MS, whileBusy } from "./busy.ts";
 
 /**
  * Options of {@linkcode KvEventStore}.
@@ -87,6 +88,12 @@ export interface KvEventStoreOptions {
   readonly ownsKv?: boolean;
   /** The clock for event timestamps (default: the system clock). */
   readonly clock?: Clock;
+  /**
+   * How long an append keeps trying while another handle or process holds
+   * the KV file's write lock, in milliseconds (default 5,000); past it the
+   * append fails with a `StoreBusyError` and nothing is written.
+   */
+  readonly busyTimeoutMs?: number;
 }
 
 interface StoredEvent {
@@ -189,6 +196,7 @@ export class KvEventStore implements EventStore, AppendNotifier {
   readonly #prefix: Deno.KvKey;
   readonly #ownsKv: boolean;
   readonly #clock: Clock;
+  readonly #busyTimeout: number;
   readonly #inline?: InlineProjections<KvProjectionStore>;
   readonly #watchers = new Set<AbortController>();
   // The heads this store last read or wrote: an append whose exact expected
@@ -204,6 +212,7 @@ export class KvEventStore implements EventStore, AppendNotifier {
     this.#prefix = options.prefix ?? ["verdict"];
     this.#ownsKv = options.ownsKv ?? false;
     this.#clock = options.clock ?? systemClock;
+    this.#busyTimeout = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
     this.commandLog = options.commandLog;
     if (this.commandLog && !this.commandLog.sharesKv(kv)) {
       throw new TypeError(
@@ -318,7 +327,11 @@ export class KvEventStore implements EventStore, AppendNotifier {
         checkIds,
         documents,
       );
-      const committed = await operation.commit();
+      const committed = await whileBusy(
+        "Deno KV event store",
+        this.#busyTimeout,
+        () => operation.commit(),
+      );
       if (committed.ok) {
         appends.forEach((append, s) =>
           this.#rememberHead(append.streamId, {

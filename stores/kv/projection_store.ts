@@ -5,6 +5,7 @@
  * @module
  */
 
+import { DEFAULT_BUSY_TIMEOUT_MS, whileBusy } from "./busy.ts";
 import {
   assertValidDocumentKey,
   assertValidListDocumentsOptions,
@@ -236,7 +237,12 @@ export class KvProjectionStore implements ProjectionStore {
         count = Math.ceil(count / 2);
         continue;
       }
-      return (await operation.commit()).ok ? count : 0;
+      const result = await whileBusy(
+        "Deno KV projection store",
+        DEFAULT_BUSY_TIMEOUT_MS,
+        () => operation.commit(),
+      );
+      return result.ok ? count : 0;
     }
   }
 
@@ -339,12 +345,14 @@ export class KvProjectionStore implements ProjectionStore {
   async reset(projection: string): Promise<void> {
     this.#assertOpen();
     assertValidDocumentKey(projection);
-    await this.#kv.set(
-      this.#positionKey(projection),
-      {
-        position: 0,
-        resetting: true,
-      } satisfies PositionEntry,
+    await whileBusy(
+      "Deno KV projection store",
+      DEFAULT_BUSY_TIMEOUT_MS,
+      () =>
+        this.#kv.set(
+          this.#positionKey(projection),
+          { position: 0, resetting: true } satisfies PositionEntry,
+        ),
     );
     await this.#finishReset(projection);
   }
@@ -359,9 +367,17 @@ export class KvProjectionStore implements ProjectionStore {
       if (keys.length === 0) break;
       const operation = this.#kv.atomic();
       for (const key of keys) operation.delete(key);
-      await operation.commit();
+      await whileBusy(
+        "Deno KV projection store",
+        DEFAULT_BUSY_TIMEOUT_MS,
+        () => operation.commit(),
+      );
     }
-    await this.#kv.delete(this.#positionKey(projection));
+    await whileBusy(
+      "Deno KV projection store",
+      DEFAULT_BUSY_TIMEOUT_MS,
+      () => this.#kv.delete(this.#positionKey(projection)),
+    );
   }
 
   /** Closes the store (and the KV handle, when it owns it). */

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { DEFAULT_BUSY_TIMEOUT_MS, whileBusy } from "./busy.ts";
 import {
   assertValidSnapshot,
   type Snapshot,
@@ -98,7 +99,12 @@ export class KvSnapshotStore implements SnapshotStore {
     for (let attempt = 0; attempt < 10; attempt++) {
       const existing = await this.#kv.get<StoredSnapshot>(key, { consistency: "strong" });
       if (existing.value && existing.value.version > snapshot.version) return;
-      const result = await this.#kv.atomic().check(existing).set(key, value).commit();
+      const operation = this.#kv.atomic().check(existing).set(key, value);
+      const result = await whileBusy(
+        "Deno KV snapshot store",
+        DEFAULT_BUSY_TIMEOUT_MS,
+        () => operation.commit(),
+      );
       if (result.ok) return;
     }
   }
