@@ -371,3 +371,246 @@ export function assertValidCommandRecord(record: CommandRecord): void {
     throw new TypeError(`Unknown command status ${JSON.stringify(status)}`);
   }
 }
+
+/**
+ * The metadata key under which {@linkcode storableRecord} lists the parts of
+ * a record it had to change to store it (`"metadata.userId"`, `"payload"`…).
+ *
+ * @example
+ * ```ts
+ * import { ALTERED_PARTS_KEY, storableRecord } from "@verdict/verdict";
+ * import { sampleCommandRecord } from "@verdict/verdict/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const stored = storableRecord(sampleCommandRecord({ metadata: { note: "a\u0000b" } }));
+ * assert.deepEqual(stored.metadata[ALTERED_PARTS_KEY], ["metadata.note"]);
+ * ```
+ */
+export const ALTERED_PARTS_KEY = "verdict.altered";
+
+/** Options of {@linkcode storableRecord}. */
+export interface StorableRecordOptions {
+  /** The largest record the log can store, as `sizeOf` measures it (default: no limit). */
+  readonly maxBytes?: number;
+  /** Measures a record (default: its payload's bytes plus the JSON of the rest). */
+  readonly sizeOf?: (record: CommandRecord) => number;
+}
+
+/**
+ * The record as a command log stores it: every command leaves a record, so
+ * what a log cannot keep is changed by one documented policy instead of
+ * losing the record.
+ *
+ * - Text with a NUL character or a lone surrogate (which PostgreSQL cannot
+ *   store) keeps its other characters; those become U+FFFD.
+ * - Metadata and error values that are not JSON (a `Map`, a `BigInt`, a
+ *   cycle, `NaN`…) become the text `"[unstorable: …]"`; a value with a
+ *   `toJSON()` (a `Date`) is stored as that, as JSON does.
+ * - A record larger than `maxBytes` (Deno KV's value limit) gives up its
+ *   payload first (replaced by the JSON marker
+ *   `{"verdict.truncated":{"bytes":…,"codec":…}}`), then its error's
+ *   details and issues, then its metadata.
+ * - Every part changed is listed in `metadata["verdict.altered"]`
+ *   ({@linkcode ALTERED_PARTS_KEY}).
+ *
+ * A record that needs no change is returned as it is. Every command log
+ * calls it on every record it writes, atomic or not.
+ *
+ * @throws {TypeError} for a record that is not one (see {@linkcode assertValidCommandRecord}).
+ *
+ * @example
+ * ```ts
+ * import { storableRecord } from "@verdict/verdict";
+ * import { sampleCommandRecord } from "@verdict/verdict/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const record = sampleCommandRecord({
+ *   status: "rejected",
+ *   error: { name: "CommandRejectedError", message: "no", details: { raw: "a\u0000" } },
+ * });
+ * const stored = storableRecord(record);
+ * assert.equal(stored.error?.details?.raw, "a\uFFFD");
+ * assert.deepEqual(stored.metadata["verdict.altered"], ["error.details.raw"]);
+ * ```
+ */
+export function storableRecord(
+  record: CommandRecord,
+  options: StorableRecordOptions = {},
+): CommandRecord {
+  assertValidCommandRecord(record);
+  const altered: string[] = [];
+  const text = (value: string, path: string): string => {
+    if (value.indexOf("\0") === -1 && isWellFormedText(value)) return value;
+    altered.push(path);
+    return toWellFormedText(value).replaceAll("\0", "\uFFFD");
+  };
+  let result: Mutable<CommandRecord> = record;
+  const change = () => (result === record ? (result = { ...record }) : result);
+
+  for (const field of ["correlationId", "commandType", "causationId"] as const) {
+    const value = record[field];
+    if (value === undefined) continue;
+    const safe = text(value, field);
+    if (safe !== value) change()[field] = safe;
+  }
+  const metadata = storableJson(record.metadata, "metadata", altered, text);
+  if (metadata !== record.metadata) {
+    change().metadata = metadata as Record<string, unknown>;
+  }
+  if (record.error !== undefined) {
+    const error = storableJson(record.error, "error", altered, text);
+    if (error !== record.error) change().error = error as CommandRecordError;
+  }
+
+  const max = options.maxBytes ?? Infinity;
+  const sizeOf = options.sizeOf ?? defaultSize;
+  if (Number.isFinite(max) && sizeOf(result) > max) {
+    const payload = result.payload;
+    const bytes = typeof payload === "string"
+      ? new TextEncoder().encode(payload).length
+      : payload.length;
+    change().payload = JSON.stringify({
+      "verdict.truncated": { bytes, codec: record.payloadCodec },
+    });
+    result.payloadCodec = "json";
+    altered.push("payload");
+    if (sizeOf(result) > max && result.error) {
+      const { details: _details, issues: _issues, ...rest } = result.error;
+      result.error = { ...rest, message: rest.message.slice(0, 1_000) };
+      altered.push("error.details");
+    }
+    if (sizeOf(result) > max) {
+      result.metadata = {};
+      altered.push("metadata");
+    }
+  }
+  if (altered.length === 0) return result;
+  change().metadata = { ...result.metadata, [ALTERED_PARTS_KEY]: altered };
+  return result;
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+function defaultSize(record: CommandRecord): number {
+  const payload = typeof record.payload === "string"
+    ? record.payload.length * 3
+    : record.payload.length;
+  const { payload: _payload, ...rest } = record;
+  return payload + (JSON.stringify(rest)?.length ?? 0) * 3;
+}
+
+const wellFormed =
+  typeof (String.prototype as { isWellFormed?: unknown }).isWellFormed ===
+    "function";
+
+function isWellFormedText(value: string): boolean {
+  return wellFormed
+    ? (value as unknown as { isWellFormed(): boolean }).isWellFormed()
+    : !/[\uD800-\uDFFF]/.test(value) || value === toWellFormedText(value);
+}
+
+function toWellFormedText(value: string): string {
+  let out = "";
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code >= 0xd800 && code <= 0xdbff) {
+      const next = value.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        out += value[i] + value[i + 1];
+        i++;
+        continue;
+      }
+      out += "\uFFFD";
+    } else if (code >= 0xdc00 && code <= 0xdfff) out += "\uFFFD";
+    else out += value[i];
+  }
+  return out;
+}
+
+/**
+ * A JSON copy of `value` with unstorable parts replaced (see
+ * `storableRecord`), or `value` itself when nothing needed to change.
+ */
+function storableJson(
+  value: unknown,
+  path: string,
+  altered: string[],
+  text: (value: string, path: string) => string,
+  ancestors: object[] = [],
+): unknown {
+  const marker = (what: string) => {
+    altered.push(path);
+    return `[unstorable: ${what}]`;
+  };
+  switch (typeof value) {
+    case "string":
+      return text(value, path);
+    case "number":
+      return Number.isFinite(value) ? value : marker(String(value));
+    case "boolean":
+      return value;
+    case "bigint":
+      return marker("a BigInt");
+    case "undefined":
+      return marker("undefined");
+    case "symbol":
+    case "function":
+      return marker(`a ${typeof value}`);
+  }
+  if (value === null) return null;
+  const object = value as object;
+  if (ancestors.includes(object)) return marker("a cycle");
+  if (typeof (object as { toJSON?: unknown }).toJSON === "function") {
+    return storableJson(
+      (object as { toJSON(): unknown }).toJSON(),
+      path,
+      altered,
+      text,
+      ancestors,
+    );
+  }
+  ancestors.push(object);
+  try {
+    if (Array.isArray(object)) {
+      let copy: unknown[] | undefined;
+      for (let i = 0; i < object.length; i++) {
+        const item = object[i] === undefined
+          ? null // as JSON does
+          : storableJson(object[i], `${path}.${i}`, altered, text, ancestors);
+        if (item !== object[i]) (copy ??= object.slice())[i] = item;
+      }
+      return copy ?? object;
+    }
+    const prototype = Object.getPrototypeOf(object);
+    if (
+      prototype !== Object.prototype && prototype !== null &&
+      Object.getPrototypeOf(prototype) !== null
+    ) {
+      const name = (object as { constructor?: { name?: unknown } }).constructor?.name;
+      return marker(typeof name === "string" && name ? `a ${name}` : "an object");
+    }
+    let copy: Record<string, unknown> | undefined;
+    for (const key of Object.keys(object)) {
+      const field = (object as Record<string, unknown>)[key];
+      if (field === undefined) continue;
+      // The path names the key as stored: the list of changes is stored too.
+      const shown = toWellFormedText(key).replaceAll("\0", "\uFFFD");
+      const safeKey = text(key, `${path}.${shown}`);
+      const safe = storableJson(field, `${path}.${shown}`, altered, text, ancestors);
+      if (safe !== field || safeKey !== key) {
+        copy ??= { ...(object as Record<string, unknown>) };
+        if (safeKey !== key) delete copy[key];
+        // defineProperty: a "__proto__" key stays a key.
+        Object.defineProperty(copy, safeKey, {
+          value: safe,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      }
+    }
+    return copy ?? object;
+  } finally {
+    ancestors.pop();
+  }
+}

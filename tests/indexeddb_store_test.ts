@@ -22,6 +22,7 @@ import {
 } from "@verdict/verdict/testing";
 
 import { checkAtomicAudit } from "./support/atomic_audit.ts";
+import { checkEveryCommandRecorded } from "./support/every_command_recorded.ts";
 import { indexedDbDamage } from "./support/indexeddb_damage.ts";
 import { checkThrottledWakeUps } from "./support/throttled_wake_ups.ts";
 import {
@@ -96,6 +97,7 @@ Deno.test("IndexedDB atomic audit: the record and the events commit together or 
   const log = new IndexedDbCommandLog({ database });
   const store = new IndexedDbEventStore({ database, commandLog: log });
   await checkAtomicAudit(t, store, log);
+  await checkEveryCommandRecorded(t, store, log);
   await store.close();
 });
 

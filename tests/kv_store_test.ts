@@ -25,6 +25,7 @@ import {
   streamHeads,
 } from "@verdict/verdict/testing";
 import { checkAtomicAudit } from "./support/atomic_audit.ts";
+import { checkEveryCommandRecorded } from "./support/every_command_recorded.ts";
 import { checkConcurrentOrder } from "./support/concurrent_order.ts";
 import { killWriterMidAppend } from "./support/kill_mid_append.ts";
 import { withTempKv } from "./support/temp_kv.ts";
@@ -152,6 +153,7 @@ Deno.test("Deno KV atomic audit: the record and the events commit together or no
     const log = new KvCommandLog(kv, { prefix: ["audit"] });
     const store = new KvEventStore(kv, { prefix: ["audit"], commandLog: log });
     await checkAtomicAudit(t, store, log);
+    await checkEveryCommandRecorded(t, store, log);
     await store.close();
     kv.close();
   });

@@ -17,6 +17,7 @@ import { commandPageQuery } from "../stores/postgres/command_log.ts";
 import { readAllQuery } from "../stores/postgres/event_store.ts";
 import { testDatabase } from "./support/postgres.ts";
 import { checkAtomicAudit } from "./support/atomic_audit.ts";
+import { checkEveryCommandRecorded } from "./support/every_command_recorded.ts";
 import {
   bankInlineProjections,
   checkBankProjections,
@@ -92,6 +93,7 @@ Deno.test({
     const log = new PostgresCommandLog(db!.sql, { schema });
     const store = new PostgresEventStore(db!.sql, { schema, commandLog: log });
     await checkAtomicAudit(t, store, log);
+    await checkEveryCommandRecorded(t, store, log);
     await store.close();
   },
 });

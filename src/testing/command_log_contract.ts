@@ -5,11 +5,12 @@
  * @module
  */
 
-import type {
-  CommandLogStore,
-  CommandPage,
-  CommandQuery,
-  CommandRecord,
+import {
+  ALTERED_PARTS_KEY,
+  type CommandLogStore,
+  type CommandPage,
+  type CommandQuery,
+  type CommandRecord,
 } from "../command_record.ts";
 import { uuidv7 } from "../uuid.ts";
 import { check, checkEqual, checkRejects } from "./assert.ts";
@@ -225,7 +226,7 @@ export function commandLogContract(
   test(
     maxPayload >= MiB
       ? "a 1 MiB payload round-trips, as text and as bytes"
-      : `a payload at the log's limit (${maxPayload} bytes) round-trips, 1 MiB is refused`,
+      : `a payload at the log's limit (${maxPayload} bytes) round-trips; a 1 MiB one is recorded with the payload replaced by a marker`,
     async (log) => {
       const size = Math.min(maxPayload, MiB);
       const text = sampleCommandRecord({ payload: "é".repeat(Math.floor(size / 2)) });
@@ -244,11 +245,77 @@ export function commandLogContract(
           payload: new Uint8Array(MiB),
           payloadCodec: "cbor",
         });
-        await checkRejects(log.record(huge), "a 1 MiB payload beyond the log's limit");
-        checkEqual(await log.get(huge.id), undefined, "nothing written by the refusal");
+        await log.record(huge);
+        const stored = await log.get(huge.id);
+        checkEqual(stored?.payloadCodec, "json", "the marker's codec");
+        checkEqual(
+          JSON.parse(String(stored?.payload)),
+          { "verdict.truncated": { bytes: MiB, codec: "cbor" } },
+          "the marker in place of the payload",
+        );
+        checkEqual(stored?.metadata[ALTERED_PARTS_KEY], ["payload"], "the part named");
+        checkEqual(stored?.status, huge.status, "the rest of the record");
       }
     },
   );
+
+  test("every record is stored: NUL and lone surrogates become U+FFFD, values that are not JSON a marker, each change listed under verdict.altered", async (log) => {
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    const record = sampleCommandRecord({
+      commandType: "Odd\u0000Type",
+      correlationId: "corr-\uDC00",
+      metadata: { note: "a\u0000b", ["k\u0000"]: 1, when: new Date(0), loop: cyclic },
+      status: "rejected",
+      error: {
+        name: "CommandRejectedError",
+        message: "refused \uD800",
+        code: "refused",
+        details: { amount: 10n, list: [NaN, "ok"] },
+      },
+    });
+    await log.record(record);
+    const stored = await log.get(record.id);
+    check(stored !== undefined, "the record is stored");
+    checkEqual(stored.commandType, "Odd\uFFFDType", "the command type");
+    checkEqual(stored.correlationId, "corr-\uFFFD", "the correlation id");
+    checkEqual(stored.error?.message, "refused \uFFFD", "the error message");
+    checkEqual(
+      stored.error?.details,
+      { amount: "[unstorable: a BigInt]", list: ["[unstorable: NaN]", "ok"] },
+      "the error details",
+    );
+    const { [ALTERED_PARTS_KEY]: altered, ...metadata } = stored.metadata;
+    checkEqual(
+      metadata,
+      {
+        note: "a\uFFFDb",
+        "k\uFFFD": 1,
+        when: "1970-01-01T00:00:00.000Z",
+        loop: { self: "[unstorable: a cycle]" },
+      },
+      "the metadata",
+    );
+    checkEqual(
+      altered,
+      [
+        "correlationId",
+        "commandType",
+        "metadata.note",
+        "metadata.k\uFFFD",
+        "metadata.loop.self",
+        "error.message",
+        "error.details.amount",
+        "error.details.list.0",
+      ],
+      "every change listed",
+    );
+    checkEqual(
+      (await log.findByType("Odd\uFFFDType")).records.map((r) => r.id),
+      [record.id],
+      "found by its stored command type",
+    );
+  });
 
   test("findByCorrelation() returns the correlation's records in timestamp order", async (log) => {
     const chain = [3, 1, 2].map((offset) =>

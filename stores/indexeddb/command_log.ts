@@ -14,6 +14,7 @@ import {
   type CommandStatus,
   decodeCommandCursor,
   encodeCommandCursor,
+  storableRecord,
   StoreClosedError,
   VerdictError,
 } from "../../mod.ts";
@@ -103,7 +104,7 @@ export class IndexedDbCommandLog implements CommandLogStore {
     >,
     record: CommandRecord,
   ): Promise<void> {
-    assertValidCommandRecord(record);
+    record = storableRecord(record);
     if (await commands.getKey(record.id) !== undefined) {
       throw new VerdictError(`Command ${record.id} is already recorded`);
     }

@@ -15,7 +15,6 @@
 
 import { DEFAULT_BUSY_TIMEOUT_MS, whileBusy } from "./busy.ts";
 import {
-  assertValidCommandRecord,
   type CommandLogStore,
   type CommandPage,
   type CommandQuery,
@@ -23,11 +22,12 @@ import {
   type CommandStatus,
   decodeCommandCursor,
   encodeCommandCursor,
+  storableRecord,
   StoreClosedError,
   VerdictError,
 } from "../../mod.ts";
 import { GET_MANY, getManyStrong } from "./get_many.ts";
-import { KvBudget } from "./limits.ts";
+import { KV_LIMITS, KvBudget, valueSize } from "./limits.ts";
 
 /**
  * Options of {@linkcode KvCommandLog}.
@@ -104,7 +104,11 @@ export class KvCommandLog implements CommandLogStore {
     record: CommandRecord,
   ): void {
     this.#assertOpen();
-    assertValidCommandRecord(record);
+    // Within KV's value limit, by the policy every log follows.
+    record = storableRecord(record, {
+      maxBytes: KV_LIMITS.valueBytes,
+      sizeOf: valueSize,
+    });
     const what = `the command record ${record.id}`;
     const ts = record.timestamp.getTime();
     const recordKey = this.#key("r", record.id);

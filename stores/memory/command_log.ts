@@ -6,7 +6,6 @@
  */
 
 import {
-  assertValidCommandRecord,
   type CommandCursor,
   type CommandLogStore,
   type CommandPage,
@@ -17,6 +16,7 @@ import {
   compareCommandOrder,
   decodeCommandCursor,
   encodeCommandCursor,
+  storableRecord,
   StoreClosedError,
   VerdictError,
 } from "../../mod.ts";
@@ -162,7 +162,7 @@ export class MemoryCommandLog implements CommandLogStore {
    */
   recordInTransaction(record: CommandRecord): void {
     this.#assertOpen();
-    assertValidCommandRecord(record);
+    record = storableRecord(record);
     const ids = this.#increasingIds;
     // An id above every id seen so far is new: no search needed.
     const increasing = ids.length === 0 || ids[ids.length - 1].id < record.id;

@@ -5,14 +5,21 @@
  * @module
  */
 
-import type { CommandRecord, CommandRecordError, CommandStatus } from "../../mod.ts";
+import {
+  type CommandRecord,
+  type CommandRecordError,
+  type CommandStatus,
+  storableRecord,
+} from "../../mod.ts";
 
 /** The columns a record fills, in the order of {@linkcode recordParameters}. */
 export const commandRecordColumns =
   "id, correlation_id, causation_id, command_type, payload_text, payload_bytes, payload_codec, metadata, status, error, event_ids, stream_ids, duration_ms, recorded_at";
 
 /** A record's values for {@linkcode commandRecordColumns}. */
-export function recordParameters(record: CommandRecord): unknown[] {
+export function recordParameters(given: CommandRecord): unknown[] {
+  // What PostgreSQL cannot keep (NUL, lone surrogates) by the policy every log follows.
+  const record = storableRecord(given);
   return [
     record.id,
     record.correlationId,
