@@ -7,7 +7,12 @@
 
 import { type Clock, systemClock } from "./clock.ts";
 import type { CommandLogStore, CommandRecord } from "./command_record.ts";
-import { CommandRejectedError, UnknownCommandError, ValidationError } from "./errors.ts";
+import {
+  CommandRejectedError,
+  UnknownCommandError,
+  ValidationError,
+  VerdictError,
+} from "./errors.ts";
 import type { RecordedEvent } from "./event.ts";
 import type { WrittenEvents } from "./event_store.ts";
 import { uuidv7 } from "./uuid.ts";
@@ -521,10 +526,11 @@ export class CommandBus<C extends Command = Command> {
     try {
       if (index < this.#middleware.length) {
         let inner: Promise<CommandResult> | undefined;
-        const result = this.#middleware[index](
-          ctx,
-          () => inner = this.#run(ctx, index + 1),
-        );
+        const result = this.#middleware[index](ctx, () => {
+          // Twice would run the handler twice for one command.
+          if (inner !== undefined) throw new NextCalledTwiceError(ctx.command?.type);
+          return inner = this.#run(ctx, index + 1);
+        });
         // A middleware that hands on what `next()` returned passes on a
         // promise that never rejects: nothing to guard.
         if (result === inner) return result;
@@ -634,4 +640,42 @@ function accepted(commandId: string, outcome: HandlerOutcome): CommandResult {
     events: outcome.events,
     streams: outcome.streams,
   };
+}
+
+/**
+ * A middleware called `next()` a second time in one dispatch. The handler
+ * runs once per dispatch, so the second call throws instead (as Hono's
+ * `compose` does) and the command fails with this error.
+ *
+ * @example
+ * ```ts
+ * import { CommandBus, NextCalledTwiceError } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * let runs = 0;
+ * const bus = new CommandBus()
+ *   .use(async (_context, next) => {
+ *     await next();
+ *     return next();
+ *   })
+ *   .register("Ping", () => {
+ *     runs++;
+ *     return { events: [], streams: [] };
+ *   });
+ * const result = await bus.dispatch({ type: "Ping", data: {} });
+ * assert.equal(result.status, "failed");
+ * assert.ok(result.status === "failed" && result.error instanceof NextCalledTwiceError);
+ * assert.equal(runs, 1);
+ * ```
+ */
+export class NextCalledTwiceError extends VerdictError {
+  /** Creates the error for the command being dispatched. */
+  constructor(commandType: unknown) {
+    super(
+      `A middleware called next() twice while dispatching ${
+        typeof commandType === "string" ? `"${commandType}"` : "a command"
+      }: the layers below, and the handler, run once per dispatch`,
+    );
+    this.name = "NextCalledTwiceError";
+  }
 }

@@ -323,7 +323,7 @@ export function deciderHandler<C extends Command, S, E extends Event>(
 
       let decided: readonly E[];
       try {
-        decided = decider.decide(command, loaded.state);
+        decided = decisionOf(decider.decide(command, loaded.state));
       } catch (error) {
         // A refusal made on cached state counts only if that state was current.
         if (error instanceof CommandRejectedError && await isStale(loaded)) {
@@ -383,7 +383,9 @@ export function deciderHandler<C extends Command, S, E extends Event>(
 
       let decided: (readonly E[])[];
       try {
-        decided = loaded.map((stream) => decider.decide(command, stream.state));
+        decided = loaded.map((stream) =>
+          decisionOf(decider.decide(command, stream.state))
+        );
       } catch (error) {
         // A refusal made on cached state counts only if that state was current.
         if (error instanceof CommandRejectedError) {
@@ -471,4 +473,20 @@ function throwIfPastDeadline(context: CommandContext): void {
   if (context.deadline !== undefined && context.clock.now() >= context.deadline) {
     throw new CommandTimeoutError(context.command.type, context.deadline);
   }
+}
+
+/** What `decide` returned, when it is the array of events it must be. */
+function decisionOf<E>(decided: readonly E[]): readonly E[] {
+  if (!Array.isArray(decided)) {
+    throw new TypeError(
+      `decide() must return an array of events (an empty one to decide nothing), got ${
+        decided === null
+          ? "null"
+          : typeof decided === "object"
+          ? "an object"
+          : typeof decided
+      }`,
+    );
+  }
+  return decided;
 }

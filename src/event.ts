@@ -109,7 +109,13 @@ export type RecordedEvent<E extends Event = Event> = E & {
   readonly streamId: string;
   /** 1-based position of the event within its stream. */
   readonly version: number;
-  /** Global, gap-free, strictly increasing order in which readers see events. */
+  /**
+   * The event's place in the global order: strictly increasing in the order
+   * readers see events. Positions need not be consecutive (the PostgreSQL
+   * and Deno KV stores skip numbers); what holds on every store is that no
+   * event ever appears behind a position a reader has already passed, so a
+   * checkpoint never misses one.
+   */
   readonly position: number;
   /** When the store recorded the event. */
   readonly timestamp: Date;

@@ -190,10 +190,17 @@ export interface ReadAllOptions {
  *   and a conflict is a {@linkcode ConcurrencyError} carrying the real
  *   actual version;
  * - a multi-stream append is all-or-nothing;
- * - `readAll` returns events in strictly increasing, gap-free position order,
+ * - `readAll` returns events in strictly increasing position order (not
+ *   necessarily consecutive numbers) with no event ever missed: none appears
+ *   later behind a position already read,
  *   and a reader never sees a position before an earlier one has committed;
  * - a retried append with the same event ids returns the first result;
- * - returned events never alias stored ones.
+ * - returned events never alias stored ones;
+ * - one data model: ids follow one rule and event data and metadata are
+ *   JSON values, checked for the whole append before anything is written
+ *   (`checkAppends`; `InvalidIdError`, `UnstorableDataError`);
+ * - storage damaged behind the store's back is reported with an
+ *   `EventDecodeError` naming the event, never returned silently wrong.
  *
  * @example Code written against the port runs on any store
  * ```ts

@@ -7,6 +7,7 @@ import {
   CommandRejectedError,
   type CommandResult,
   type Middleware,
+  NextCalledTwiceError,
   UnknownCommandError,
   ValidationError,
 } from "@verdict/verdict";
@@ -187,7 +188,7 @@ Deno.test("CommandBus", async (t) => {
   );
 
   await t.step(
-    "a middleware that calls next() twice runs the handler twice",
+    "a middleware that calls next() twice fails the command; the handler ran once",
     async () => {
       let runs = 0;
       const bus = new CommandBus<Ping>().use(async (_, next) => {
@@ -200,8 +201,12 @@ Deno.test("CommandBus", async (t) => {
         return nothing;
       });
       const result = await bus.dispatch({ type: "Ping", data: { n: 1 } });
-      assert.equal(result.status, "accepted");
-      assert.equal(runs, 2);
+      assert.equal(result.status, "failed");
+      assert.ok(
+        result.status === "failed" && result.error instanceof NextCalledTwiceError,
+      );
+      assert.match(result.status === "failed" ? result.error.message : "", /"Ping"/);
+      assert.equal(runs, 1);
     },
   );
 

@@ -375,3 +375,32 @@ Deno.test("StateCache evicts a stream not rewritten recently before one that was
   assert.equal(cache.size, 2);
   assert.throws(() => new StateCache({ maxEntries: 0 }), RangeError);
 });
+
+Deno.test("deciderHandler: a decide() that returns no array fails the command, saying what it must return", async () => {
+  type Ping = { type: "Ping"; data: { streams: number } };
+  for (const streams of [1, 2]) {
+    for (const returned of [{ type: "Ponged", data: {} }, null, undefined]) {
+      const store = new MemoryEventStore();
+      const bus = new CommandBus<Ping>().register(
+        "Ping",
+        deciderHandler({
+          decider: {
+            initialState: () => 0,
+            decide: () => returned as never,
+            evolve: (n: number) => n,
+          },
+          store,
+          streamId: (command: Ping) => command.data.streams === 1 ? "a" : ["a", "b"],
+        }),
+      );
+      const result = await bus.dispatch({ type: "Ping", data: { streams } });
+      assert.equal(result.status, "failed");
+      assert.ok(result.status === "failed" && result.error instanceof TypeError);
+      assert.match(
+        result.status === "failed" ? result.error.message : "",
+        /decide\(\) must return an array of events/,
+      );
+      assert.deepEqual(await store.readAll(), []);
+    }
+  }
+});

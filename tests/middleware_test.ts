@@ -20,6 +20,21 @@ type Pay = Command<"Pay", { amount: number; note?: string }>;
 const nothing = { events: [], streams: [] };
 
 Deno.test("validate()", async (t) => {
+  await t.step("refuses what is not a map of schemas, saying so", () => {
+    for (
+      const [given, pattern] of [
+        [null, /takes an object of schemas by command type, got null/],
+        [[], /got an array/],
+        [{ Deposit: {} }, /the schema for "Deposit" has no safeParse\(\)/],
+      ] as const
+    ) {
+      assert.throws(
+        () => validate(given as never),
+        (error: unknown) => error instanceof TypeError && pattern.test(error.message),
+      );
+    }
+  });
+
   const schemas = {
     Pay: z.object({ amount: z.number().positive(), note: z.string().default("none") }),
   };

@@ -96,7 +96,21 @@ export function validate<C extends Command>(
   schemas: { readonly [T in C["type"]]?: PayloadSchema },
   options: ValidateOptions = {},
 ): Middleware<C> {
+  if (typeof schemas !== "object" || schemas === null || Array.isArray(schemas)) {
+    throw new TypeError(
+      `validate() takes an object of schemas by command type, got ${
+        schemas === null ? "null" : Array.isArray(schemas) ? "an array" : typeof schemas
+      }`,
+    );
+  }
   const bySchema = schemas as Readonly<Record<string, PayloadSchema | undefined>>;
+  for (const [type, schema] of Object.entries(bySchema)) {
+    if (schema !== undefined && typeof schema?.safeParse !== "function") {
+      throw new TypeError(
+        `validate(): the schema for "${type}" has no safeParse() (pass a zod schema or anything with one)`,
+      );
+    }
+  }
   return (context, next) => {
     const { command } = context;
     const schema = Object.hasOwn(bySchema, command.type)
