@@ -388,7 +388,20 @@ export function assertValidCommandRecord(record: CommandRecord): void {
  */
 export const ALTERED_PARTS_KEY = "verdict.altered";
 
-/** Options of {@linkcode storableRecord}. */
+/**
+ * Options of {@linkcode storableRecord}.
+ *
+ * @example A log whose values hold at most 60,000 bytes
+ * ```ts
+ * import { storableRecord, type StorableRecordOptions } from "@verdict/verdict";
+ * import { sampleCommandRecord } from "@verdict/verdict/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const options: StorableRecordOptions = { maxBytes: 60_000 };
+ * const stored = storableRecord(sampleCommandRecord({ payload: "x".repeat(100_000) }), options);
+ * assert.deepEqual(stored.metadata["verdict.altered"], ["payload"]);
+ * ```
+ */
 export interface StorableRecordOptions {
   /** The largest record the log can store, as `sizeOf` measures it (default: no limit). */
   readonly maxBytes?: number;
