@@ -2,7 +2,7 @@
 // lands; one byte, mutation or check over, it fails with a KvLimitError that
 // names the limit and the excess, and nothing is written.
 import assert from "node:assert/strict";
-import { uuidv7 } from "@verdict/verdict";
+import { ALTERED_PARTS_KEY, uuidv7 } from "@verdict/verdict";
 import {
   keySize,
   KV_LIMITS,
@@ -131,12 +131,23 @@ Deno.test("Deno KV limits", async (t) => {
       assert.equal(await store.streamVersion("checks-over-0"), 0);
     });
 
-    await t.step("a command record too large for one KV value is refused", async () => {
-      const log = new KvCommandLog(kv, { prefix: ["limits"] });
-      const record = sampleCommandRecord({ payload: "x".repeat(KV_LIMITS.valueBytes) });
-      await refused(log.record(record), "value size");
-      assert.equal(await log.get(record.id), undefined);
-    });
+    await t.step(
+      "a command record too large for one KV value is stored without its payload, marked",
+      async () => {
+        const log = new KvCommandLog(kv, { prefix: ["limits"] });
+        const record = sampleCommandRecord({ payload: "x".repeat(KV_LIMITS.valueBytes) });
+        await log.record(record);
+        const stored = await log.get(record.id);
+        assert.equal(stored?.payloadCodec, "json");
+        assert.deepEqual(JSON.parse(String(stored?.payload)), {
+          "verdict.truncated": {
+            bytes: KV_LIMITS.valueBytes,
+            codec: record.payloadCodec,
+          },
+        });
+        assert.deepEqual(stored?.metadata[ALTERED_PARTS_KEY], ["payload"]);
+      },
+    );
 
     await store.close();
     kv.close();
