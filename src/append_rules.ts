@@ -103,7 +103,7 @@ export function assertValidExpectedVersion(
  * ```
  */
 export function assertValidEvents(events: readonly unknown[], streamId = ""): void {
-  checkEvents(events, streamId, new Set());
+  checkEvents(events, streamId, {});
 }
 
 /**
@@ -114,7 +114,8 @@ export function assertValidEvents(events: readonly unknown[], streamId = ""): vo
 function checkEvents(
   events: readonly unknown[],
   streamId: string,
-  seen: Set<string>,
+  seen: { ids?: Set<string> },
+  data = true,
 ): { givenIds: number; dropsUndefined: boolean } {
   if (!Array.isArray(events)) {
     throw new TypeError(
@@ -125,6 +126,8 @@ function checkEvents(
   }
   let givenIds = 0;
   let dropsUndefined = false;
+  // Events of one command usually share one metadata object: checked once.
+  let checkedMetadata: unknown;
   for (let i = 0; i < events.length; i++) {
     const event = events[i] as {
       readonly type?: unknown;
@@ -146,12 +149,14 @@ function checkEvents(
     if (event.id !== undefined) {
       const problem = idProblem(event.id);
       if (problem !== undefined) throw new InvalidIdError("event id", event.id, problem);
-      if (seen.has(event.id as string)) {
+      const ids = seen.ids ??= new Set();
+      if (ids.has(event.id as string)) {
         throw new DuplicateEventIdError(event.id as string, { withinAppend: true });
       }
-      seen.add(event.id as string);
+      ids.add(event.id as string);
       givenIds++;
     }
+    if (!data) continue;
     let problem = jsonProblem(event.data);
     if (problem) {
       throw new UnstorableDataError(
@@ -163,7 +168,7 @@ function checkEvents(
     }
     dropsUndefined ||= undefinedDropped();
     const metadata = event.metadata;
-    if (metadata !== undefined) {
+    if (metadata !== undefined && metadata !== checkedMetadata) {
       if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) {
         throw new UnstorableDataError(
           streamId,
@@ -182,6 +187,7 @@ function checkEvents(
         );
       }
       dropsUndefined ||= undefinedDropped();
+      checkedMetadata = metadata;
     }
   }
   return { givenIds, dropsUndefined };
@@ -351,6 +357,26 @@ export interface CheckedAppends {
 }
 
 /**
+ * Options of {@linkcode checkAppends}.
+ *
+ * @example A store that checks data itself, as it copies it
+ * ```ts
+ * import { checkAppends, type CheckAppendsOptions } from "@verdict/verdict";
+ *
+ * const options: CheckAppendsOptions = { data: false };
+ * checkAppends([{ streamId: "s", events: [{ type: "A", data: {} }] }], options);
+ * ```
+ */
+export interface CheckAppendsOptions {
+  /**
+   * Check event data and metadata too (default true). A store that copies
+   * every event before writing (the memory store) passes false and checks
+   * them in the same walk as its copy (`copyJson`), before its first write.
+   */
+  readonly data?: boolean;
+}
+
+/**
  * Validates an append as {@linkcode assertValidAppends} does and returns it
  * in the form every store writes: data and metadata with the properties
  * that hold `undefined` left out, as JSON does, so a store that keeps values
@@ -370,14 +396,17 @@ export interface CheckedAppends {
  * );
  * ```
  */
-export function checkAppends(appends: readonly StreamAppend[]): CheckedAppends {
+export function checkAppends(
+  appends: readonly StreamAppend[],
+  options: CheckAppendsOptions = {},
+): CheckedAppends {
   if (!Array.isArray(appends)) {
     throw new TypeError("appendToStreams() takes an array of stream appends");
   }
   let givenIds = 0;
   let dropsUndefined = false;
-  // Ids are collected over the whole append only when one is given.
-  const seen = new Set<string>();
+  // Ids are collected over the whole append, in a set made for the first.
+  const seen: { ids?: Set<string> } = {};
   for (let i = 0; i < appends.length; i++) {
     const append = appends[i];
     if (typeof append !== "object" || append === null) {
@@ -393,7 +422,12 @@ export function checkAppends(appends: readonly StreamAppend[]): CheckedAppends {
         );
       }
     }
-    const checked = checkEvents(append.events, append.streamId, seen);
+    const checked = checkEvents(
+      append.events,
+      append.streamId,
+      seen,
+      options.data ?? true,
+    );
     givenIds += checked.givenIds;
     dropsUndefined ||= checked.dropsUndefined;
     assertValidExpectedVersion(append.expectedVersion ?? "any");

@@ -31,8 +31,14 @@ function isWellFormed(text: string): boolean {
     : !LONE_SURROGATE.test(text);
 }
 
+/** Whether `text` can be stored as it is: no NUL, no lone surrogate. */
+function isStorableText(text: string): boolean {
+  return text.indexOf("\0") === -1 && isWellFormed(text);
+}
+
 /** What is wrong with a string as stored text, or `undefined`. */
 export function stringProblem(text: string): string | undefined {
+  if (isStorableText(text)) return undefined;
   if (text.indexOf("\0") !== -1) {
     return "it holds a NUL character (\\u0000), which not every store can keep";
   }
@@ -87,8 +93,16 @@ let droppedUndefined = false;
  */
 export function jsonProblem(value: unknown): DataProblem | undefined {
   droppedUndefined = false;
+  // Walked without keeping ancestors: a cycle then shows as nesting past
+  // the depth limit, and only then is the walk repeated, keeping them, to
+  // tell a cycle from deep data and name the cycle's path.
+  const found = walk(value, 0, undefined);
+  if (found?.problem !== TOO_DEEP) return found;
+  droppedUndefined = false;
   return walk(value, 0, []);
 }
+
+const TOO_DEEP = `values nest deeper than ${MAX_DATA_DEPTH} levels`;
 
 /** Whether the last {@linkcode jsonProblem} met a property holding `undefined`. */
 export function undefinedDropped(): boolean {
@@ -99,16 +113,12 @@ function at(problem: string): DataProblem {
   return { path: [], problem };
 }
 
-function walk(
-  value: unknown,
-  depth: number,
-  ancestors: object[],
-): DataProblem | undefined {
+function scalarProblem(value: unknown): DataProblem | undefined {
   switch (typeof value) {
-    case "string": {
-      const problem = stringProblem(value);
-      return problem === undefined ? undefined : at(`a string is refused: ${problem}`);
-    }
+    case "string":
+      return isStorableText(value)
+        ? undefined
+        : at(`a string is refused: ${stringProblem(value)}`);
     case "number":
       return Number.isFinite(value)
         ? undefined
@@ -121,61 +131,72 @@ function walk(
       return at("a BigInt is not a JSON value (store it as a string)");
     case "symbol":
       return at("a symbol is not a JSON value");
-    case "function":
+    default:
       return at("a function is not a JSON value");
   }
+}
+
+function walk(
+  value: unknown,
+  depth: number,
+  ancestors: object[] | undefined,
+): DataProblem | undefined {
+  if (typeof value !== "object") return scalarProblem(value);
   if (value === null) return undefined;
-  const object = value as object;
-  if (depth >= MAX_DATA_DEPTH) {
-    return at(`values nest deeper than ${MAX_DATA_DEPTH} levels`);
-  }
-  if (ancestors.includes(object)) {
+  if (ancestors?.includes(value)) {
     return at("a cycle: the value contains itself, which JSON cannot hold");
   }
-  if (Array.isArray(object)) {
-    ancestors.push(object);
-    for (let i = 0; i < object.length; i++) {
-      const found = i in object
-        ? walk(object[i], depth + 1, ancestors)
+  if (depth >= MAX_DATA_DEPTH) return at(TOO_DEEP);
+  let found: DataProblem | undefined;
+  if (Array.isArray(value)) {
+    ancestors?.push(value);
+    for (let i = 0; i < value.length; i++) {
+      found = i in value
+        ? walk(value[i], depth + 1, ancestors)
         : at("an empty slot of a sparse array is not a JSON value");
       if (found) {
-        ancestors.pop();
         found.path.unshift(i);
-        return found;
+        break;
       }
     }
-    ancestors.pop();
-    return undefined;
+    ancestors?.pop();
+    return found;
   }
-  const prototype = Object.getPrototypeOf(object);
+  const prototype = Object.getPrototypeOf(value);
   // Plain objects, also from another realm (their prototype's prototype is null).
   if (
     prototype !== Object.prototype && prototype !== null &&
     Object.getPrototypeOf(prototype) !== null
   ) {
-    return at(nonPlain(object));
+    return at(nonPlain(value));
   }
-  ancestors.push(object);
-  const record = object as Record<string, unknown>;
+  ancestors?.push(value);
+  const record = value as Record<string, unknown>;
   for (const key in record) {
-    if (!Object.hasOwn(record, key)) continue;
     const field = record[key];
-    let found: DataProblem | undefined;
     if (field === undefined) {
-      droppedUndefined = true;
+      if (Object.hasOwn(record, key)) droppedUndefined = true;
       continue;
     }
-    const keyProblem = stringProblem(key);
-    if (keyProblem !== undefined) found = at(`the key is refused: ${keyProblem}`);
-    else found = walk(field, depth + 1, ancestors);
+    if (!isStorableText(key)) {
+      found = at(`the key is refused: ${stringProblem(key)}`);
+    } else if (typeof field === "string") {
+      // Most fields are text: checked here, without a call to walk.
+      if (isStorableText(field)) continue;
+      found = at(`a string is refused: ${stringProblem(field)}`);
+    } else if (typeof field === "number") {
+      if (Number.isFinite(field)) continue;
+      found = scalarProblem(field);
+    } else if (!Object.hasOwn(record, key)) {
+      continue; // inherited (a polluted prototype): JSON would not see it
+    } else found = walk(field, depth + 1, ancestors);
     if (found) {
-      ancestors.pop();
       found.path.unshift(key);
-      return found;
+      break;
     }
   }
-  ancestors.pop();
-  return undefined;
+  ancestors?.pop();
+  return found;
 }
 
 function nonPlain(object: object): string {
@@ -300,4 +321,116 @@ export function streamSequenceGap(
     if (versions[i] !== versions[i - 1] - 1) return versions[i - 1] - 1;
   }
   return undefined;
+}
+
+/** Returned by {@linkcode copyJson} for a value it refused; see `copyProblem()`. */
+export const UNSTORABLE: unique symbol = Symbol("unstorable");
+
+let lastProblem: DataProblem | undefined;
+
+/** Where and why the last {@linkcode copyJson} returned `UNSTORABLE`. */
+export function copyProblem(): DataProblem {
+  return lastProblem!;
+}
+
+/**
+ * Checks `value` as {@linkcode jsonProblem} does and copies it in the same
+ * walk: a deep copy without the properties that hold `undefined`, or
+ * `UNSTORABLE` (then `copyProblem()` says where and why). For a store that
+ * keeps its own copy of every event (the memory store): one walk instead of
+ * a check and a copy.
+ */
+export function copyJson(value: unknown): unknown {
+  droppedUndefined = false;
+  if (typeof value !== "object" || value === null) {
+    const problem = value === null ? undefined : scalarProblem(value);
+    if (problem === undefined) return value;
+    lastProblem = problem;
+    return UNSTORABLE;
+  }
+  const copy = copyWalk(value, 0);
+  if (copy === UNSTORABLE && lastProblem!.problem === TOO_DEEP) {
+    // Deep data or a cycle: the checking walk tells which, and where.
+    lastProblem = jsonProblem(value);
+  }
+  return copy;
+}
+
+function copyWalk(value: object, depth: number): unknown {
+  if (depth >= MAX_DATA_DEPTH) {
+    lastProblem = at(TOO_DEEP);
+    return UNSTORABLE;
+  }
+  if (Array.isArray(value)) {
+    const copy = new Array(value.length);
+    for (let i = 0; i < value.length; i++) {
+      const item = value[i];
+      let copied: unknown;
+      if (!(i in value)) {
+        lastProblem = at("an empty slot of a sparse array is not a JSON value");
+        copied = UNSTORABLE;
+      } else if (typeof item === "object" && item !== null) {
+        copied = copyWalk(item, depth + 1);
+      } else {
+        const problem = item === null ? undefined : scalarProblem(item);
+        if (problem) lastProblem = problem;
+        copied = problem ? UNSTORABLE : item;
+      }
+      if (copied === UNSTORABLE) {
+        lastProblem!.path.unshift(i);
+        return UNSTORABLE;
+      }
+      copy[i] = copied;
+    }
+    return copy;
+  }
+  const prototype = Object.getPrototypeOf(value);
+  if (
+    prototype !== Object.prototype && prototype !== null &&
+    Object.getPrototypeOf(prototype) !== null
+  ) {
+    lastProblem = at(nonPlain(value));
+    return UNSTORABLE;
+  }
+  // Spread defines the copy's own properties: a "__proto__" key (JSON.parse
+  // makes one) stays a key; nested objects then replace own properties only.
+  const copy: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  let dropped = false;
+  for (const key in copy) {
+    const field = copy[key];
+    let problem: DataProblem | undefined;
+    if (!isStorableText(key)) {
+      problem = at(`the key is refused: ${stringProblem(key)}`);
+    } else if (typeof field === "string") {
+      if (isStorableText(field)) continue;
+      problem = at(`a string is refused: ${stringProblem(field)}`);
+    } else if (typeof field === "number") {
+      if (Number.isFinite(field)) continue;
+      problem = scalarProblem(field);
+    } else if (field === undefined) {
+      dropped = true;
+      continue;
+    } else if (!Object.hasOwn(copy, key)) {
+      continue; // inherited (a polluted prototype): not copied
+    } else if (typeof field === "object" && field !== null) {
+      const copied = copyWalk(field, depth + 1);
+      if (copied !== UNSTORABLE) {
+        copy[key] = copied;
+        continue;
+      }
+      problem = lastProblem;
+    } else {
+      problem = field === null ? undefined : scalarProblem(field);
+      if (!problem) continue;
+    }
+    lastProblem = problem!;
+    lastProblem.path.unshift(key);
+    return UNSTORABLE;
+  }
+  if (!dropped) return copy;
+  droppedUndefined = true;
+  // Rare: rebuilt without the undefined ones (fromEntries keeps "__proto__" a key).
+  return Object.fromEntries(
+    Object.entries(copy).filter(([, field]) => field !== undefined),
+  );
 }

@@ -29,9 +29,16 @@ import {
   StoreClosedError,
   type StreamAppend,
   systemClock,
+  UnstorableDataError,
   uuidv7,
 } from "../../mod.ts";
 import { cloneData } from "./clone.ts";
+import {
+  copyJson,
+  copyProblem,
+  undefinedDropped,
+  UNSTORABLE,
+} from "../../src/stored_data.ts";
 import { settle } from "./settle.ts";
 import type { MemoryCommandLog } from "./command_log.ts";
 import type { MemoryProjectionStore } from "./projection_store.ts";
@@ -172,8 +179,9 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
     options: Pick<AppendOptions, "commandRecord">,
   ): AppendResult[] {
     this.#assertOpen();
-    // Validates every stream's events, data included, before any write.
-    const checked = checkAppends(given);
+    // Ids, types and expected versions first; data and metadata are checked
+    // below as they are copied, still before any write.
+    const checked = checkAppends(given, { data: false });
     const appends = checked.appends;
     const hasGivenIds = checked.givenIds > 0;
     if (options.commandRecord && !this.commandLog) {
@@ -191,6 +199,7 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
       const actual = this.#streams.get(append.streamId)?.length ?? 0;
       checkExpectedVersion(append.streamId, append.expectedVersion ?? "any", actual);
     }
+    const copies = copiesOf(appends);
     const timestamp = this.#clock.now();
     // On the system clock, the ids carry the timestamp just read: one clock
     // read per append instead of one more per event.
@@ -228,10 +237,7 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
       );
     }
 
-    // Events of one command usually share one metadata object: the stored
-    // side (never handed out) keeps one copy of it for all of them.
-    let sharedMetadata: EventMetadata | undefined;
-    let sharedCopy: EventMetadata = EMPTY;
+    let k = 0;
     // Sized up front: an array grown by push starts with room for 17.
     const results: AppendResult[] = new Array(appends.length);
     for (let a = 0; a < appends.length; a++) {
@@ -251,11 +257,8 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
         const stored: StoredEvent = {
           id: ids ? ids[a][e] : event.id ?? uuidv7(stamp),
           type: event.type,
-          data: cloneData(event.data),
-          metadata: event.metadata === sharedMetadata
-            ? sharedCopy
-            : (sharedMetadata = event.metadata,
-              sharedCopy = cloneMetadata(event.metadata)),
+          data: copies.data[k],
+          metadata: copies.metadata[k++],
           streamId: append.streamId,
           version: stream.length + 1,
           position: this.#all.length + 1,
@@ -270,8 +273,9 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
         recorded[e] = {
           id: stored.id,
           type: stored.type,
-          data: event.data,
-          metadata: event.metadata ?? {},
+          // As stored (properties holding undefined left out), not aliased.
+          data: copies.dropped ? cloneData(stored.data) : event.data,
+          metadata: copies.dropped ? cloneData(stored.metadata) : event.metadata ?? {},
           streamId: stored.streamId,
           version: stored.version,
           position: stored.position,
@@ -418,8 +422,64 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
 
 const EMPTY: EventMetadata = Object.freeze({});
 
-function cloneMetadata(metadata: EventMetadata | undefined): EventMetadata {
-  return metadata ? cloneData(metadata) : EMPTY;
+/**
+ * Checked copies of every event's data and metadata, in order, made before
+ * anything is written: an event that cannot be stored refuses the whole
+ * append. Events of one command usually share one metadata object: the
+ * stored side (never handed out) keeps one copy of it for all of them.
+ */
+function copiesOf(
+  appends: readonly StreamAppend[],
+): { data: unknown[]; metadata: EventMetadata[]; dropped: boolean } {
+  const data: unknown[] = [];
+  const metadata: EventMetadata[] = [];
+  let dropped = false;
+  let shared: EventMetadata | undefined;
+  let sharedCopy: EventMetadata = EMPTY;
+  for (const append of appends) {
+    const events = append.events;
+    for (let e = 0; e < events.length; e++) {
+      const event = events[e];
+      const copy = copyJson(event.data);
+      if (copy === UNSTORABLE) throw unstorable(append.streamId, e, "data");
+      dropped ||= undefinedDropped();
+      data.push(copy);
+      if (event.metadata !== shared) {
+        shared = event.metadata;
+        sharedCopy = shared === undefined
+          ? EMPTY
+          : copyMetadata(shared, append.streamId, e);
+        dropped ||= undefinedDropped();
+      }
+      metadata.push(sharedCopy);
+    }
+  }
+  return { data, metadata, dropped };
+}
+
+function copyMetadata(metadata: unknown, streamId: string, index: number): EventMetadata {
+  if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) {
+    throw new UnstorableDataError(
+      streamId,
+      index,
+      ["metadata"],
+      `metadata must be a plain object, got ${
+        metadata === null
+          ? "null"
+          : Array.isArray(metadata)
+          ? "an array"
+          : typeof metadata
+      }`,
+    );
+  }
+  const copy = copyJson(metadata);
+  if (copy === UNSTORABLE) throw unstorable(streamId, index, "metadata");
+  return copy as EventMetadata;
+}
+
+function unstorable(streamId: string, index: number, part: string): UnstorableDataError {
+  const { path, problem } = copyProblem();
+  return new UnstorableDataError(streamId, index, [part, ...path], problem);
 }
 
 function toRecorded(stored: StoredEvent): RecordedEvent {
