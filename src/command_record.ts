@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { ValidationIssue } from "./errors.ts";
+import { type ValidationIssue, VerdictError } from "./errors.ts";
 
 /**
  * How a command ended.
@@ -626,4 +626,80 @@ function storableJson(
   } finally {
     ancestors.pop();
   }
+}
+
+/**
+ * A record was written for a command id that already has a final record
+ * (accepted or rejected). `existing` is that record when the log read it.
+ * A command whose record says `failed` wrote nothing, so a retry under the
+ * same id is not refused: its record replaces the failed one.
+ *
+ * @example
+ * ```ts
+ * import { CommandAlreadyRecordedError } from "@verdict/verdict";
+ * import { MemoryCommandLog } from "@verdict/verdict/memory";
+ * import { sampleCommandRecord } from "@verdict/verdict/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const log = new MemoryCommandLog();
+ * const record = sampleCommandRecord({ status: "accepted" });
+ * await log.record(record);
+ * const error = await log.record({ ...record, status: "failed" }).catch((e) => e);
+ * assert.ok(error instanceof CommandAlreadyRecordedError);
+ * assert.equal(error.existing?.status, "accepted");
+ * ```
+ */
+export class CommandAlreadyRecordedError extends VerdictError {
+  /** The command's id. */
+  readonly commandId: string;
+  /** The record already stored, when known. */
+  readonly existing?: CommandRecord;
+  /** Creates the error for the command id and, when read, its record. */
+  constructor(commandId: string, existing?: CommandRecord, options?: ErrorOptions) {
+    super(
+      `Command ${commandId} is already recorded${
+        existing ? ` as ${existing.status}` : ""
+      }: a command id stands for one command, which happens once`,
+      options,
+    );
+    this.name = "CommandAlreadyRecordedError";
+    this.commandId = commandId;
+    if (existing) this.existing = existing;
+  }
+}
+
+/**
+ * The record that replaces `existing`, a failed record of the same command
+ * (a failed command wrote nothing, so it may be retried under its id): the
+ * retry's outcome, under the first attempt's timestamp, correlation and
+ * type, so every index of the log keeps its place.
+ *
+ * @throws {CommandAlreadyRecordedError} when `existing` is not a failed record.
+ *
+ * @example
+ * ```ts
+ * import { retriedRecord } from "@verdict/verdict";
+ * import { sampleCommandRecord } from "@verdict/verdict/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const failed = sampleCommandRecord({ status: "failed", timestamp: new Date(1_000) });
+ * const retry = { ...failed, status: "accepted" as const, timestamp: new Date(2_000) };
+ * const stored = retriedRecord(failed, retry);
+ * assert.equal(stored.status, "accepted");
+ * assert.equal(stored.timestamp.getTime(), 1_000);
+ * ```
+ */
+export function retriedRecord(
+  existing: CommandRecord,
+  record: CommandRecord,
+): CommandRecord {
+  if (existing.status !== "failed") {
+    throw new CommandAlreadyRecordedError(record.id, existing);
+  }
+  return {
+    ...record,
+    correlationId: existing.correlationId,
+    commandType: existing.commandType,
+    timestamp: existing.timestamp,
+  };
 }

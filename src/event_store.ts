@@ -246,6 +246,17 @@ export interface EventStore {
     options?: ReadStreamOptions,
   ): Promise<RecordedEvent<E>[]>;
 
+  /**
+   * Reads events by their ids, in the order given; an id the store does
+   * not hold is left out. The decider handler reads an already committed
+   * command's events with it, to answer a retry with the original result.
+   * Optional for stores of your own: without it such a retry is answered
+   * with the command's stream versions but no events.
+   */
+  readEvents?<E extends Event = Event>(
+    ids: readonly string[],
+  ): Promise<RecordedEvent<E>[]>;
+
   /** Reads every stream's events in global order after a position. */
   readAll<E extends Event = Event>(
     options?: ReadAllOptions,

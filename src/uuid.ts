@@ -119,3 +119,102 @@ export function uuidv7(now?: number): string {
     H[b[13]], L[b[13]], H[b[14]], L[b[14]], H[b[15]], L[b[15]],
   );
 }
+
+const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
+
+/** Four 32-bit lanes of a string hash (a multiply-rotate mix, like cyrb128). */
+function hash128(text: string): [number, number, number, number] {
+  let h1 = 0x6a09e667, h2 = 0xbb67ae85, h3 = 0x3c6ef372, h4 = 0xa54ff53a;
+  for (let i = 0; i < text.length; i++) {
+    const k = text.charCodeAt(i);
+    h1 = h2 ^ Math.imul(h1 ^ k, 597399067);
+    h2 = h3 ^ Math.imul(h2 ^ k, 2869860233);
+    h3 = h4 ^ Math.imul(h3 ^ k, 951274213);
+    h4 = h1 ^ Math.imul(h4 ^ k, 2716044179);
+  }
+  h1 = Math.imul(h3 ^ (h1 >>> 18), 597399067);
+  h2 = Math.imul(h4 ^ (h2 >>> 22), 2869860233);
+  h3 = Math.imul(h1 ^ (h3 >>> 17), 951274213);
+  h4 = Math.imul(h2 ^ (h4 >>> 19), 2716044179);
+  h1 ^= h2 ^ h3 ^ h4;
+  h2 ^= h1;
+  h3 ^= h1;
+  h4 ^= h1;
+  return [h1 >>> 0, h2 >>> 0, h3 >>> 0, h4 >>> 0];
+}
+
+/** The most events one command's ids can number. */
+const MAX_EVENT_INDEX = 2 ** 26 - 1;
+
+/**
+ * The id of the event at `index` among the events one command appends: the
+ * same for every attempt of the command, so a store recognises an append
+ * retried after an ambiguous failure (a lost connection, a lost response) as
+ * the one it already holds, and answers with it instead of writing it twice.
+ * The `deciderHandler` gives every event it appends such an id.
+ *
+ * The id is a valid UUIDv7. When `commandId` is a UUIDv7 too, the event ids
+ * carry its timestamp, so they sort with the command's time, and in `index`
+ * order within the command; otherwise every bit but the version and variant
+ * comes from a hash of the command id.
+ *
+ * @throws {RangeError} for an index that is not an integer from 0 to 2^26 − 1.
+ *
+ * @example
+ * ```ts
+ * import { eventIdOf, uuidv7 } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * const commandId = uuidv7();
+ * assert.equal(eventIdOf(commandId, 0), eventIdOf(commandId, 0));
+ * assert.notEqual(eventIdOf(commandId, 0), eventIdOf(commandId, 1));
+ * assert.ok(eventIdOf(commandId, 0) < eventIdOf(commandId, 1));
+ * assert.equal(eventIdOf(commandId, 0).slice(0, 13), commandId.slice(0, 13));
+ * ```
+ */
+export function eventIdOf(commandId: string, index: number): string {
+  if (!Number.isSafeInteger(index) || index < 0 || index > MAX_EVENT_INDEX) {
+    throw new RangeError(
+      `eventIdOf(commandId, index): index must be an integer from 0 to ${MAX_EVENT_INDEX}, got ${index}`,
+    );
+  }
+  const [h1, h2, h3, h4] = hash128(commandId);
+  const b = bytes;
+  if (UUID_V7.test(commandId)) {
+    // The command's 48-bit timestamp: its hex digits 0–7 and 9–12.
+    const time = commandId.slice(0, 8) + commandId.slice(9, 13);
+    for (let i = 0; i < 6; i++) b[i] = parseInt(time.slice(i * 2, i * 2 + 2), 16);
+  } else {
+    b[0] = h3 >>> 24;
+    b[1] = h3 >>> 16;
+    b[2] = h3 >>> 8;
+    b[3] = h3;
+    b[4] = h4 >>> 24;
+    b[5] = h4 >>> 16;
+  }
+  // rand_a: the index's high 12 bits; then the variant and its low 14 bits,
+  // so a command's ids sort in index order; then 48 bits of the hash.
+  const high = index >>> 14;
+  const low = index & 0x3fff;
+  b[6] = 0x70 | (high >>> 8);
+  b[7] = high;
+  b[8] = 0x80 | (low >>> 8);
+  b[9] = low;
+  b[10] = h1 >>> 24;
+  b[11] = h1 >>> 16;
+  b[12] = h1 >>> 8;
+  b[13] = h1;
+  b[14] = h2 >>> 24;
+  b[15] = h2 >>> 16;
+  const H = HIGH;
+  const L = LOW;
+  // deno-fmt-ignore
+  return String.fromCharCode(
+    H[b[0]], L[b[0]], H[b[1]], L[b[1]], H[b[2]], L[b[2]], H[b[3]], L[b[3]], DASH,
+    H[b[4]], L[b[4]], H[b[5]], L[b[5]], DASH,
+    H[b[6]], L[b[6]], H[b[7]], L[b[7]], DASH,
+    H[b[8]], L[b[8]], H[b[9]], L[b[9]], DASH,
+    H[b[10]], L[b[10]], H[b[11]], L[b[11]], H[b[12]], L[b[12]],
+    H[b[13]], L[b[13]], H[b[14]], L[b[14]], H[b[15]], L[b[15]],
+  );
+}

@@ -7,6 +7,7 @@
 
 import {
   ALTERED_PARTS_KEY,
+  CommandAlreadyRecordedError,
   type CommandLogStore,
   type CommandPage,
   type CommandQuery,
@@ -469,15 +470,66 @@ export function commandLogContract(
     checkEqual((await log.findByCorrelation("burst-3")).length, 100, "one correlation");
   });
 
-  test("recording an id twice is refused and keeps the first record", async (log) => {
-    const record = sampleCommandRecord({ status: "accepted" });
-    await log.record(record);
-    await checkRejects(
-      log.record({ ...record, status: "failed", error: { name: "Error", message: "x" } }),
-      "recording the same id again",
+  test("recording an id twice is refused with CommandAlreadyRecordedError when the first record is final, and keeps it", async (log) => {
+    for (const status of ["accepted", "rejected"] as const) {
+      const record = sampleCommandRecord({ status });
+      await log.record(record);
+      const error = await checkRejects(
+        log.record({
+          ...record,
+          status: "failed",
+          error: { name: "Error", message: "x" },
+        }),
+        `recording a ${status} command again`,
+      );
+      check(
+        error instanceof CommandAlreadyRecordedError,
+        `a CommandAlreadyRecordedError, got ${String(error)}`,
+      );
+      checkEqual(error.existing?.status, status, "the error carries the record");
+      checkEqual(await log.get(record.id), record, "the first record");
+    }
+    checkEqual((await log.list()).records.length, 2, "one record per command");
+  });
+
+  test("a failed command's record is replaced by its retry's, which keeps the first time, correlation and type", async (log) => {
+    const failed = sampleCommandRecord({
+      status: "failed",
+      error: { name: "Error", message: "connection reset" },
+      timestamp: new Date(BASE_TIME + 5),
+    });
+    await log.record(failed);
+    const retry = sampleCommandRecord({
+      id: failed.id,
+      status: "accepted",
+      timestamp: new Date(BASE_TIME + 900),
+      durationMs: 7,
+    });
+    await log.record(retry);
+    checkEqual(
+      await log.get(failed.id),
+      { ...retry, timestamp: failed.timestamp },
+      "the retry's outcome at the first attempt's time",
     );
-    checkEqual(await log.get(record.id), record, "the first record");
-    checkEqual((await log.list()).records.length, 1, "one record");
+    checkEqual(
+      (await log.findByType(failed.commandType)).records.map((r) => r.status),
+      ["accepted"],
+      "one record in the type index",
+    );
+    checkEqual(
+      (await log.list()).records.map((r) => [r.id, r.status]),
+      [[failed.id, "accepted"]],
+      "one record in time order",
+    );
+    await checkRejects(
+      log.record({ ...failed }),
+      "a failed record after the accepted one",
+    );
+    checkEqual(
+      (await log.get(failed.id))?.status,
+      "accepted",
+      "the accepted record stays",
+    );
   });
 
   test("bad queries are refused: a malformed cursor, a non-positive limit", async (log) => {

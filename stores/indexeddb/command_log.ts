@@ -14,9 +14,9 @@ import {
   type CommandStatus,
   decodeCommandCursor,
   encodeCommandCursor,
+  retriedRecord,
   storableRecord,
   StoreClosedError,
-  VerdictError,
 } from "../../mod.ts";
 import {
   type StoredCommandRow,
@@ -105,10 +105,13 @@ export class IndexedDbCommandLog implements CommandLogStore {
     record: CommandRecord,
   ): Promise<void> {
     record = storableRecord(record);
-    if (await commands.getKey(record.id) !== undefined) {
-      throw new VerdictError(`Command ${record.id} is already recorded`);
+    const existing = await commands.get(record.id);
+    if (existing === undefined) {
+      await commands.add(toRow(record));
+      return;
     }
-    await commands.add(toRow(record));
+    // A retry of a failed command replaces its record; a final one refuses.
+    await commands.put(toRow(retriedRecord(existing.record as CommandRecord, record)));
   }
 
   /** Stores a record. */

@@ -494,6 +494,22 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
     return checkSequence(out, streamId, from, "forward");
   }
 
+  /** Reads events by id, in the order given; unknown ids are left out. */
+  async readEvents<E extends Event = Event>(
+    ids: readonly string[],
+  ): Promise<RecordedEvent<E>[]> {
+    this.#assertOpen();
+    const db = await this.#database.open();
+    const events = db.transaction("events").store;
+    const found = await Promise.all(ids.map(async (id) => {
+      const key = await events.index("id").getKey(id);
+      if (key === undefined) return undefined;
+      const row = await events.get(key);
+      return row && rowEvents<E>(row, key).find((event) => event.id === id);
+    }));
+    return found.filter((event) => event !== undefined);
+  }
+
   /** Reads all events in global order after a position. */
   async readAll<E extends Event = Event>(
     options: ReadAllOptions = {},

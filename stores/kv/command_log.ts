@@ -22,9 +22,10 @@ import {
   type CommandStatus,
   decodeCommandCursor,
   encodeCommandCursor,
+  CommandAlreadyRecordedError,
+  retriedRecord,
   storableRecord,
   StoreClosedError,
-  VerdictError,
 } from "../../mod.ts";
 import { GET_MANY, getManyStrong } from "./get_many.ts";
 import { KV_LIMITS, KvBudget, valueSize } from "./limits.ts";
@@ -102,18 +103,19 @@ export class KvCommandLog implements CommandLogStore {
     operation: Deno.AtomicOperation,
     budget: KvBudget,
     record: CommandRecord,
+    failed?: Deno.KvEntry<CommandRecord>,
   ): void {
     this.#assertOpen();
     // Within KV's value limit, by the policy every log follows.
-    record = storableRecord(record, {
-      maxBytes: KV_LIMITS.valueBytes,
-      sizeOf: valueSize,
-    });
+    record = storableRecord(record, { maxBytes: KV_LIMITS.valueBytes, sizeOf: valueSize });
+    // A retry of a failed command replaces its record, which keeps its time,
+    // correlation and type: the index keys stay as they are.
+    if (failed) record = retriedRecord(failed.value, record);
     const what = `the command record ${record.id}`;
     const ts = record.timestamp.getTime();
     const recordKey = this.#key("r", record.id);
     budget.check(recordKey, what);
-    operation.check({ key: recordKey, versionstamp: null });
+    operation.check({ key: recordKey, versionstamp: failed?.versionstamp ?? null });
     const writes: [Deno.KvKey, unknown][] = [
       [recordKey, record],
       [this.#key("t", ts, record.id), null],
@@ -126,26 +128,41 @@ export class KvCommandLog implements CommandLogStore {
     }
   }
 
-  /** Throws when a record with this id exists. */
-  async assertNotRecorded(id: string): Promise<void> {
-    const existing = await this.#kv.get(this.#key("r", id), { consistency: "strong" });
-    if (existing.versionstamp !== null) {
-      throw new VerdictError(`Command ${id} is already recorded`);
+  /**
+   * The record of `id` when it is a failed one, which a retry may replace;
+   * `undefined` when there is none.
+   *
+   * @throws {CommandAlreadyRecordedError} when the command has a final record.
+   */
+  async failedRecord(id: string): Promise<Deno.KvEntry<CommandRecord> | undefined> {
+    const existing = await this.#kv.get<CommandRecord>(this.#key("r", id), {
+      consistency: "strong",
+    });
+    if (existing.versionstamp === null) return undefined;
+    if (existing.value.status !== "failed") {
+      throw new CommandAlreadyRecordedError(id, existing.value);
     }
+    return existing as Deno.KvEntry<CommandRecord>;
   }
 
   /** Stores a record. */
   async record(record: CommandRecord): Promise<void> {
-    const operation = this.#kv.atomic();
-    const budget = new KvBudget();
-    this.addToOperation(operation, budget, record);
-    budget.assertWithin(`the command record ${record.id}`);
-    const result = await whileBusy(
-      "Deno KV command log",
-      DEFAULT_BUSY_TIMEOUT_MS,
-      () => operation.commit(),
-    );
-    if (!result.ok) throw new VerdictError(`Command ${record.id} is already recorded`);
+    let failed: Deno.KvEntry<CommandRecord> | undefined;
+    for (let attempt = 1;; attempt++) {
+      const operation = this.#kv.atomic();
+      const budget = new KvBudget();
+      this.addToOperation(operation, budget, record, failed);
+      budget.assertWithin(`the command record ${record.id}`);
+      const result = await whileBusy(
+        "Deno KV command log",
+        DEFAULT_BUSY_TIMEOUT_MS,
+        () => operation.commit(),
+      );
+      if (result.ok) return;
+      // Taken meanwhile: by a final record (refused), or a failed one (replaced).
+      failed = await this.failedRecord(record.id);
+      if (attempt >= 10) throw new CommandAlreadyRecordedError(record.id, failed?.value);
+    }
   }
 
   /** The record with this id, or `undefined`. */

@@ -296,6 +296,7 @@ export class KvEventStore implements EventStore, AppendNotifier {
     const { ids, record } = planAppend(appends, options);
     const total = ids.reduce((n, streamIds) => n + streamIds.length, 0);
 
+    let failedRecord: Deno.KvEntry<CommandRecord> | undefined;
     for (let attempt = 1;; attempt++) {
       const heads = attempt === 1 && this.#knownHeads(appends) ||
         await this.#readHeads(appends);
@@ -326,6 +327,7 @@ export class KvEventStore implements EventStore, AppendNotifier {
         record,
         checkIds,
         documents,
+        failedRecord,
       );
       const committed = await whileBusy(
         "Deno KV event store",
@@ -358,7 +360,8 @@ export class KvEventStore implements EventStore, AppendNotifier {
       // A check failed: a head moved (or a given id or the record id was
       // taken) between the read and the commit. Read again: an exact
       // expectation now fails with the real version; "any" simply retries.
-      if (record) await this.commandLog!.assertNotRecorded(record.id);
+      // A failed record of this command (a retry) is replaced; a final one refuses.
+      if (record) failedRecord = await this.commandLog!.failedRecord(record.id);
       if (attempt >= MAX_COMMIT_ATTEMPTS) {
         const [first] = appends;
         throw new ConcurrencyError(
@@ -382,6 +385,7 @@ export class KvEventStore implements EventStore, AppendNotifier {
       changes: DocumentChange[];
       entries: Deno.KvEntryMaybe<unknown>[];
     },
+    failedRecord?: Deno.KvEntry<CommandRecord>,
   ): Deno.AtomicOperation {
     const kv = this.#kv;
     const operation = kv.atomic();
@@ -429,7 +433,7 @@ export class KvEventStore implements EventStore, AppendNotifier {
       budget.set(this.#key("n"), 0, "the append notification");
       operation.set(this.#key("n"), timestamp);
     }
-    if (record) this.commandLog!.addToOperation(operation, budget, record);
+    if (record) this.commandLog!.addToOperation(operation, budget, record, failedRecord);
     if (documents) {
       this.#inline!.store.addToOperation(
         operation,
@@ -634,6 +638,25 @@ export class KvEventStore implements EventStore, AppendNotifier {
       position,
       timestamp: new Date(stored.timestamp),
     } as RecordedEvent<E>;
+  }
+
+  /** Reads events by id, in the order given; unknown ids are left out. */
+  async readEvents<E extends Event = Event>(
+    ids: readonly string[],
+  ): Promise<RecordedEvent<E>[]> {
+    this.#assertOpen();
+    const refs = await this.#getMany<[string, number]>(ids.map((id) => this.#key("id", id)));
+    const known = refs.filter((ref) => Array.isArray(ref.value));
+    const entries = await this.#getMany<StoredEvent>(
+      known.map((ref) => this.#key("s", ref.value![0], ref.value![1])),
+    );
+    const out: RecordedEvent<E>[] = [];
+    entries.forEach((entry, i) => {
+      if (entry.versionstamp === null) return;
+      const [streamId, version] = known[i].value!;
+      out.push(this.#decode<E>(entry as Deno.KvEntry<StoredEvent>, streamId, version));
+    });
+    return out;
   }
 
   /** Reads all events in global order after a position. */

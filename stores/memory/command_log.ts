@@ -16,9 +16,9 @@ import {
   compareCommandOrder,
   decodeCommandCursor,
   encodeCommandCursor,
+  retriedRecord,
   storableRecord,
   StoreClosedError,
-  VerdictError,
 } from "../../mod.ts";
 import { cloneData } from "./clone.ts";
 import { settle } from "./settle.ts";
@@ -34,25 +34,42 @@ class Entry implements CommandCursor {
   readonly id: string;
   readonly timestamp: number;
   readonly correlationId: string;
-  readonly causationId: string | undefined;
+  causationId: string | undefined;
   readonly commandType: string;
-  readonly payload: string | Uint8Array;
-  readonly payloadCodec: string;
+  payload: string | Uint8Array;
+  payloadCodec: string;
   /** `undefined` when empty. */
-  readonly metadata: Readonly<Record<string, unknown>> | undefined;
-  readonly status: CommandStatus;
-  readonly error: CommandRecordError | undefined;
+  metadata: Readonly<Record<string, unknown>> | undefined;
+  status: CommandStatus;
+  error: CommandRecordError | undefined;
   /** A single id is kept as the string itself. */
-  readonly eventIds: string | readonly string[];
-  readonly streamIds: string | readonly string[];
-  readonly durationMs: number;
+  eventIds: string | readonly string[];
+  streamIds: string | readonly string[];
+  durationMs: number;
 
   constructor(record: CommandRecord) {
     this.id = record.id;
     this.timestamp = record.timestamp.getTime();
     this.correlationId = record.correlationId;
-    this.causationId = record.causationId;
     this.commandType = record.commandType;
+    this.causationId = undefined;
+    this.payload = "";
+    this.payloadCodec = "";
+    this.metadata = undefined;
+    this.status = "failed";
+    this.error = undefined;
+    this.eventIds = [];
+    this.streamIds = [];
+    this.durationMs = 0;
+    this.set(record);
+  }
+
+  /**
+   * Takes a record's outcome. A retry of a failed command replaces it this
+   * way: id, time, correlation and type stay, so every index keeps its place.
+   */
+  set(record: CommandRecord): void {
+    this.causationId = record.causationId;
     this.payload = typeof record.payload === "string"
       ? record.payload
       : record.payload.slice();
@@ -166,12 +183,13 @@ export class MemoryCommandLog implements CommandLogStore {
     const ids = this.#increasingIds;
     // An id above every id seen so far is new: no search needed.
     const increasing = ids.length === 0 || ids[ids.length - 1].id < record.id;
-    if (
-      increasing
-        ? this.#otherIds.size > 0 && this.#otherIds.has(record.id)
-        : this.#find(record.id)
-    ) {
-      throw new VerdictError(`Command ${record.id} is already recorded`);
+    const existing = increasing
+      ? this.#otherIds.size > 0 ? this.#otherIds.get(record.id) : undefined
+      : this.#find(record.id);
+    if (existing) {
+      // Throws unless the first attempt failed (and so wrote nothing).
+      existing.set(retriedRecord(existing.toRecord(), record));
+      return;
     }
     const entry = new Entry(record);
     if (increasing) ids.push(entry);

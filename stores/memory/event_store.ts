@@ -382,6 +382,19 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
     });
   }
 
+  /** Reads events by id, in the order given; unknown ids are left out. */
+  readEvents<E extends Event = Event>(ids: readonly string[]): Promise<RecordedEvent<E>[]> {
+    return settle(() => {
+      this.#assertOpen();
+      const out: RecordedEvent[] = [];
+      for (const id of ids) {
+        const stored = typeof id === "string" ? this.#findById(id) : undefined;
+        if (stored) out.push(toRecorded(stored));
+      }
+      return out as RecordedEvent<E>[];
+    });
+  }
+
   /** Reads all events in global order after a position. */
   readAll<E extends Event = Event>(
     options: ReadAllOptions = {},

@@ -14,7 +14,8 @@ import {
   decodeCommandCursor,
   encodeCommandCursor,
   StoreClosedError,
-  VerdictError,
+  CommandAlreadyRecordedError,
+  retriedRecord,
 } from "../../mod.ts";
 import {
   commandRecordColumns,
@@ -105,13 +106,42 @@ export class PostgresCommandLog implements CommandLogStore {
         { prepare: true },
       );
     } catch (error) {
-      if ((error as { code?: string }).code === UNIQUE_VIOLATION) {
-        throw new VerdictError(`Command ${record.id} is already recorded`, {
-          cause: error,
-        });
+      if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error;
+      // A failed command wrote nothing: a retry's record replaces its record.
+      const existing = await this.get(record.id);
+      const replacing = existing && retriedRecord(existing, record);
+      if (!replacing || !await this.replaceFailed(replacing)) {
+        throw new CommandAlreadyRecordedError(record.id, existing, { cause: error });
       }
-      throw error;
     }
+  }
+
+  /**
+   * Replaces the failed record of `record.id` with `record`; false when
+   * there is no failed record of that id (any more) to replace.
+   */
+  async replaceFailed(record: CommandRecord): Promise<boolean> {
+    await this.#ready();
+    const p = recordParameters(record);
+    const rows = await this.#sql.unsafe(
+      `update ${this.#schema}.commands set causation_id = $2::text, payload_text = $3::text,
+         payload_bytes = $4::bytea, payload_codec = $5::text, metadata = $6::jsonb,
+         status = $7::text, error = $8::jsonb, event_ids = $9::text[], stream_ids = $10::text[],
+         duration_ms = $11::float8
+       where id = $1 and status = 'failed' returning id`,
+      [p[0], p[2], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12]] as never[],
+    );
+    return rows.length > 0;
+  }
+
+  /** Deletes the failed record of `id`, so an atomic retry can insert its own. */
+  async deleteFailed(id: string): Promise<boolean> {
+    await this.#ready();
+    const rows = await this.#sql.unsafe(
+      `delete from ${this.#schema}.commands where id = $1 and status = 'failed' returning id`,
+      [id],
+    );
+    return rows.length > 0;
   }
 
   /** The record with this id, or `undefined`. */

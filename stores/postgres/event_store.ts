@@ -19,6 +19,7 @@ import {
   checkAppends,
   checkExpectedVersion,
   type Clock,
+  CommandAlreadyRecordedError,
   type CommandRecord,
   ConcurrencyError,
   DuplicateEventIdError,
@@ -38,7 +39,6 @@ import {
   streamSequenceGap,
   systemClock,
   toProjectedEvent,
-  VerdictError,
 } from "../../mod.ts";
 import type { PostgresCommandLog } from "./command_log.ts";
 import type { PostgresProjectionStore } from "./projection_store.ts";
@@ -387,9 +387,20 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
           if (retried) return retried;
         }
         if (record && constraint.startsWith("commands")) {
-          throw new VerdictError(`Command ${record.id} is already recorded`, {
-            cause: error,
-          });
+          // A resend of an append that committed: its first result.
+          if (appends.some((append) => append.events.some((e) => e.id !== undefined))) {
+            const retried = await this.#retried<E>(appends);
+            if (retried) return retried;
+          }
+          // A retry of a command that failed: its failed record gives way.
+          if (await this.commandLog!.deleteFailed(record.id)) {
+            return await this.#append(appends, options);
+          }
+          throw new CommandAlreadyRecordedError(
+            record.id,
+            await this.commandLog!.get(record.id),
+            { cause: error },
+          );
         }
       }
       throw error;
@@ -613,6 +624,20 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
       );
     }
     return events;
+  }
+
+  /** Reads events by id, in the order given; unknown ids are left out. */
+  async readEvents<E extends Event = Event>(
+    ids: readonly string[],
+  ): Promise<RecordedEvent<E>[]> {
+    await this.#ready();
+    if (ids.length === 0) return [];
+    const rows = await this.#sql.unsafe<EventRow[]>(
+      `select ${EVENT_COLUMNS} from ${this.#schema}.events where event_id = any($1::text[])`,
+      [ids] as never[],
+    );
+    const byId = new Map(rows.map((row) => [row.event_id, decode<E>(row)]));
+    return ids.flatMap((id) => byId.get(id) ?? []);
   }
 
   /**
