@@ -13,6 +13,7 @@ import type {
   Middleware,
 } from "./command_bus.ts";
 import {
+  CommandAlreadyRecordedError,
   type CommandLogStore,
   type CommandRecord,
   type CommandRecordError,
@@ -278,7 +279,17 @@ export function audit<C extends Command>(
     try {
       await log.record(recordOf(result, build));
     } catch (error) {
-      context.reportError(new AuditWriteError(context.commandId, error));
+      // The command already has a final record (this dispatch retried a
+      // command that had happened): that record stays, as it should. Only a
+      // different final outcome is news; a failed attempt never overwrites.
+      const existing = error instanceof CommandAlreadyRecordedError
+        ? error.existing
+        : undefined;
+      if (
+        !existing || (result.status !== "failed" && existing.status !== result.status)
+      ) {
+        context.reportError(new AuditWriteError(context.commandId, error));
+      }
     }
     return result;
   };

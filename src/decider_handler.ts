@@ -14,7 +14,15 @@ import type {
   StreamVersion,
 } from "./command_bus.ts";
 import { type Decider, fold } from "./decider.ts";
-import { CommandRejectedError, CommandTimeoutError, ConcurrencyError } from "./errors.ts";
+import {
+  CommandRejectedError,
+  CommandTimeoutError,
+  CommitUnknownError,
+  ConcurrencyError,
+  VerdictError,
+} from "./errors.ts";
+import { CommandAlreadyRecordedError, type CommandRecord } from "./command_record.ts";
+import { eventIdOf } from "./uuid.ts";
 import type { Event, EventMetadata, NewEvent, RecordedEvent } from "./event.ts";
 import type { AppendOptions, AppendResult, EventStore } from "./event_store.ts";
 import { backoffDelay, resolveRetryPolicy, type RetryPolicy } from "./retry.ts";
@@ -244,12 +252,100 @@ export function deciderHandler<C extends Command, S, E extends Event>(
     return stale;
   }
 
-  /** The decided events as appended: with the command's metadata stamped on. */
-  function stamped(events: readonly E[], metadata: EventMetadata): NewEvent<E>[] {
-    return events.map((event): NewEvent<E> => ({
+  /**
+   * The decided events as appended: with the command's metadata stamped on,
+   * and ids derived from the command id and their index among the command's
+   * events (`offset` for those of earlier streams), so every attempt of the
+   * command appends the same ids and a store recognises a resent append.
+   */
+  function stamped(
+    events: readonly E[],
+    metadata: EventMetadata,
+    commandId: string,
+    offset: number,
+  ): NewEvent<E>[] {
+    return events.map((event, i): NewEvent<E> => ({
       ...event,
+      id: (event as NewEvent<E>).id ?? eventIdOf(commandId, offset + i),
       metadata: event.metadata ? { ...metadata, ...event.metadata } : metadata,
     }));
+  }
+
+  /**
+   * Runs an append. An error that may hide a commit (not one of verdict's
+   * own refusals, or a `CommitUnknownError`) is resolved by sending the very
+   * same append again after a backoff: the store answers a resend of what it
+   * holds with the first result, and commits it when it does not.
+   */
+  async function resolvedAppend<R>(
+    append: () => Promise<R>,
+    context: CommandContext<C>,
+  ): Promise<R> {
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await append();
+      } catch (error) {
+        const ambiguous = !(error instanceof VerdictError) ||
+          error instanceof CommitUnknownError;
+        if (!ambiguous || attempt >= policy.maxAttempts) throw error;
+        throwIfPastDeadline(context);
+        await context.clock.sleep(backoffDelay(policy, attempt), context.signal);
+      }
+    }
+  }
+
+  /**
+   * The outcome a command already recorded as final had: its events (read
+   * back by id) when it was accepted, its refusal when it was rejected. A
+   * command id stands for one command: a dispatch under an id that already
+   * has a final record answers with that outcome, whatever the state now.
+   */
+  async function originalOutcome(
+    record: CommandRecord,
+    context: CommandContext<C>,
+  ): Promise<HandlerOutcome> {
+    if (record.status === "rejected") {
+      const refusal = new CommandRejectedError(record.error?.message ?? "rejected", {
+        code: record.error?.code,
+        details: record.error?.details,
+      });
+      throw refusal;
+    }
+    if (record.status !== "accepted") {
+      throw new CommandAlreadyRecordedError(record.id, record);
+    }
+    // The record exists: the audit writes none.
+    if (context.atomicAudit) context.atomicAudit.committed = true;
+    const events = await store.readEvents?.(record.eventIds) ?? [];
+    const last = new Map<string, number>();
+    for (const event of events) last.set(event.streamId, event.version);
+    return {
+      events,
+      streams: record.streamIds.map((streamId) => ({
+        streamId,
+        version: last.get(streamId) ?? 0,
+      })),
+    };
+  }
+
+  /** This command's final record, when one exists (a retry of a finished command). */
+  async function finalRecord(
+    context: CommandContext<C>,
+  ): Promise<CommandRecord | undefined> {
+    const log = atomicRecord(context) && context.atomicAudit!.log;
+    if (!log) return undefined;
+    const record = await log.get(context.commandId);
+    return record && record.status !== "failed" ? record : undefined;
+  }
+
+  /** An append refused because the command already has a final record: its outcome. */
+  async function recordedOutcome(
+    error: unknown,
+    context: CommandContext<C>,
+  ): Promise<HandlerOutcome | undefined> {
+    if (!(error instanceof CommandAlreadyRecordedError)) return undefined;
+    const record = error.existing ?? await finalRecord(context);
+    return record && await originalOutcome(record, context);
   }
 
   /** The accepted command's record, when it is to commit with the events. */
@@ -330,6 +426,9 @@ export function deciderHandler<C extends Command, S, E extends Event>(
           refresh = true;
           continue;
         }
+        // A retry of a command that already happened answers as it did then.
+        const recorded = await finalRecord(context);
+        if (recorded) return await originalOutcome(recorded, context);
         throw error;
       }
       if (decided.length === 0) {
@@ -337,18 +436,27 @@ export function deciderHandler<C extends Command, S, E extends Event>(
           refresh = true;
           continue;
         }
+        const recorded = await finalRecord(context);
+        if (recorded) return await originalOutcome(recorded, context);
         return { events: [], streams: [] };
       }
 
       const commandRecord = atomicRecord(context);
+      const events = stamped(decided, metadataOf(context), context.commandId, 0);
       let result: AppendResult<E>;
       try {
-        result = await store.appendToStream<E>(
-          streamId,
-          stamped(decided, metadataOf(context)),
-          { expectedVersion: loaded.version, commandRecord },
+        result = await resolvedAppend(
+          () =>
+            store.appendToStream<E>(streamId, events, {
+              expectedVersion: loaded.version,
+              commandRecord,
+              signal: context.signal,
+            }),
+          context,
         );
       } catch (error) {
+        const recorded = await recordedOutcome(error, context);
+        if (recorded) return recorded;
         await backOff(error, ++conflicts, context);
         refresh = true;
         continue;
@@ -395,6 +503,9 @@ export function deciderHandler<C extends Command, S, E extends Event>(
             continue;
           }
         }
+        // A retry of a command that already happened answers as it did then.
+        const recorded = await finalRecord(context);
+        if (recorded) return await originalOutcome(recorded, context);
         throw error;
       }
 
@@ -404,22 +515,29 @@ export function deciderHandler<C extends Command, S, E extends Event>(
           mustRefresh = stale;
           continue;
         }
+        const recorded = await finalRecord(context);
+        if (recorded) return await originalOutcome(recorded, context);
         return { events: [], streams: [] };
       }
 
       const metadata = metadataOf(context);
       const commandRecord = atomicRecord(context);
+      let offset = 0;
+      const appends = loaded.map((stream, i) => {
+        const events = stamped(decided[i], metadata, context.commandId, offset);
+        offset += events.length;
+        return { streamId: stream.streamId, events, expectedVersion: stream.version };
+      });
       let results: readonly AppendResult<E>[];
       try {
-        results = await store.appendToStreams<E>(
-          loaded.map((stream, i) => ({
-            streamId: stream.streamId,
-            events: stamped(decided[i], metadata),
-            expectedVersion: stream.version,
-          })),
-          { commandRecord },
+        results = await resolvedAppend(
+          () =>
+            store.appendToStreams<E>(appends, { commandRecord, signal: context.signal }),
+          context,
         );
       } catch (error) {
+        const recorded = await recordedOutcome(error, context);
+        if (recorded) return recorded;
         await backOff(error, ++conflicts, context);
         mustRefresh = [(error as ConcurrencyError).streamId];
         continue;

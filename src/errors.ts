@@ -544,3 +544,32 @@ export class StoreBusyError extends VerdictError {
     this.waitedMs = waitedMs;
   }
 }
+
+/**
+ * A store cannot tell whether an append committed: the connection was lost
+ * while it ran, or it did not answer in time. Nothing can be assumed either
+ * way. The `deciderHandler` resolves it before it answers: it sends the very
+ * same append again (the same event ids), which the store answers with the
+ * first result when the first one landed, or commits now when it did not.
+ *
+ * @example
+ * ```ts
+ * import { CommitUnknownError } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new CommitUnknownError("PostgreSQL event store", new Error("connection reset"));
+ * assert.match(error.message, /cannot tell whether/);
+ * ```
+ */
+export class CommitUnknownError extends VerdictError {
+  /** Creates the error naming the store, with what it met as the cause. */
+  constructor(store: string, cause?: unknown) {
+    super(
+      `The ${store} cannot tell whether the append committed${
+        cause instanceof Error ? ` (${cause.message})` : ""
+      }: send the same append (the same event ids) again to find out`,
+      { cause },
+    );
+    this.name = "CommitUnknownError";
+  }
+}

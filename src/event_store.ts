@@ -41,6 +41,13 @@ export interface AppendOptions {
    * event is; if the events cannot be, no record is.
    */
   readonly commandRecord?: (written: WrittenEvents) => CommandRecord;
+  /**
+   * Stops the append when aborted: a store checks it before it commits and
+   * fails with the signal's reason; an append aborted while its commit is
+   * under way may still land (send it again, with the same event ids, to
+   * find out). The decider handler passes the command's signal.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /**

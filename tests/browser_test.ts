@@ -23,6 +23,12 @@ Deno.test({
         const page = await browser.newPage();
         const errors: string[] = [];
         page.on("pageerror", (error) => errors.push(String(error)));
+        // The suites' figures (the exactly-once counts) go to the page's console.
+        page.on("console", (message) => {
+          if (message.text().startsWith("exactly once")) {
+            console.log(`    in Chromium: ${message.text()}`);
+          }
+        });
         await page.goto(site.origin);
         await page.waitForFunction("window.verdictResults !== undefined || false", {
           timeout: 240_000,

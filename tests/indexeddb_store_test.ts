@@ -16,6 +16,7 @@ import {
   commandLogContract,
   eventStoreContract,
   eventStoreDamageContract,
+  exactlyOnceContract,
   projectionContract,
   snapshotStoreContract,
   streamHeads,
@@ -39,6 +40,17 @@ Deno.test("the IndexedDB event store keeps the event-store contract (fake-indexe
   ) {
     await t.step(c.name, c.run);
   }
+});
+
+Deno.test("the IndexedDB event store with its command log keeps the exactly-once contract (fake-indexeddb)", async (t) => {
+  const factory = () => {
+    const database = fresh();
+    return new IndexedDbEventStore({
+      database,
+      commandLog: new IndexedDbCommandLog({ database }),
+    });
+  };
+  for (const c of exactlyOnceContract(factory)) await t.step(c.name, c.run);
 });
 
 Deno.test("the IndexedDB event store detects damaged rows: the damage contract (fake-indexeddb)", async (t) => {

@@ -20,6 +20,7 @@ import {
   type DamageKit,
   eventStoreContract,
   eventStoreDamageContract,
+  exactlyOnceContract,
   projectionContract,
   snapshotStoreContract,
   streamHeads,
@@ -41,6 +42,16 @@ Deno.test("the Deno KV event store keeps the event-store contract", async (t) =>
     for (const c of eventStoreContract(factory, { maxPayloadBytes: 60_000 })) {
       await t.step(c.name, c.run);
     }
+  });
+});
+
+Deno.test("the Deno KV event store with its command log keeps the exactly-once contract", async (t) => {
+  await withTempKv(async (open) => {
+    const factory = async () => {
+      const kv = await open();
+      return new KvEventStore(kv, { commandLog: new KvCommandLog(kv), ownsKv: true });
+    };
+    for (const c of exactlyOnceContract(factory)) await t.step(c.name, c.run);
   });
 });
 

@@ -13,6 +13,7 @@ import {
   type DamageKit,
   eventStoreContract,
   eventStoreDamageContract,
+  exactlyOnceContract,
   projectionContract,
   snapshotStoreContract,
   streamHeads,
@@ -46,6 +47,19 @@ Deno.test({
           });
         };
         for (const c of eventStoreContract(factory)) await t.step(c.name, c.run);
+      },
+    );
+    await t.step(
+      "the event store with its command log keeps the exactly-once contract",
+      async (t) => {
+        const factory = () => {
+          const schema = db!.schema();
+          return new PostgresEventStore(sql, {
+            schema,
+            commandLog: new PostgresCommandLog(sql, { schema }),
+          });
+        };
+        for (const c of exactlyOnceContract(factory)) await t.step(c.name, c.run);
       },
     );
     await t.step(

@@ -25,6 +25,8 @@ export * from "./contract.ts";
 export * from "./decider_spec.ts";
 export * from "./event_store_contract.ts";
 export * from "./damage_contract.ts";
+export * from "./chaos.ts";
+export * from "./exactly_once_contract.ts";
 export * from "./command_log_contract.ts";
 export * from "./manual_clock.ts";
 export * from "./checkpoint_contract.ts";

@@ -229,7 +229,7 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
 
   async #append<E extends Event>(
     given: readonly StreamAppend<E>[],
-    options: Pick<AppendOptions, "commandRecord">,
+    options: Pick<AppendOptions, "commandRecord" | "signal">,
   ): Promise<AppendResult<E>[]> {
     this.#assertOpen();
     const checked = checkAppends(given);
@@ -240,6 +240,7 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
         "This store has no command log to commit a command record with",
       );
     }
+    options.signal?.throwIfAborted();
     const timestamp = this.#clock.now();
     const { ids, record } = planAppend(appends, options);
     const db = await this.#database.open();

@@ -15,6 +15,7 @@
 
 import { DEFAULT_BUSY_TIMEOUT_MS, whileBusy } from "./busy.ts";
 import {
+  CommandAlreadyRecordedError,
   type CommandLogStore,
   type CommandPage,
   type CommandQuery,
@@ -22,7 +23,6 @@ import {
   type CommandStatus,
   decodeCommandCursor,
   encodeCommandCursor,
-  CommandAlreadyRecordedError,
   retriedRecord,
   storableRecord,
   StoreClosedError,
@@ -107,7 +107,10 @@ export class KvCommandLog implements CommandLogStore {
   ): void {
     this.#assertOpen();
     // Within KV's value limit, by the policy every log follows.
-    record = storableRecord(record, { maxBytes: KV_LIMITS.valueBytes, sizeOf: valueSize });
+    record = storableRecord(record, {
+      maxBytes: KV_LIMITS.valueBytes,
+      sizeOf: valueSize,
+    });
     // A retry of a failed command replaces its record, which keeps its time,
     // correlation and type: the index keys stay as they are.
     if (failed) record = retriedRecord(failed.value, record);

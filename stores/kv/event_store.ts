@@ -258,7 +258,7 @@ export class KvEventStore implements EventStore, AppendNotifier {
 
   async #append<E extends Event>(
     given: readonly StreamAppend<E>[],
-    options: Pick<AppendOptions, "commandRecord">,
+    options: Pick<AppendOptions, "commandRecord" | "signal">,
   ): Promise<AppendResult<E>[]> {
     this.#assertOpen();
     const checked = checkAppends(given);
@@ -329,6 +329,7 @@ export class KvEventStore implements EventStore, AppendNotifier {
         documents,
         failedRecord,
       );
+      options.signal?.throwIfAborted();
       const committed = await whileBusy(
         "Deno KV event store",
         this.#busyTimeout,
@@ -645,7 +646,9 @@ export class KvEventStore implements EventStore, AppendNotifier {
     ids: readonly string[],
   ): Promise<RecordedEvent<E>[]> {
     this.#assertOpen();
-    const refs = await this.#getMany<[string, number]>(ids.map((id) => this.#key("id", id)));
+    const refs = await this.#getMany<[string, number]>(
+      ids.map((id) => this.#key("id", id)),
+    );
     const known = refs.filter((ref) => Array.isArray(ref.value));
     const entries = await this.#getMany<StoredEvent>(
       known.map((ref) => this.#key("s", ref.value![0], ref.value![1])),

@@ -176,9 +176,10 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
 
   #append(
     given: readonly StreamAppend[],
-    options: Pick<AppendOptions, "commandRecord">,
+    options: Pick<AppendOptions, "commandRecord" | "signal">,
   ): AppendResult[] {
     this.#assertOpen();
+    options.signal?.throwIfAborted();
     // Ids, types and expected versions first; data and metadata are checked
     // below as they are copied, still before any write.
     const checked = checkAppends(given, { data: false });
@@ -383,7 +384,9 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
   }
 
   /** Reads events by id, in the order given; unknown ids are left out. */
-  readEvents<E extends Event = Event>(ids: readonly string[]): Promise<RecordedEvent<E>[]> {
+  readEvents<E extends Event = Event>(
+    ids: readonly string[],
+  ): Promise<RecordedEvent<E>[]> {
     return settle(() => {
       this.#assertOpen();
       const out: RecordedEvent[] = [];

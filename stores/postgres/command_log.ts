@@ -7,15 +7,15 @@
 import type { Sql } from "postgres";
 import {
   assertValidCommandRecord,
+  CommandAlreadyRecordedError,
   type CommandLogStore,
   type CommandPage,
   type CommandQuery,
   type CommandRecord,
   decodeCommandCursor,
   encodeCommandCursor,
-  StoreClosedError,
-  CommandAlreadyRecordedError,
   retriedRecord,
+  StoreClosedError,
 } from "../../mod.ts";
 import {
   commandRecordColumns,

@@ -298,7 +298,7 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
 
   async #append<E extends Event>(
     given: readonly StreamAppend<E>[],
-    options: Pick<AppendOptions, "commandRecord">,
+    options: Pick<AppendOptions, "commandRecord" | "signal">,
   ): Promise<AppendResult<E>[]> {
     const appends = checkAppends(given).appends as readonly StreamAppend<E>[];
     for (const append of appends) {
@@ -313,6 +313,7 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
     }
     await this.#ready();
 
+    options.signal?.throwIfAborted();
     const timestamp = new Date(this.#clock.now());
     const { ids, record } = planAppend(appends, options);
     const writing = appends.filter((a) => a.events.length > 0);

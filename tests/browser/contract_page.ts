@@ -17,6 +17,7 @@ import {
   type ContractCase,
   eventStoreContract,
   eventStoreDamageContract,
+  exactlyOnceContract,
   projectionContract,
   runContract,
   snapshotStoreContract,
@@ -29,6 +30,16 @@ const fresh = () => new VerdictDatabase(`browser-contract-${n++}`);
 const damagedNames = new WeakMap<IndexedDbEventStore, string>();
 
 const suites: [string, ContractCase[]][] = [
+  [
+    "event store with command log, under faults",
+    exactlyOnceContract(() => {
+      const database = fresh();
+      return new IndexedDbEventStore({
+        database,
+        commandLog: new IndexedDbCommandLog({ database }),
+      });
+    }),
+  ],
   [
     "event store on damaged rows",
     eventStoreDamageContract(() => {

@@ -31,19 +31,27 @@ export async function checkAtomicAudit(
     },
   );
 
-  await t.step("a record that cannot be written leaves no events", async () => {
-    const taken = sampleCommandRecord();
-    await log.record(taken);
-    // The same command id again: the record's id is taken, so the append fails.
-    const result = await bus.dispatch(
-      { type: "OpenAccount", data: { accountId: "b", owner: "Bo" } },
-      { commandId: taken.id },
-    );
-    assert.equal(result.status, "failed");
-    assert.equal(await store.streamVersion(accountStream("b")), 0);
-    assert.deepEqual(await store.readStream(accountStream("b")), []);
-    assert.equal((await log.get(taken.id))?.commandType, taken.commandType);
-  });
+  await t.step(
+    "a command id that already has a final record writes nothing and answers as recorded",
+    async () => {
+      const taken = sampleCommandRecord({ status: "rejected" });
+      await log.record(taken);
+      // The same command id again: the command happened; the record's id is
+      // taken, so the append fails and the recorded outcome is the answer.
+      const result = await bus.dispatch(
+        { type: "OpenAccount", data: { accountId: "b", owner: "Bo" } },
+        { commandId: taken.id },
+      );
+      assert.equal(result.status, "rejected");
+      assert.equal(
+        result.status === "rejected" && result.reason.message,
+        taken.error?.message,
+      );
+      assert.equal(await store.streamVersion(accountStream("b")), 0);
+      assert.deepEqual(await store.readStream(accountStream("b")), []);
+      assert.equal((await log.get(taken.id))?.commandType, taken.commandType);
+    },
+  );
 
   await t.step("events that cannot be written leave no accepted record", async () => {
     const spy = new SpyStore(store);

@@ -15,6 +15,7 @@ import {
   commandLogContract,
   type ContractCase,
   eventStoreContract,
+  exactlyOnceContract,
   projectionContract,
   snapshotStoreContract,
   streamHeads,
@@ -50,6 +51,12 @@ export function memorySuites(): [string, ContractCase[]][] {
         });
         return { events, documents, close: () => events.close() };
       }),
+    ],
+    [
+      "memory event store with its command log, under faults",
+      exactlyOnceContract(() =>
+        new MemoryEventStore({ commandLog: new MemoryCommandLog() })
+      ),
     ],
     ["memory command log", commandLogContract(() => new MemoryCommandLog())],
     [
