@@ -15,7 +15,7 @@ import {
 } from "./errors.ts";
 import type { RecordedEvent } from "./event.ts";
 import type { WrittenEvents } from "./event_store.ts";
-import { uuidv7 } from "./uuid.ts";
+import { commandIdOf, uuidv7 } from "./uuid.ts";
 
 /**
  * A command: an intent, named in the imperative, with its data.
@@ -68,7 +68,11 @@ export interface DispatchContext {
   readonly principal?: string;
   /** The tenant the command belongs to. */
   readonly tenantId?: string;
-  /** The same key dispatched twice yields the first result (see `idempotency()`). */
+  /**
+   * The same key dispatched twice yields the first result: without a
+   * `commandId`, the command's id is derived from the key (`commandIdOf`),
+   * which the audit log records with the command's events.
+   */
   readonly idempotencyKey?: string;
   /** Milliseconds since the epoch after which the command must not commit. */
   readonly deadline?: number;
@@ -594,8 +598,14 @@ class Dispatch<C extends Command> implements CommandContext<C> {
     this.command = command;
     const now = clock.now();
     // One clock read serves both: on the system clock the id carries it.
+    // An idempotency key stands for one command id: the log records it, so
+    // the key is kept with the command, atomically and durably.
     this.commandId = context.commandId ??
-      (clock === systemClock ? uuidv7(now) : uuidv7());
+      (context.idempotencyKey !== undefined
+        ? commandIdOf(context.idempotencyKey)
+        : clock === systemClock
+        ? uuidv7(now)
+        : uuidv7());
     this.correlationId = context.correlationId;
     this.causationId = context.causationId;
     this.principal = context.principal;

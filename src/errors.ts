@@ -311,7 +311,9 @@ export class EventDecodeError extends VerdictError {
 }
 
 /**
- * A command ran past its deadline before it committed anything.
+ * A command did not finish by its deadline. Nothing it had not yet sent to
+ * the store will be written; an append under way at the deadline may still
+ * land, so a dispatch under the same command id answers with what happened.
  *
  * @example
  * ```ts
@@ -332,7 +334,7 @@ export class CommandTimeoutError extends VerdictError {
     super(
       `${commandType} passed its deadline (${
         new Date(deadline).toISOString()
-      }) before committing`,
+      }) before it finished; dispatch it again under the same id to learn whether an append under way landed`,
     );
     this.name = "CommandTimeoutError";
     this.commandType = commandType;

@@ -218,3 +218,23 @@ export function eventIdOf(commandId: string, index: number): string {
     H[b[13]], L[b[13]], H[b[14]], L[b[14]], H[b[15]], L[b[15]],
   );
 }
+
+/**
+ * The command id an idempotency key stands for: the same key, the same id,
+ * in every process. The bus uses it for a dispatch that gives an
+ * `idempotencyKey` and no `commandId`, so the key is recorded with the
+ * command, atomically with its events, and a second dispatch under the key
+ * answers with the first outcome (see `deciderHandler`), after restarts too.
+ *
+ * @example
+ * ```ts
+ * import { commandIdOf } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(commandIdOf("order-42/pay"), commandIdOf("order-42/pay"));
+ * assert.notEqual(commandIdOf("order-42/pay"), commandIdOf("order-43/pay"));
+ * ```
+ */
+export function commandIdOf(idempotencyKey: string): string {
+  return eventIdOf(`idempotency-key\u0000${idempotencyKey}`, 0);
+}

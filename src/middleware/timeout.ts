@@ -4,19 +4,22 @@
  * @module
  */
 
-import type { Command, Middleware } from "../command_bus.ts";
+import type { Command, CommandResult, Middleware } from "../command_bus.ts";
 import { CommandTimeoutError } from "../errors.ts";
 
 /**
  * Gives every command a deadline `ms` after dispatch (or keeps the caller's
- * earlier one) and aborts `context.signal` when it passes.
+ * earlier one), aborts `context.signal` when it passes, and settles the
+ * dispatch then, whatever the handler and the store are doing: a store that
+ * hangs cannot hold a command past its deadline.
  *
- * The deadline is enforced where stopping is safe: the decider handler checks
- * it before loading, before each append and while backing off, and your own
- * handlers can watch `context.signal`. An append already on its way to the
- * store is let finish, so a command never reports `failed` after its events
- * committed; a command past its deadline that has not committed fails with a
- * {@linkcode CommandTimeoutError}.
+ * The decider handler checks the deadline before loading, before each
+ * append and while backing off, and passes the signal to the store, which
+ * checks it before it commits. A command past its deadline fails with a
+ * {@linkcode CommandTimeoutError}. If an append was under way at that moment,
+ * it may still land: its outcome is unknown, and dispatching the command
+ * again under the same id answers with what happened (an accepted command
+ * is never accepted twice, see `deciderHandler`).
  *
  * @example
  * ```ts
@@ -34,6 +37,16 @@ import { CommandTimeoutError } from "../errors.ts";
  * assert.equal(result.status, "failed");
  * if (result.status === "failed") assert.ok(result.error instanceof CommandTimeoutError);
  * ```
+ *
+ * @example A handler that never answers still settles at the deadline
+ * ```ts
+ * import { CommandBus, timeout } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * const bus = new CommandBus().use(timeout(10));
+ * bus.register("Stuck", () => new Promise(() => {}));
+ * assert.equal((await bus.dispatch({ type: "Stuck", data: null })).status, "failed");
+ * ```
  */
 export function timeout<C extends Command>(ms: number): Middleware<C> {
   if (!(ms > 0) || !Number.isFinite(ms)) {
@@ -49,13 +62,20 @@ export function timeout<C extends Command>(ms: number): Middleware<C> {
     else outer?.addEventListener("abort", onOuterAbort, { once: true });
     context.signal = controller.signal;
     const timer = new AbortController();
-    context.clock.sleep(Math.max(0, deadline - context.clock.now()), timer.signal)
-      .then(
-        () => controller.abort(new CommandTimeoutError(context.command.type, deadline)),
-        () => {/* the command finished first */},
-      );
+    const passed = context.clock.sleep(
+      Math.max(0, deadline - context.clock.now()),
+      timer.signal,
+    ).then(
+      (): CommandResult => {
+        const error = new CommandTimeoutError(context.command.type, deadline);
+        controller.abort(error);
+        return { status: "failed", commandId: context.commandId, error };
+      },
+      // The command finished first: this never settles the race.
+      () => new Promise<never>(() => {}),
+    );
     try {
-      return await next();
+      return await Promise.race([next(), passed]);
     } finally {
       timer.abort();
       outer?.removeEventListener("abort", onOuterAbort);

@@ -11,6 +11,7 @@ import { audit } from "../audit.ts";
 import { CommandBus, type CommandResult } from "../command_bus.ts";
 import type { Decider } from "../decider.ts";
 import { deciderHandler } from "../decider_handler.ts";
+import { timeout } from "../middleware/timeout.ts";
 import { CommandRejectedError } from "../errors.ts";
 import type { EventStore } from "../event_store.ts";
 import { uuidv7 } from "../uuid.ts";
@@ -71,7 +72,7 @@ const account: Decider<Command, number, Event> = {
  * The exactly-once case, on stores from `factory` (each must have a
  * `commandLog`: exactly once rests on the record committing with the
  * events). The store fails 5% of appends before writing, 5% after
- * committing, and hangs 1% until the command's deadline.
+ * committing, and hangs 1% until the command's deadline (`timeout()`).
  *
  * @example Under `deno test`
  * ```ts ignore
@@ -105,17 +106,8 @@ export function exactlyOnceContract(
     const store = chaosEventStore(inner, chaos);
     const bus = new CommandBus<Command>({ onError: () => {} })
       .use(audit(log))
-      .use(async (context, next) => {
-        // A deadline of its own per attempt, so a hung append ends.
-        const controller = new AbortController();
-        const timer = setTimeout(() => controller.abort(new Error("deadline")), 200);
-        context.signal = controller.signal;
-        try {
-          return await next();
-        } finally {
-          clearTimeout(timer);
-        }
-      });
+      // Each attempt's deadline: a hung append is abandoned there.
+      .use(timeout(250));
     const handler = deciderHandler({
       decider: account,
       store,

@@ -18,6 +18,8 @@ export class SpyStore implements EventStore {
   };
   /** Runs before each append reaches the inner store (to inject faults or races). */
   beforeAppend?: () => void | Promise<void>;
+  /** Runs after each append committed, before it answers (to lose or delay the answer). */
+  afterAppend?: () => void | Promise<void>;
 
   constructor(readonly inner: EventStore) {}
 
@@ -32,7 +34,9 @@ export class SpyStore implements EventStore {
   ) {
     this.calls.append++;
     await this.beforeAppend?.();
-    return this.inner.appendToStream(streamId, events, options);
+    const result = await this.inner.appendToStream(streamId, events, options);
+    await this.afterAppend?.();
+    return result;
   }
 
   async appendToStreams<E extends Event>(
@@ -41,12 +45,18 @@ export class SpyStore implements EventStore {
   ) {
     this.calls.append++;
     await this.beforeAppend?.();
-    return this.inner.appendToStreams(appends, options);
+    const results = await this.inner.appendToStreams(appends, options);
+    await this.afterAppend?.();
+    return results;
   }
 
   readStream<E extends Event>(streamId: string, options?: ReadStreamOptions) {
     this.calls.readStream.push([streamId, options]);
     return this.inner.readStream<E>(streamId, options);
+  }
+
+  readEvents<E extends Event>(ids: readonly string[]) {
+    return this.inner.readEvents<E>?.(ids) ?? Promise.resolve([]);
   }
 
   readAll<E extends Event>(options?: ReadAllOptions) {
