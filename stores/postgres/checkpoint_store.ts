@@ -4,6 +4,8 @@
  * @module
  */
 
+import { guardDriverCrash } from "./driver_guard.ts";
+import { DEFAULT_CALL_TIMEOUT_MS, guardedSql } from "./guard.ts";
 import type { Sql } from "postgres";
 import {
   assertValidCheckpoint,
@@ -33,6 +35,13 @@ export interface PostgresCheckpointStoreOptions {
   readonly schema?: string;
   /** Close the connection pool when the store closes (default false). */
   readonly ownsSql?: boolean;
+  /**
+   * The longest a call may take, in milliseconds (default 30,000): one
+   * that has not settled by then fails (for an append, with a
+   * `CommitUnknownError`) instead of waiting for ever on a connection whose
+   * backend is gone.
+   */
+  readonly callTimeoutMs?: number;
 }
 
 /**
@@ -52,13 +61,17 @@ export interface PostgresCheckpointStoreOptions {
  */
 export class PostgresCheckpointStore implements CheckpointStore {
   readonly #sql: Sql;
+  /** The pool as given: what `sharesDatabase` compares. */
+  readonly #raw: Sql;
   readonly #schema: string;
   readonly #ownsSql: boolean;
   #closed = false;
 
   /** Creates a checkpoint store on a postgres.js connection pool. */
   constructor(sql: Sql, options: PostgresCheckpointStoreOptions = {}) {
-    this.#sql = sql;
+    this.#raw = sql;
+    guardDriverCrash();
+    this.#sql = guardedSql(sql, options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS);
     this.#schema = options.schema ?? "verdict";
     this.#ownsSql = options.ownsSql ?? false;
   }

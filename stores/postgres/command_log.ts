@@ -4,6 +4,8 @@
  * @module
  */
 
+import { guardDriverCrash } from "./driver_guard.ts";
+import { DEFAULT_CALL_TIMEOUT_MS, guardedSql } from "./guard.ts";
 import type { Sql } from "postgres";
 import {
   assertValidCommandRecord,
@@ -44,6 +46,13 @@ export interface PostgresCommandLogOptions {
   readonly schema?: string;
   /** Close the connection pool when the log closes (default false). */
   readonly ownsSql?: boolean;
+  /**
+   * The longest a call may take, in milliseconds (default 30,000): one
+   * that has not settled by then fails (for an append, with a
+   * `CommitUnknownError`) instead of waiting for ever on a connection whose
+   * backend is gone.
+   */
+  readonly callTimeoutMs?: number;
 }
 
 const DEFAULT_LIMIT = 100;
@@ -73,20 +82,24 @@ const COLUMNS =
  */
 export class PostgresCommandLog implements CommandLogStore {
   readonly #sql: Sql;
+  /** The pool as given: what `sharesDatabase` compares. */
+  readonly #raw: Sql;
   readonly #schema: string;
   readonly #ownsSql: boolean;
   #closed = false;
 
   /** Creates a log on a postgres.js connection pool. */
   constructor(sql: Sql, options: PostgresCommandLogOptions = {}) {
-    this.#sql = sql;
+    this.#raw = sql;
+    guardDriverCrash();
+    this.#sql = guardedSql(sql, options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS);
     this.#schema = options.schema ?? "verdict";
     this.#ownsSql = options.ownsSql ?? false;
   }
 
   /** Whether this log writes through `sql` into `schema` (so an event store there can commit with it). */
   sharesDatabase(sql: Sql, schema: string): boolean {
-    return sql === this.#sql && schema === this.#schema;
+    return sql === this.#raw && schema === this.#schema;
   }
 
   async #ready(): Promise<void> {

@@ -4,6 +4,12 @@
  * @module
  */
 
+import { guardDriverCrash } from "./driver_guard.ts";
+import {
+  DEFAULT_CALL_TIMEOUT_MS,
+  guardedSql,
+  PostgresCallTimeoutError,
+} from "./guard.ts";
 import type { Sql, TransactionSql } from "postgres";
 
 /** A pool or a transaction: where a statement runs. */
@@ -21,6 +27,7 @@ import {
   type Clock,
   CommandAlreadyRecordedError,
   type CommandRecord,
+  CommitUnknownError,
   ConcurrencyError,
   DuplicateEventIdError,
   type Event,
@@ -93,6 +100,13 @@ export interface PostgresEventStoreOptions {
    * 0 notifies after every append (one more statement per append).
    */
   readonly notifyInterval?: number;
+  /**
+   * The longest a call may take, in milliseconds (default 30,000): one
+   * that has not settled by then fails (for an append, with a
+   * `CommitUnknownError`) instead of waiting for ever on a connection whose
+   * backend is gone.
+   */
+  readonly callTimeoutMs?: number;
 }
 
 interface EventRow {
@@ -159,6 +173,8 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
   /** The log whose records commit atomically with appends, if one was given. */
   readonly commandLog?: PostgresCommandLog;
   readonly #sql: Sql;
+  /** The pool as given: what `sharesDatabase` compares. */
+  readonly #raw: Sql;
   readonly #schema: string;
   readonly #ownsSql: boolean;
   readonly #clock: Clock;
@@ -177,7 +193,9 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
 
   /** Creates a store on a postgres.js connection pool. */
   constructor(sql: Sql, options: PostgresEventStoreOptions = {}) {
-    this.#sql = sql;
+    this.#raw = sql;
+    guardDriverCrash();
+    this.#sql = guardedSql(sql, options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS);
     this.#schema = options.schema ?? "verdict";
     this.#ownsSql = options.ownsSql ?? false;
     this.#clock = options.clock ?? systemClock;
@@ -379,6 +397,10 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
       if (writing.length > 0) this.#committed(results);
       return results;
     } catch (error) {
+      // The connection went, or the call never answered: it may have committed.
+      if (commitMayBeUnknown(error)) {
+        throw new CommitUnknownError("PostgreSQL event store", error);
+      }
       if ((error as { code?: string }).code === UNIQUE_VIOLATION) {
         const constraint = String(
           (error as { constraint_name?: string }).constraint_name,
@@ -807,4 +829,18 @@ export function readAllQuery(schema: string): string {
   return `select ${EVENT_COLUMNS} from ${schema}.events
     where events.position > $1 and ${BELOW_HORIZON}
     order by events.position limit $2`;
+}
+
+/**
+ * Errors after which an append's commit cannot be known: a lost or refused
+ * connection (postgres.js's own codes), a terminated backend or a server
+ * shutting down (SQLSTATE class 08 and 57P0x), or a call past its deadline.
+ */
+function commitMayBeUnknown(error: unknown): boolean {
+  if (error instanceof PostgresCallTimeoutError) return true;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== "string") return false;
+  return code.startsWith("CONNECTION_") || code === "CONNECT_TIMEOUT" ||
+    code.startsWith("08") || /^57P0[1-3]$/.test(code) ||
+    code === "ECONNRESET" || code === "ECONNREFUSED" || code === "EPIPE";
 }

@@ -32,6 +32,8 @@ export * from "./snapshot_store.ts";
 export * from "./consumer_lock.ts";
 export * from "./projection_store.ts";
 export { assertSchemaName } from "./schema.ts";
+export { PostgresCallTimeoutError } from "./guard.ts";
+import { DEFAULT_CALL_TIMEOUT_MS, healingPool } from "./guard.ts";
 
 /**
  * The three PostgreSQL stores on one pool, opened by {@linkcode openPostgresStores}.
@@ -77,20 +79,46 @@ export interface PostgresStores {
  */
 export function openPostgresStores(
   connection: string | Sql,
-  options: { schema?: string; max?: number; notifyInterval?: number } = {},
+  options: {
+    schema?: string;
+    max?: number;
+    notifyInterval?: number;
+    callTimeoutMs?: number;
+  } = {},
 ): PostgresStores {
+  const callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
   const sql = typeof connection === "string"
-    ? postgres(connection, { max: options.max ?? 16, onnotice: () => {} })
+    ? healingPool(() =>
+      postgres(connection, {
+        max: options.max ?? 16,
+        onnotice: () => {},
+        // Limits, so that nothing waits for ever: a connection attempt, an
+        // idle connection (closed, and opened again when needed), a
+        // statement, and a transaction left idle by a client that went away.
+        connect_timeout: 10,
+        idle_timeout: 60,
+        // postgres.js counts connection errors for the whole pool and waits
+        // up to 3^errors / 100 s (capped at 20 s) before reconnecting: after a
+        // few dozen terminated backends every connection waits 20 s and the
+        // pool stops answering. At most a second here, with jitter.
+        backoff: (errors: number) =>
+          (0.5 + Math.random() / 2) * Math.min(0.05 * 2 ** Math.min(errors, 5), 1),
+        connection: {
+          statement_timeout: 30_000,
+          idle_in_transaction_session_timeout: 60_000,
+        },
+      }), callTimeoutMs)
     : connection;
   const schema = options.schema ?? "verdict";
-  const commandLog = new PostgresCommandLog(sql, { schema });
+  const commandLog = new PostgresCommandLog(sql, { schema, callTimeoutMs });
   const events = new PostgresEventStore(sql, {
     schema,
     commandLog,
     notifyInterval: options.notifyInterval,
+    callTimeoutMs,
   });
-  const checkpoints = new PostgresCheckpointStore(sql, { schema });
-  const snapshots = new PostgresSnapshotStore(sql, { schema });
+  const checkpoints = new PostgresCheckpointStore(sql, { schema, callTimeoutMs });
+  const snapshots = new PostgresSnapshotStore(sql, { schema, callTimeoutMs });
   let closed = false;
   return {
     sql,
@@ -105,7 +133,7 @@ export function openPostgresStores(
       await commandLog.close();
       await checkpoints.close();
       await snapshots.close();
-      if (typeof connection === "string") await sql.end();
+      if (typeof connection === "string") await sql.end({ timeout: 5 });
     },
   };
 }

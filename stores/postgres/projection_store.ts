@@ -5,6 +5,8 @@
  * @module
  */
 
+import { guardDriverCrash } from "./driver_guard.ts";
+import { DEFAULT_CALL_TIMEOUT_MS, guardedSql } from "./guard.ts";
 import type { Sql, TransactionSql } from "postgres";
 import {
   assertValidDocumentKey,
@@ -44,6 +46,13 @@ export interface PostgresProjectionStoreOptions {
   readonly schema?: string;
   /** Close the connection pool when the store closes (default false). */
   readonly ownsSql?: boolean;
+  /**
+   * The longest a call may take, in milliseconds (default 30,000): one
+   * that has not settled by then fails (for an append, with a
+   * `CommitUnknownError`) instead of waiting for ever on a connection whose
+   * backend is gone.
+   */
+  readonly callTimeoutMs?: number;
 }
 
 /**
@@ -83,20 +92,24 @@ export interface PostgresProjectionStoreOptions {
  */
 export class PostgresProjectionStore implements ProjectionStore {
   readonly #sql: Sql;
+  /** The pool as given: what `sharesDatabase` compares. */
+  readonly #raw: Sql;
   readonly #schema: string;
   readonly #ownsSql: boolean;
   #closed = false;
 
   /** Creates a projection store on a postgres.js connection pool. */
   constructor(sql: Sql, options: PostgresProjectionStoreOptions = {}) {
-    this.#sql = sql;
+    this.#raw = sql;
+    guardDriverCrash();
+    this.#sql = guardedSql(sql, options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS);
     this.#schema = options.schema ?? "verdict";
     this.#ownsSql = options.ownsSql ?? false;
   }
 
   /** Whether this store writes to `sql` in `schema` (so an event store there can commit with it). */
   sharesDatabase(sql: Sql, schema: string): boolean {
-    return sql === this.#sql && schema === this.#schema;
+    return sql === this.#raw && schema === this.#schema;
   }
 
   async #ready(): Promise<void> {

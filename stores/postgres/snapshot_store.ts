@@ -4,6 +4,8 @@
  * @module
  */
 
+import { guardDriverCrash } from "./driver_guard.ts";
+import { DEFAULT_CALL_TIMEOUT_MS, guardedSql } from "./guard.ts";
 import type { Sql } from "postgres";
 import {
   assertValidSnapshot,
@@ -31,6 +33,13 @@ export interface PostgresSnapshotStoreOptions {
   readonly schema?: string;
   /** Close the connection pool when the store closes (default false). */
   readonly ownsSql?: boolean;
+  /**
+   * The longest a call may take, in milliseconds (default 30,000): one
+   * that has not settled by then fails (for an append, with a
+   * `CommitUnknownError`) instead of waiting for ever on a connection whose
+   * backend is gone.
+   */
+  readonly callTimeoutMs?: number;
 }
 
 /**
@@ -51,13 +60,17 @@ export interface PostgresSnapshotStoreOptions {
  */
 export class PostgresSnapshotStore implements SnapshotStore {
   readonly #sql: Sql;
+  /** The pool as given: what `sharesDatabase` compares. */
+  readonly #raw: Sql;
   readonly #schema: string;
   readonly #ownsSql: boolean;
   #closed = false;
 
   /** Creates a snapshot store on a postgres.js connection pool. */
   constructor(sql: Sql, options: PostgresSnapshotStoreOptions = {}) {
-    this.#sql = sql;
+    this.#raw = sql;
+    guardDriverCrash();
+    this.#sql = guardedSql(sql, options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS);
     this.#schema = options.schema ?? "verdict";
     this.#ownsSql = options.ownsSql ?? false;
   }

@@ -1,0 +1,213 @@
+// deno-only: it starts, restarts and stops a PostgreSQL server of its own.
+//
+// Real PostgreSQL faults: 32 lanes dispatch audited deposits for a bounded
+// time while another connection terminates random backends and the server is
+// restarted once. Every dispatch must settle by its deadline, no rejection
+// may escape unhandled, and every command must happen exactly once.
+import assert from "node:assert/strict";
+import postgres from "postgres";
+import {
+  audit,
+  CommandBus,
+  type CommandResult,
+  type Decider,
+  deciderHandler,
+  timeout,
+  uuidv7,
+} from "@verdict/verdict";
+import { openPostgresStores } from "@verdict/verdict/postgres";
+import { withinDeadline } from "../stores/postgres/guard.ts";
+import { type PostgresServer, startEmbeddedPostgres } from "../scripts/start_postgres.ts";
+
+type Deposit = { type: "Deposit"; data: { account: number; amount: number } };
+type Deposited = { type: "Deposited"; data: { amount: number } };
+const account: Decider<Deposit, number, Deposited> = {
+  initialState: () => 0,
+  decide: (command) => [{ type: "Deposited", data: { amount: command.data.amount } }],
+  evolve: (balance, event) => balance + event.data.amount,
+};
+
+/** How long the lanes run. */
+const RUN_MS = 20_000;
+const LANES = 32;
+const DEADLINE_MS = 2_000;
+
+let server: PostgresServer | undefined;
+try {
+  server = await startEmbeddedPostgres();
+} catch (error) {
+  console.warn(
+    `\n⚠ SKIPPING the PostgreSQL fault test: no embedded server could start here: ${
+      error instanceof Error ? error.message.split("\n")[0] : error
+    }\n`,
+  );
+}
+
+Deno.test({
+  name:
+    "PostgreSQL under faults: 32 lanes, backends terminated at random, one server restart: every dispatch settles by its deadline, nothing unhandled, every command once",
+  ignore: server === undefined,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const url = server!.url;
+    const stores = openPostgresStores(url, {
+      schema: "faults",
+      max: 8,
+      callTimeoutMs: 5_000,
+    });
+    // timeout() outermost: the dispatch settles by its deadline even while
+    // the audit record's write waits on a connection that went away.
+    const bus = new CommandBus<Deposit>({ onError: () => {} })
+      .use(timeout(DEADLINE_MS))
+      .use(audit(stores.commandLog))
+      .register(
+        "Deposit",
+        deciderHandler({
+          decider: account,
+          store: stores.events,
+          streamId: (command: Deposit) => `account-${command.data.account}`,
+          retry: { maxAttempts: 6, baseDelayMs: 5, maxDelayMs: 50 },
+        }),
+      );
+
+    // Listening after the stores exist, as an application would: what they
+    // handle (postgres.js's own orphaned rejections) is not counted.
+    const unhandled: unknown[] = [];
+    const onUnhandled = (event: PromiseRejectionEvent) => {
+      if (event.defaultPrevented) return;
+      event.preventDefault();
+      unhandled.push(event.reason);
+    };
+    globalThis.addEventListener("unhandledrejection", onUnhandled);
+    const started = performance.now();
+    const outcomes = new Map<string, { command: Deposit; result: CommandResult }>();
+    let slowest = 0;
+    let attempts = 0;
+    let failedAttempts = 0;
+    let stop = false;
+
+    const lanes = Array.from({ length: LANES }, async (_, lane) => {
+      for (let i = 0; !stop; i++) {
+        const id = uuidv7();
+        const command: Deposit = {
+          type: "Deposit",
+          data: { account: (lane * 7 + i) % 200, amount: 1 + (i % 5) },
+        };
+        let result: CommandResult;
+        // A failed outcome is not final: the same command, under its id,
+        // until it has one (a failed command wrote nothing, or its retry
+        // answers with what it wrote).
+        for (let attempt = 0;; attempt++) {
+          const t0 = performance.now();
+          result = await bus.dispatch(command, { commandId: id });
+          slowest = Math.max(slowest, performance.now() - t0);
+          attempts++;
+          if (result.status !== "failed") break;
+          failedAttempts++;
+          if (attempt >= 200) break;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        outcomes.set(id, { command, result });
+      }
+    });
+
+    // The killer: its own connection, terminating one random app backend
+    // every ~40 ms; once, the server restarts under everyone.
+    let terminations = 0;
+    let misses = 0;
+    let killerErrors = 0;
+    let restarts = 0;
+    const killer = (async () => {
+      let admin = postgres(server!.url, { max: 1, onnotice: () => {} });
+      while (!stop) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+        if (restarts === 0 && performance.now() - started > RUN_MS / 2) {
+          await admin.end({ timeout: 1 }).catch(() => {});
+          await server!.restart!();
+          restarts++;
+          admin = postgres(server!.url, { max: 1, onnotice: () => {} });
+          continue;
+        }
+        try {
+          const rows = await withinDeadline(
+            admin`
+            select pg_terminate_backend(pid) as done from pg_stat_activity
+            where backend_type = 'client backend' and pid <> pg_backend_pid()
+            order by random() limit 1`,
+            2_000,
+          );
+          if (rows[0]?.done) terminations++;
+          else misses++;
+        } catch {
+          // The admin connection met the restart: the next round reconnects.
+          killerErrors++;
+        }
+      }
+      await admin.end({ timeout: 1 }).catch(() => {});
+    })();
+
+    await new Promise((resolve) => setTimeout(resolve, RUN_MS));
+    stop = true;
+    await Promise.all([...lanes, killer]);
+
+    // What the store holds, read on a fresh pool after the dust settled.
+    const check = openPostgresStores(server!.url, { schema: "faults", max: 2 });
+    const events = await check.events.readAll();
+    const perCommand = new Map<string, number>();
+    for (const event of events) {
+      const cause = String(event.metadata.causationId);
+      perCommand.set(cause, (perCommand.get(cause) ?? 0) + 1);
+    }
+    let duplicates = 0, lost = 0, unsettled = 0, untrue = 0;
+    const balances = new Map<number, number>();
+    for (const [id, { command, result }] of outcomes) {
+      const stored = perCommand.get(id) ?? 0;
+      if (result.status === "failed") {
+        unsettled++;
+        continue;
+      }
+      if (stored === 0) lost++;
+      if (stored > 1) duplicates += stored - 1;
+      if ((await check.commandLog.get(id))?.status !== "accepted") untrue++;
+      const key = command.data.account;
+      balances.set(key, (balances.get(key) ?? 0) + command.data.amount);
+    }
+    let mismatched = 0;
+    for (const [key, balance] of balances) {
+      const replayed = (await check.events.readStream<Deposited>(`account-${key}`))
+        .reduce(account.evolve, 0);
+      if (replayed !== balance) mismatched++;
+    }
+    await check.close();
+    await stores.close().catch(() => {});
+    globalThis.removeEventListener("unhandledrejection", onUnhandled);
+
+    console.log(
+      `PostgreSQL faults: ${outcomes.size} commands in ${
+        (RUN_MS / 1000).toFixed(0)
+      } s on ${LANES} lanes, ${attempts} dispatches (${failedAttempts} failed and retried), ${terminations} backends terminated (${misses} rounds found none, ${killerErrors} failed), ${restarts} restart; slowest dispatch ${
+        slowest.toFixed(0)
+      } ms (deadline ${DEADLINE_MS} ms); duplicates ${duplicates}, lost ${lost}, unsettled ${unsettled}, untrue ${untrue}, balances off ${mismatched}, unhandled rejections ${unhandled.length}`,
+    );
+    assert.deepEqual(unhandled.map(String), [], "no rejection escaped");
+    assert.ok(terminations >= 100, `at least 100 terminations, got ${terminations}`);
+    assert.equal(restarts, 1);
+    assert.ok(slowest <= DEADLINE_MS + 500, `every dispatch settled by its deadline`);
+    assert.deepEqual(
+      { duplicates, lost, unsettled, untrue, mismatched },
+      { duplicates: 0, lost: 0, unsettled: 0, untrue: 0, mismatched: 0 },
+    );
+    assert.equal(events.length, outcomes.size, "one event per command");
+  },
+});
+
+Deno.test({
+  name: "PostgreSQL under faults: stop the server",
+  ignore: server === undefined,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await server!.stop();
+  },
+});
