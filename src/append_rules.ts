@@ -114,7 +114,7 @@ export function assertValidEvents(events: readonly unknown[], streamId = ""): vo
 function checkEvents(
   events: readonly unknown[],
   streamId: string,
-  seen: { ids?: Set<string> },
+  seen: { first?: string; ids?: Set<string> },
   data = true,
 ): { givenIds: number; dropsUndefined: boolean } {
   if (!Array.isArray(events)) {
@@ -149,11 +149,14 @@ function checkEvents(
     if (event.id !== undefined) {
       const problem = idProblem(event.id);
       if (problem !== undefined) throw new InvalidIdError("event id", event.id, problem);
-      const ids = seen.ids ??= new Set();
-      if (ids.has(event.id as string)) {
-        throw new DuplicateEventIdError(event.id as string, { withinAppend: true });
+      // Most appends give one id: a set is made for the second.
+      const id = event.id as string;
+      if (seen.first === undefined) seen.first = id;
+      else {
+        const ids = seen.ids ??= new Set([seen.first]);
+        if (ids.has(id)) throw new DuplicateEventIdError(id, { withinAppend: true });
+        ids.add(id);
       }
-      ids.add(event.id as string);
       givenIds++;
     }
     if (!data) continue;
@@ -406,7 +409,7 @@ export function checkAppends(
   let givenIds = 0;
   let dropsUndefined = false;
   // Ids are collected over the whole append, in a set made for the first.
-  const seen: { ids?: Set<string> } = {};
+  const seen: { first?: string; ids?: Set<string> } = {};
   for (let i = 0; i < appends.length; i++) {
     const append = appends[i];
     if (typeof append !== "object" || append === null) {

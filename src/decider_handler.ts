@@ -272,24 +272,27 @@ export function deciderHandler<C extends Command, S, E extends Event>(
   }
 
   /**
-   * Runs an append. An error that may hide a commit (not one of verdict's
-   * own refusals, or a `CommitUnknownError`) is resolved by sending the very
-   * same append again after a backoff: the store answers a resend of what it
-   * holds with the first result, and commits it when it does not.
+   * After an append failed with `error`: an error that may hide a commit
+   * (not one of verdict's own refusals, or a `CommitUnknownError`) is
+   * resolved by sending the very same append again after a backoff: the
+   * store answers a resend of what it holds with the first result, and
+   * commits it when it does not. Any other error is thrown on.
    */
-  async function resolvedAppend<R>(
+  async function resolved<R>(
+    error: unknown,
     append: () => Promise<R>,
     context: CommandContext<C>,
   ): Promise<R> {
     for (let attempt = 1;; attempt++) {
+      const ambiguous = !(error instanceof VerdictError) ||
+        error instanceof CommitUnknownError;
+      if (!ambiguous || attempt >= policy.maxAttempts) throw error;
+      throwIfPastDeadline(context);
+      await context.clock.sleep(backoffDelay(policy, attempt), context.signal);
       try {
         return await append();
-      } catch (error) {
-        const ambiguous = !(error instanceof VerdictError) ||
-          error instanceof CommitUnknownError;
-        if (!ambiguous || attempt >= policy.maxAttempts) throw error;
-        throwIfPastDeadline(context);
-        await context.clock.sleep(backoffDelay(policy, attempt), context.signal);
+      } catch (again) {
+        error = again;
       }
     }
   }
@@ -443,23 +446,25 @@ export function deciderHandler<C extends Command, S, E extends Event>(
 
       const commandRecord = atomicRecord(context);
       const events = stamped(decided, metadataOf(context), context.commandId, 0);
+      const append = () =>
+        store.appendToStream<E>(streamId, events, {
+          expectedVersion: loaded.version,
+          commandRecord,
+          signal: context.signal,
+        });
       let result: AppendResult<E>;
       try {
-        result = await resolvedAppend(
-          () =>
-            store.appendToStream<E>(streamId, events, {
-              expectedVersion: loaded.version,
-              commandRecord,
-              signal: context.signal,
-            }),
-          context,
-        );
-      } catch (error) {
-        const recorded = await recordedOutcome(error, context);
-        if (recorded) return recorded;
-        await backOff(error, ++conflicts, context);
-        refresh = true;
-        continue;
+        result = await append();
+      } catch (first) {
+        try {
+          result = await resolved(first, append, context);
+        } catch (error) {
+          const recorded = await recordedOutcome(error, context);
+          if (recorded) return recorded;
+          await backOff(error, ++conflicts, context);
+          refresh = true;
+          continue;
+        }
       }
       if (commandRecord) context.atomicAudit!.committed = true;
       const saving = remember(loaded, decided, result, context);
@@ -528,19 +533,21 @@ export function deciderHandler<C extends Command, S, E extends Event>(
         offset += events.length;
         return { streamId: stream.streamId, events, expectedVersion: stream.version };
       });
+      const append = () =>
+        store.appendToStreams<E>(appends, { commandRecord, signal: context.signal });
       let results: readonly AppendResult<E>[];
       try {
-        results = await resolvedAppend(
-          () =>
-            store.appendToStreams<E>(appends, { commandRecord, signal: context.signal }),
-          context,
-        );
-      } catch (error) {
-        const recorded = await recordedOutcome(error, context);
-        if (recorded) return recorded;
-        await backOff(error, ++conflicts, context);
-        mustRefresh = [(error as ConcurrencyError).streamId];
-        continue;
+        results = await append();
+      } catch (first) {
+        try {
+          results = await resolved(first, append, context);
+        } catch (error) {
+          const recorded = await recordedOutcome(error, context);
+          if (recorded) return recorded;
+          await backOff(error, ++conflicts, context);
+          mustRefresh = [(error as ConcurrencyError).streamId];
+          continue;
+        }
       }
       if (commandRecord) context.atomicAudit!.committed = true;
 

@@ -120,7 +120,37 @@ export function uuidv7(now?: number): string {
   );
 }
 
-const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
+/** Each hex digit's value by character code; -1 for anything else. */
+const HEX_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) {
+  HEX_VALUE["0123456789abcdef".charCodeAt(i)] = i;
+  HEX_VALUE["0123456789ABCDEF".charCodeAt(i)] = i;
+}
+
+/**
+ * Reads the high 64 bits of a UUIDv7 (its time, version and counter) into
+ * `bytes[0..7]`; false, with `bytes` untouched where it matters, when `id`
+ * is not a UUIDv7.
+ */
+function readUuidV7High(id: string): boolean {
+  if (
+    id.length !== 36 || id.charCodeAt(8) !== DASH || id.charCodeAt(13) !== DASH ||
+    id.charCodeAt(18) !== DASH || id.charCodeAt(23) !== DASH ||
+    id.charCodeAt(14) !== 55 /* 7 */
+  ) return false;
+  const variant = HEX_VALUE[id.charCodeAt(19)] ?? -1;
+  if (variant < 8 || variant > 11) return false;
+  let at = 0;
+  for (let i = 0; i < 8; i++) {
+    if (at === 8 || at === 13) at++;
+    const high = HEX_VALUE[id.charCodeAt(at)] ?? -1;
+    const low = HEX_VALUE[id.charCodeAt(at + 1)] ?? -1;
+    if (high < 0 || low < 0) return false;
+    bytes[i] = (high << 4) | low;
+    at += 2;
+  }
+  return true;
+}
 
 /** Four 32-bit lanes of a string hash (a multiply-rotate mix, like cyrb128). */
 function hash128(text: string): [number, number, number, number] {
@@ -143,8 +173,8 @@ function hash128(text: string): [number, number, number, number] {
   return [h1 >>> 0, h2 >>> 0, h3 >>> 0, h4 >>> 0];
 }
 
-/** The most events one command's ids can number. */
-const MAX_EVENT_INDEX = 2 ** 26 - 1;
+/** The most events one command's ids can number (PostgreSQL's most per append). */
+const MAX_EVENT_INDEX = 65_535;
 
 /**
  * The id of the event at `index` among the events one command appends: the
@@ -154,11 +184,11 @@ const MAX_EVENT_INDEX = 2 ** 26 - 1;
  * The `deciderHandler` gives every event it appends such an id.
  *
  * The id is a valid UUIDv7. When `commandId` is a UUIDv7 too, the event ids
- * carry its timestamp, so they sort with the command's time, and in `index`
- * order within the command; otherwise every bit but the version and variant
- * comes from a hash of the command id.
+ * share its first 64 bits (its time and counter), so they sort with the
+ * command, and in `index` order within it; otherwise every bit but the
+ * version and variant comes from a hash of the command id.
  *
- * @throws {RangeError} for an index that is not an integer from 0 to 2^26 − 1.
+ * @throws {RangeError} for an index that is not an integer from 0 to 65,535.
  *
  * @example
  * ```ts
@@ -169,7 +199,7 @@ const MAX_EVENT_INDEX = 2 ** 26 - 1;
  * assert.equal(eventIdOf(commandId, 0), eventIdOf(commandId, 0));
  * assert.notEqual(eventIdOf(commandId, 0), eventIdOf(commandId, 1));
  * assert.ok(eventIdOf(commandId, 0) < eventIdOf(commandId, 1));
- * assert.equal(eventIdOf(commandId, 0).slice(0, 13), commandId.slice(0, 13));
+ * assert.equal(eventIdOf(commandId, 0).slice(0, 19), commandId.slice(0, 19));
  * ```
  */
 export function eventIdOf(commandId: string, index: number): string {
@@ -180,34 +210,32 @@ export function eventIdOf(commandId: string, index: number): string {
   }
   const [h1, h2, h3, h4] = hash128(commandId);
   const b = bytes;
-  if (UUID_V7.test(commandId)) {
-    // The command's 48-bit timestamp: its hex digits 0–7 and 9–12.
-    const time = commandId.slice(0, 8) + commandId.slice(9, 13);
-    for (let i = 0; i < 6; i++) b[i] = parseInt(time.slice(i * 2, i * 2 + 2), 16);
-  } else {
+  // The high 64 bits: a UUIDv7 command id's own (time, version, counter),
+  // so the events of a process's later commands sort after earlier ones';
+  // otherwise the hash's, with the version.
+  if (!readUuidV7High(commandId)) {
     b[0] = h3 >>> 24;
     b[1] = h3 >>> 16;
     b[2] = h3 >>> 8;
     b[3] = h3;
     b[4] = h4 >>> 24;
     b[5] = h4 >>> 16;
+    b[6] = 0x70 | ((h4 >>> 8) & 0x0f);
+    b[7] = h4;
   }
-  // rand_a: the index's high 12 bits; then the variant and its low 14 bits,
-  // so a command's ids sort in index order; then 48 bits of the hash.
-  const high = index >>> 14;
-  const low = index & 0x3fff;
-  b[6] = 0x70 | (high >>> 8);
-  b[7] = high;
-  b[8] = 0x80 | (low >>> 8);
-  b[9] = low;
-  b[10] = h1 >>> 24;
-  b[11] = h1 >>> 16;
-  b[12] = h1 >>> 8;
-  b[13] = h1;
+  // The low 64 bits: the variant, the index (16 bits, so a command's ids
+  // sort in index order), then 46 bits of the command id's hash.
+  b[8] = 0x80 | (index >>> 10);
+  b[9] = index >>> 2;
+  b[10] = ((index & 3) << 6) | (h1 >>> 26);
+  b[11] = h1 >>> 18;
+  b[12] = h1 >>> 10;
+  b[13] = h1 >>> 2;
   b[14] = h2 >>> 24;
   b[15] = h2 >>> 16;
   const H = HIGH;
   const L = LOW;
+  // One flat string, as uuidv7() makes (see there).
   // deno-fmt-ignore
   return String.fromCharCode(
     H[b[0]], L[b[0]], H[b[1]], L[b[1]], H[b[2]], L[b[2]], H[b[3]], L[b[3]], DASH,

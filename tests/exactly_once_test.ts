@@ -44,15 +44,13 @@ Deno.test("eventIdOf and commandIdOf", async (t) => {
     () => {
       const v7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
       for (const commandId of [uuidv7(), "order-42/pay", "ünïcödé 🙂"]) {
-        const ids = [0, 1, 2, 4095, 4096, 2 ** 26 - 1].map((i) =>
-          eventIdOf(commandId, i)
-        );
+        const ids = [0, 1, 2, 4095, 4096, 65_535].map((i) => eventIdOf(commandId, i));
         for (const id of ids) assert.match(id, v7);
         assert.deepEqual(ids, [...ids].sort(), "sorted by index");
         assert.equal(new Set(ids).size, ids.length, "distinct");
         assert.deepEqual(
           ids,
-          [0, 1, 2, 4095, 4096, 2 ** 26 - 1].map((i) => eventIdOf(commandId, i)),
+          [0, 1, 2, 4095, 4096, 65_535].map((i) => eventIdOf(commandId, i)),
         );
       }
       const command = uuidv7();
@@ -62,7 +60,7 @@ Deno.test("eventIdOf and commandIdOf", async (t) => {
         "the command's time",
       );
       assert.throws(() => eventIdOf(command, -1), RangeError);
-      assert.throws(() => eventIdOf(command, 2 ** 26), RangeError);
+      assert.throws(() => eventIdOf(command, 65_536), RangeError);
     },
   );
 

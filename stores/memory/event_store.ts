@@ -112,12 +112,12 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
   readonly #inline?: InlineProjections<MemoryProjectionStore>;
   readonly #all: StoredEvent[] = [];
   readonly #streams = new Map<string, StoredEvent[]>();
-  // Ids given by writers are indexed in a map. Ids the store generates are
-  // UUIDv7s, strictly increasing, so they stay in an array in id order and
-  // are found by binary search: hashing a fresh id costs more than the rest
-  // of an append.
-  readonly #givenIds = new Map<string, StoredEvent>();
-  readonly #generated: StoredEvent[] = [];
+  // Ids above every id stored so far (the store's own UUIDv7s, and the ids
+  // the decider handler derives from UUIDv7 command ids) stay in an array in
+  // id order and are found by binary search: hashing a fresh id costs more
+  // than the rest of an append. Other ids are indexed in a map.
+  readonly #unordered = new Map<string, StoredEvent>();
+  readonly #ordered: StoredEvent[] = [];
   readonly #waiters = new Set<() => void>();
   #closed = false;
 
@@ -161,17 +161,29 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
   // Synchronous from the first check to the last write: no other call can
   // interleave, which is what makes every append atomic.
   #findById(id: string): StoredEvent | undefined {
-    const given = this.#givenIds.get(id);
-    if (given) return given;
-    const generated = this.#generated;
+    if (this.#unordered.size > 0) {
+      const found = this.#unordered.get(id);
+      if (found) return found;
+    }
+    const ordered = this.#ordered;
+    const last = ordered.length - 1;
+    // A new id above them all (the usual case): no search.
+    if (last < 0 || ordered[last].id < id) return undefined;
     let low = 0;
-    let high = generated.length;
+    let high = last;
     while (low < high) {
       const mid = (low + high) >>> 1;
-      if (generated[mid].id < id) low = mid + 1;
+      if (ordered[mid].id < id) low = mid + 1;
       else high = mid;
     }
-    return generated[low]?.id === id ? generated[low] : undefined;
+    return ordered[low].id === id ? ordered[low] : undefined;
+  }
+
+  #index(stored: StoredEvent): void {
+    const ordered = this.#ordered;
+    if (ordered.length === 0 || ordered[ordered.length - 1].id < stored.id) {
+      ordered.push(stored);
+    } else this.#unordered.set(stored.id, stored);
   }
 
   #append(
@@ -267,8 +279,7 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
         };
         stream.push(stored);
         this.#all.push(stored);
-        if (event.id === undefined) this.#generated.push(stored);
-        else this.#givenIds.set(stored.id, stored);
+        this.#index(stored);
         // The caller gets its own input back, not the stored copy: one copy
         // per event keeps both sides apart.
         recorded[e] = {
