@@ -236,7 +236,8 @@ export function checkExpectedVersion(
 
 /**
  * Validates {@linkcode ReadStreamOptions}, throwing a `RangeError` for a
- * `from` below 1 or a `limit` below 0, or for values that are not integers.
+ * `from` below 1 or a `limit` below 0, or for values that are not integers,
+ * and the abort reason when its `signal` is aborted.
  *
  * @example
  * ```ts
@@ -251,6 +252,7 @@ export function assertValidReadStreamOptions(
   options: ReadStreamOptions | undefined,
 ): void {
   if (!options) return;
+  options.signal?.throwIfAborted();
   if (options.from !== undefined) assertInteger("from", options.from, 1);
   if (options.limit !== undefined) assertInteger("limit", options.limit, 0);
   if (
@@ -265,7 +267,8 @@ export function assertValidReadStreamOptions(
 
 /**
  * Validates {@linkcode ReadAllOptions}, throwing a `RangeError` for an
- * `after` or `limit` below 0, or for values that are not integers.
+ * `after` or `limit` below 0, or for values that are not integers, and the
+ * abort reason when its `signal` is aborted.
  *
  * @example
  * ```ts
@@ -280,6 +283,7 @@ export function assertValidReadAllOptions(
   options: ReadAllOptions | undefined,
 ): void {
   if (!options) return;
+  options.signal?.throwIfAborted();
   if (options.after !== undefined) assertInteger("after", options.after, 0);
   if (options.limit !== undefined) assertInteger("limit", options.limit, 0);
 }

@@ -216,7 +216,10 @@ export function deciderHandler<C extends Command, S, E extends Event>(
   }
 
   /** Reads the stream: the events after the cached or snapshot state, or all of them. */
-  async function load(streamId: string): Promise<LoadedStream<S>> {
+  async function load(
+    streamId: string,
+    signal?: AbortSignal,
+  ): Promise<LoadedStream<S>> {
     const cached = cache?.get(streamId);
     // Start from the cached state, else from a snapshot of the same schema
     // version, else from the beginning; read only the events after it.
@@ -228,6 +231,7 @@ export function deciderHandler<C extends Command, S, E extends Event>(
     }
     const events = await store.readStream<E>(streamId, {
       from: base ? base.version + 1 : 1,
+      signal,
     });
     const state = fold(decider, events, base ? base.state : undefined);
     const version = events.length > 0
@@ -417,7 +421,7 @@ export function deciderHandler<C extends Command, S, E extends Event>(
       throwIfPastDeadline(context);
       // A cached state is used as it is, without a trip through a promise.
       const loaded = (refresh ? undefined : cachedState(streamId, NONE)) ??
-        await load(streamId);
+        await load(streamId, context.signal);
       refresh = false;
 
       let decided: readonly E[];
@@ -490,7 +494,7 @@ export function deciderHandler<C extends Command, S, E extends Event>(
     while (true) {
       throwIfPastDeadline(context);
       const loaded = await Promise.all(
-        streamIds.map((id) => cachedState(id, mustRefresh) ?? load(id)),
+        streamIds.map((id) => cachedState(id, mustRefresh) ?? load(id, context.signal)),
       );
       if (mustRefresh.length > 0) mustRefresh = [];
 

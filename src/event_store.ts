@@ -155,6 +155,8 @@ export interface ReadStreamOptions {
   readonly limit?: number;
   /** `"forward"` (default) from old to new, `"backward"` from new to old. */
   readonly direction?: "forward" | "backward";
+  /** Stops the read when aborted: the store fails with the signal's reason. */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -186,6 +188,8 @@ export interface ReadAllOptions {
   readonly after?: number;
   /** Read at most this many events. */
   readonly limit?: number;
+  /** Stops the read when aborted: the store fails with the signal's reason. */
+  readonly signal?: AbortSignal;
 }
 
 /**

@@ -229,6 +229,40 @@ export function eventStoreDataCases(test: Test, writers: number): void {
     checkEqual(result[0].events[0].id, id, "the id is still free");
   });
 
+  test("an aborted signal stops appends and reads with its reason; nothing is written", async (store) => {
+    const controller = new AbortController();
+    const reason = new Error("the caller gave up");
+    controller.abort(reason);
+    const signal = controller.signal;
+    for (
+      const [what, attempt] of [
+        [
+          "appendToStream",
+          () => store.appendToStream("s", [{ type: "A", data: {} }], { signal }),
+        ],
+        [
+          "appendToStreams",
+          () =>
+            store.appendToStreams(
+              [{ streamId: "s", events: [{ type: "A", data: {} }] }],
+              {
+                signal,
+              },
+            ),
+        ],
+        ["readStream", () => store.readStream("s", { signal })],
+        ["readAll", () => store.readAll({ signal })],
+      ] as [string, () => Promise<unknown>][]
+    ) {
+      const error = await checkRejects(attempt(), what);
+      check(
+        error === reason,
+        `${what}: fails with the signal's reason, got ${String(error)}`,
+      );
+    }
+    checkEqual(await store.streamVersion("s"), 0, "nothing written");
+  });
+
   test(`race: read-only dependencies hold at commit: of ${writers} writers in pairs that each read the other's stream, exactly one per pair wins`, async (store) => {
     const pairs = Math.max(1, Math.floor(writers / 2));
     for (let round = 0; round < 5; round++) {
