@@ -229,10 +229,11 @@ export function deciderHandler<C extends Command, S, E extends Event>(
       const snapshot = await snapshots.store.load<S>(streamId);
       if (snapshot && snapshot.schemaVersion === snapshotSchema) base = snapshot;
     }
-    const events = await store.readStream<E>(streamId, {
-      from: base ? base.version + 1 : 1,
-      signal,
-    });
+    const from = base ? base.version + 1 : 1;
+    const events = await store.readStream<E>(
+      streamId,
+      signal ? { from, signal } : { from },
+    );
     const state = fold(decider, events, base ? base.state : undefined);
     const version = events.length > 0
       ? events[events.length - 1].version

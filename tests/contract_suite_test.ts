@@ -38,8 +38,11 @@ class DelegatingStore implements EventStore {
   ): Promise<AppendResult<E>> {
     return this.inner.appendToStream(streamId, events, options);
   }
-  appendToStreams<E extends Event>(appends: readonly StreamAppend<E>[]) {
-    return this.inner.appendToStreams(appends);
+  appendToStreams<E extends Event>(
+    appends: readonly StreamAppend<E>[],
+    options?: Omit<AppendOptions, "expectedVersion">,
+  ) {
+    return this.inner.appendToStreams(appends, options);
   }
   readStream: EventStore["readStream"] = (id, options) =>
     this.inner.readStream(id, options);

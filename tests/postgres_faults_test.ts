@@ -27,8 +27,10 @@ const account: Decider<Deposit, number, Deposited> = {
   evolve: (balance, event) => balance + event.data.amount,
 };
 
-/** How long the lanes run. */
-const RUN_MS = 20_000;
+/** The lanes run until this many backends were terminated (at least MIN_MS, at most MAX_MS). */
+const TERMINATIONS = 120;
+const MIN_MS = 10_000;
+const MAX_MS = 90_000;
 const LANES = 32;
 const DEADLINE_MS = 2_000;
 
@@ -122,7 +124,14 @@ Deno.test({
       let admin = postgres(server!.url, { max: 1, onnotice: () => {} });
       while (!stop) {
         await new Promise((resolve) => setTimeout(resolve, 25));
-        if (restarts === 0 && performance.now() - started > RUN_MS / 2) {
+        const elapsed = performance.now() - started;
+        if (
+          elapsed >= MAX_MS || (terminations >= TERMINATIONS && elapsed >= MIN_MS)
+        ) {
+          stop = true;
+          break;
+        }
+        if (restarts === 0 && terminations >= TERMINATIONS / 2) {
           await admin.end({ timeout: 1 }).catch(() => {});
           await server!.restart!();
           restarts++;
@@ -147,9 +156,9 @@ Deno.test({
       await admin.end({ timeout: 1 }).catch(() => {});
     })();
 
-    await new Promise((resolve) => setTimeout(resolve, RUN_MS));
-    stop = true;
-    await Promise.all([...lanes, killer]);
+    await killer;
+    await Promise.all(lanes);
+    const ranMs = performance.now() - started;
 
     // What the store holds, read on a fresh pool after the dust settled.
     const check = openPostgresStores(server!.url, { schema: "faults", max: 2 });
@@ -185,7 +194,7 @@ Deno.test({
 
     console.log(
       `PostgreSQL faults: ${outcomes.size} commands in ${
-        (RUN_MS / 1000).toFixed(0)
+        (ranMs / 1000).toFixed(0)
       } s on ${LANES} lanes, ${attempts} dispatches (${failedAttempts} failed and retried), ${terminations} backends terminated (${misses} rounds found none, ${killerErrors} failed), ${restarts} restart; slowest dispatch ${
         slowest.toFixed(0)
       } ms (deadline ${DEADLINE_MS} ms); duplicates ${duplicates}, lost ${lost}, unsettled ${unsettled}, untrue ${untrue}, balances off ${mismatched}, unhandled rejections ${unhandled.length}`,
