@@ -66,7 +66,7 @@ export * from "./src/event.ts";
 export * from "./src/decider.ts";
 export * from "./src/event_store.ts";
 export * from "./src/append_rules.ts";
-export { storedEventProblem, streamSequenceGap } from "./src/stored_data.ts";
+export { assertStreamSequence, storedEventProblem } from "./src/stored_data.ts";
 export * from "./src/command_record.ts";
 export * from "./src/command_bus.ts";
 export * from "./src/state_cache.ts";

@@ -6,6 +6,7 @@
  */
 
 import { type ValidationIssue, VerdictError } from "./errors.ts";
+import { isStorableText, toStorableText } from "./stored_data.ts";
 
 /**
  * How a command ended.
@@ -453,9 +454,9 @@ export function storableRecord(
   assertValidCommandRecord(record);
   const altered: string[] = [];
   const text = (value: string, path: string): string => {
-    if (value.indexOf("\0") === -1 && isWellFormedText(value)) return value;
+    if (isStorableText(value)) return value;
     altered.push(path);
-    return toWellFormedText(value).replaceAll("\0", "\uFFFD");
+    return toStorableText(value);
   };
   let result: Mutable<CommandRecord> = record;
   const change = () => (result === record ? (result = { ...record }) : result);
@@ -510,34 +511,6 @@ function defaultSize(record: CommandRecord): number {
     : record.payload.length;
   const { payload: _payload, ...rest } = record;
   return payload + (JSON.stringify(rest)?.length ?? 0) * 3;
-}
-
-const wellFormed =
-  typeof (String.prototype as { isWellFormed?: unknown }).isWellFormed ===
-    "function";
-
-function isWellFormedText(value: string): boolean {
-  return wellFormed
-    ? (value as unknown as { isWellFormed(): boolean }).isWellFormed()
-    : !/[\uD800-\uDFFF]/.test(value) || value === toWellFormedText(value);
-}
-
-function toWellFormedText(value: string): string {
-  let out = "";
-  for (let i = 0; i < value.length; i++) {
-    const code = value.charCodeAt(i);
-    if (code >= 0xd800 && code <= 0xdbff) {
-      const next = value.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        out += value[i] + value[i + 1];
-        i++;
-        continue;
-      }
-      out += "\uFFFD";
-    } else if (code >= 0xdc00 && code <= 0xdfff) out += "\uFFFD";
-    else out += value[i];
-  }
-  return out;
 }
 
 /**
@@ -607,7 +580,7 @@ function storableJson(
       const field = (object as Record<string, unknown>)[key];
       if (field === undefined) continue;
       // The path names the key as stored: the list of changes is stored too.
-      const shown = toWellFormedText(key).replaceAll("\0", "\uFFFD");
+      const shown = toStorableText(key);
       const safeKey = text(key, `${path}.${shown}`);
       const safe = storableJson(field, `${path}.${shown}`, altered, text, ancestors);
       if (safe !== field || safeKey !== key) {

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { MAX_ID_BYTES } from "./errors.ts";
+import { EventDecodeError, MAX_ID_BYTES } from "./errors.ts";
 
 /** Deeper nesting than this is refused (a guard against runaway recursion). */
 export const MAX_DATA_DEPTH = 256;
@@ -31,8 +31,29 @@ function isWellFormed(text: string): boolean {
     : !LONE_SURROGATE.test(text);
 }
 
+/**
+ * `text` with each NUL and each lone surrogate replaced by U+FFFD: what a
+ * command log stores for text it cannot keep as it is.
+ */
+export function toStorableText(text: string): string {
+  if (isStorableText(text)) return text;
+  let out = "";
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 0xd800 && code <= 0xdbff) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        out += text[i] + text[i + 1];
+        i++;
+      } else out += "\uFFFD";
+    } else if ((code >= 0xdc00 && code <= 0xdfff) || code === 0) out += "\uFFFD";
+    else out += text[i];
+  }
+  return out;
+}
+
 /** Whether `text` can be stored as it is: no NUL, no lone surrogate. */
-function isStorableText(text: string): boolean {
+export function isStorableText(text: string): boolean {
   return text.indexOf("\0") === -1 && isWellFormed(text);
 }
 
@@ -288,39 +309,50 @@ function describeStored(value: unknown): string {
 }
 
 /**
- * Where a stream's events as read break the sequence of versions, or
- * `undefined`: a forward read from `from` must start at `from` and go up by
- * one; a backward read must go down by one. A gap means a stored event is
- * missing. Returns the version that was expected where the sequence breaks.
+ * The events of one stream as a store read them, once checked that their
+ * versions have no gap: a forward read from `from` must start at `from` and
+ * go up by one, a backward read go down by one. A gap means a stored event
+ * is missing, reported as an `EventDecodeError` naming the stream and the
+ * missing version.
  *
  * @example
  * ```ts
- * import { streamSequenceGap } from "@verdict/verdict";
+ * import { assertStreamSequence, EventDecodeError } from "@verdict/verdict";
  * import assert from "node:assert/strict";
  *
- * assert.equal(streamSequenceGap([1, 2, 3], 1, "forward"), undefined);
- * assert.equal(streamSequenceGap([1, 3], 1, "forward"), 2);
- * assert.equal(streamSequenceGap([2, 3], 1, "forward"), 1);
- * assert.equal(streamSequenceGap([5, 3], 5, "backward"), 4);
+ * const at = (version: number) => ({ version });
+ * assertStreamSequence([at(1), at(2), at(3)], "s", 1, "forward");
+ * assertStreamSequence([at(5), at(4)], "s", 5, "backward");
+ * assert.throws(
+ *   () => assertStreamSequence([at(1), at(3)], "s", 1, "forward"),
+ *   (error: unknown) => error instanceof EventDecodeError && error.version === 2,
+ * );
  * ```
  */
-export function streamSequenceGap(
-  versions: readonly number[],
+export function assertStreamSequence<T extends { readonly version: number }>(
+  events: readonly T[],
+  streamId: string,
   from: number,
   direction: "forward" | "backward",
-): number | undefined {
-  if (versions.length === 0) return undefined;
-  if (direction === "forward") {
-    if (versions[0] !== from) return from;
-    for (let i = 1; i < versions.length; i++) {
-      if (versions[i] !== versions[i - 1] + 1) return versions[i - 1] + 1;
-    }
-    return undefined;
+): void {
+  if (events.length === 0) return;
+  let missing: number | undefined;
+  if (direction === "forward" && events[0].version !== from) missing = from;
+  const step = direction === "forward" ? 1 : -1;
+  for (let i = 1; missing === undefined && i < events.length; i++) {
+    const expected = events[i - 1].version + step;
+    if (events[i].version !== expected) missing = expected;
   }
-  for (let i = 1; i < versions.length; i++) {
-    if (versions[i] !== versions[i - 1] - 1) return versions[i - 1] - 1;
-  }
-  return undefined;
+  if (missing === undefined) return;
+  throw new EventDecodeError(
+    0,
+    undefined,
+    `version ${missing} is missing from the stream`,
+    {
+      streamId,
+      version: missing,
+    },
+  );
 }
 
 /** Returned by {@linkcode copyJson} for a value it refused; see `copyProblem()`. */

@@ -21,6 +21,22 @@ const DASH = 45;
 // rope of ~20 heap nodes that every store keeping the id keeps alive.)
 const bytes = new Uint8Array(16);
 
+/** `bytes` as a UUID string, made by one String.fromCharCode call (see above). */
+function formatted(): string {
+  const b = bytes;
+  const H = HIGH;
+  const L = LOW;
+  // deno-fmt-ignore
+  return String.fromCharCode(
+    H[b[0]], L[b[0]], H[b[1]], L[b[1]], H[b[2]], L[b[2]], H[b[3]], L[b[3]], DASH,
+    H[b[4]], L[b[4]], H[b[5]], L[b[5]], DASH,
+    H[b[6]], L[b[6]], H[b[7]], L[b[7]], DASH,
+    H[b[8]], L[b[8]], H[b[9]], L[b[9]], DASH,
+    H[b[10]], L[b[10]], H[b[11]], L[b[11]], H[b[12]], L[b[12]],
+    H[b[13]], L[b[13]], H[b[14]], L[b[14]], H[b[15]], L[b[15]],
+  );
+}
+
 // Random bytes are drawn in blocks: one getRandomValues call per 512 ids
 // instead of one per id.
 const POOL_SIZE = 4096;
@@ -107,17 +123,7 @@ export function uuidv7(now?: number): string {
   b[7] = counter;
   b[8] = 0x80 | (pool[r] & 0x3f);
   for (let i = 1; i < 8; i++) b[8 + i] = pool[r + i];
-  const H = HIGH;
-  const L = LOW;
-  // deno-fmt-ignore
-  return String.fromCharCode(
-    H[b[0]], L[b[0]], H[b[1]], L[b[1]], H[b[2]], L[b[2]], H[b[3]], L[b[3]], DASH,
-    H[b[4]], L[b[4]], H[b[5]], L[b[5]], DASH,
-    H[b[6]], L[b[6]], H[b[7]], L[b[7]], DASH,
-    H[b[8]], L[b[8]], H[b[9]], L[b[9]], DASH,
-    H[b[10]], L[b[10]], H[b[11]], L[b[11]], H[b[12]], L[b[12]],
-    H[b[13]], L[b[13]], H[b[14]], L[b[14]], H[b[15]], L[b[15]],
-  );
+  return formatted();
 }
 
 /** Each hex digit's value by character code; -1 for anything else. */
@@ -233,18 +239,7 @@ export function eventIdOf(commandId: string, index: number): string {
   b[13] = h1 >>> 2;
   b[14] = h2 >>> 24;
   b[15] = h2 >>> 16;
-  const H = HIGH;
-  const L = LOW;
-  // One flat string, as uuidv7() makes (see there).
-  // deno-fmt-ignore
-  return String.fromCharCode(
-    H[b[0]], L[b[0]], H[b[1]], L[b[1]], H[b[2]], L[b[2]], H[b[3]], L[b[3]], DASH,
-    H[b[4]], L[b[4]], H[b[5]], L[b[5]], DASH,
-    H[b[6]], L[b[6]], H[b[7]], L[b[7]], DASH,
-    H[b[8]], L[b[8]], H[b[9]], L[b[9]], DASH,
-    H[b[10]], L[b[10]], H[b[11]], L[b[11]], H[b[12]], L[b[12]],
-    H[b[13]], L[b[13]], H[b[14]], L[b[14]], H[b[15]], L[b[15]],
-  );
+  return formatted();
 }
 
 /**

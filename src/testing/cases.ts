@@ -6,6 +6,7 @@
  */
 
 import type { ContractCase } from "./contract.ts";
+import type { CheckpointStore } from "../subscription.ts";
 
 /** Collects cases that each run against a fresh resource from `factory`. */
 export function caseList<T extends { close(): Promise<void> }>(
@@ -31,4 +32,19 @@ export function caseList<T extends { close(): Promise<void> }>(
       });
     },
   };
+}
+
+/** The suite's own checkpoints: the case tests the event store, not a checkpoint store. */
+export class InMemoryCheckpoints implements CheckpointStore {
+  readonly #positions = new Map<string, number>();
+  load(consumer: string): Promise<number> {
+    return Promise.resolve(this.#positions.get(consumer) ?? 0);
+  }
+  save(consumer: string, position: number): Promise<void> {
+    this.#positions.set(consumer, position);
+    return Promise.resolve();
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
 }

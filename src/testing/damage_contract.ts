@@ -13,9 +13,8 @@ import { EventDecodeError } from "../errors.ts";
 import type { RecordedEvent } from "../event.ts";
 import type { EventStore } from "../event_store.ts";
 import { type DeadLetter, Subscription } from "../durable_subscription.ts";
-import type { CheckpointStore } from "../subscription.ts";
 import { check, checkEqual, checkRejects } from "./assert.ts";
-import { caseList } from "./cases.ts";
+import { caseList, InMemoryCheckpoints } from "./cases.ts";
 import type { ContractCase } from "./contract.ts";
 
 /**
@@ -175,7 +174,7 @@ export function eventStoreDamageContract<S extends EventStore>(
     const stopping = new Subscription({
       name: "stops",
       store,
-      checkpoints: new Checkpoints(),
+      checkpoints: new InMemoryCheckpoints(),
       handle: () => {},
       pollIntervalMs: 5,
     }).start();
@@ -192,7 +191,7 @@ export function eventStoreDamageContract<S extends EventStore>(
 
     const handled: number[] = [];
     const letters: DeadLetter[] = [];
-    const checkpoints = new Checkpoints();
+    const checkpoints = new InMemoryCheckpoints();
     const skipping = new Subscription({
       name: "skips",
       store,
@@ -221,18 +220,4 @@ export function eventStoreDamageContract<S extends EventStore>(
   });
 
   return cases;
-}
-
-class Checkpoints implements CheckpointStore {
-  readonly #positions = new Map<string, number>();
-  load(consumer: string): Promise<number> {
-    return Promise.resolve(this.#positions.get(consumer) ?? 0);
-  }
-  save(consumer: string, position: number): Promise<void> {
-    this.#positions.set(consumer, position);
-    return Promise.resolve();
-  }
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
 }

@@ -15,12 +15,12 @@ import {
 import type { Event, RecordedEvent } from "../event.ts";
 import type { EventStore } from "../event_store.ts";
 import { Subscription } from "../durable_subscription.ts";
-import { type CheckpointStore, follow } from "../subscription.ts";
+import { follow } from "../subscription.ts";
 import { UpcastError, withUpcasting } from "../upcasting.ts";
 import { uuidv7 } from "../uuid.ts";
 import { check, checkEqual, checkRejects } from "./assert.ts";
 import type { ContractCase } from "./contract.ts";
-import { caseList } from "./cases.ts";
+import { caseList, InMemoryCheckpoints } from "./cases.ts";
 import { eventStoreDataCases } from "./event_store_data_contract.ts";
 
 /**
@@ -1029,19 +1029,4 @@ export function eventStoreContract(
   eventStoreDataCases(test, writers);
 
   return cases;
-}
-
-/** The suite's own checkpoints: the case tests the event store, not a checkpoint store. */
-class InMemoryCheckpoints implements CheckpointStore {
-  readonly #positions = new Map<string, number>();
-  load(consumer: string): Promise<number> {
-    return Promise.resolve(this.#positions.get(consumer) ?? 0);
-  }
-  save(consumer: string, position: number): Promise<void> {
-    this.#positions.set(consumer, position);
-    return Promise.resolve();
-  }
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
 }

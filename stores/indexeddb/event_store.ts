@@ -8,6 +8,7 @@ import {
   type AppendNotifier,
   type AppendOptions,
   type AppendResult,
+  assertStreamSequence,
   assertValidProjections,
   assertValidReadAllOptions,
   assertValidReadStreamOptions,
@@ -29,7 +30,6 @@ import {
   StoreClosedError,
   storedEventProblem,
   type StreamAppend,
-  streamSequenceGap,
   systemClock,
 } from "../../mod.ts";
 import type { IndexedDbCommandLog } from "./command_log.ts";
@@ -461,7 +461,8 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
           if (events[i].version <= from) out.push(events[i]);
         }
       }
-      return checkSequence(out, streamId, from, "backward");
+      assertStreamSequence(out, streamId, from, "backward");
+      return out;
     }
     const from = options.from ?? 1;
     // Rows are indexed by their first version: the slice holding `from`
@@ -492,7 +493,8 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
     const last = rows.at(-1) ?? before?.value;
     if (last) this.#saw(streamId, lastVersionOf(last), connection);
     if (out.length > limit) out.length = limit;
-    return checkSequence(out, streamId, from, "forward");
+    assertStreamSequence(out, streamId, from, "forward");
+    return out;
   }
 
   /** Reads events by id, in the order given; unknown ids are left out. */
@@ -815,26 +817,4 @@ function knownVersion(expected: StreamAppend["expectedVersion"]): number | undef
 function quiet<T>(promise: Promise<T>): Promise<T> {
   promise.catch(() => {});
   return promise;
-}
-
-/** The events read, or an `EventDecodeError` for a version missing among them. */
-function checkSequence<E extends Event>(
-  events: RecordedEvent<E>[],
-  streamId: string,
-  from: number,
-  direction: "forward" | "backward",
-): RecordedEvent<E>[] {
-  const gap = streamSequenceGap(events.map((event) => event.version), from, direction);
-  if (gap !== undefined) {
-    throw new EventDecodeError(
-      0,
-      undefined,
-      `version ${gap} is missing from the stream`,
-      {
-        streamId,
-        version: gap,
-      },
-    );
-  }
-  return events;
 }

@@ -22,6 +22,7 @@ import {
   type AppendNotifier,
   type AppendOptions,
   type AppendResult,
+  assertStreamSequence,
   assertValidProjections,
   assertValidReadAllOptions,
   assertValidReadStreamOptions,
@@ -48,7 +49,6 @@ import {
   StoreClosedError,
   storedEventProblem,
   type StreamAppend,
-  streamSequenceGap,
   systemClock,
 } from "../../mod.ts";
 import type { KvCommandLog } from "./command_log.ts";
@@ -586,22 +586,12 @@ export class KvEventStore implements EventStore, AppendNotifier {
     ) {
       out.push(this.#decode<E>(entry, streamId, entry.key.at(-1) as number));
     }
-    const gap = streamSequenceGap(
-      out.map((event) => event.version),
+    assertStreamSequence(
+      out,
+      streamId,
       options.from ?? 1,
       backward ? "backward" : "forward",
     );
-    if (gap !== undefined) {
-      throw new EventDecodeError(
-        0,
-        undefined,
-        `version ${gap} is missing from the stream`,
-        {
-          streamId,
-          version: gap,
-        },
-      );
-    }
     return out;
   }
 

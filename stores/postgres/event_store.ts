@@ -18,6 +18,7 @@ import {
   type AppendNotifier,
   type AppendOptions,
   type AppendResult,
+  assertStreamSequence,
   assertValidProjections,
   assertValidReadAllOptions,
   assertValidReadStreamOptions,
@@ -43,7 +44,6 @@ import {
   StoreClosedError,
   storedEventProblem,
   type StreamAppend,
-  streamSequenceGap,
   systemClock,
   toProjectedEvent,
 } from "../../mod.ts";
@@ -630,22 +630,7 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
     );
     const events = rows.map((row) => decode<E>(row));
     const from = options.from ?? 1;
-    const gap = streamSequenceGap(
-      events.map((event) => event.version),
-      from,
-      backward ? "backward" : "forward",
-    );
-    if (gap !== undefined) {
-      throw new EventDecodeError(
-        0,
-        undefined,
-        `version ${gap} is missing from the stream`,
-        {
-          streamId,
-          version: gap,
-        },
-      );
-    }
+    assertStreamSequence(events, streamId, from, backward ? "backward" : "forward");
     return events;
   }
 
