@@ -197,6 +197,9 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
     const checked = checkAppends(given, { data: false });
     const appends = checked.appends;
     const hasGivenIds = checked.givenIds > 0;
+    // Checked as they are copied: an append that cannot be stored is refused
+    // first, as every store refuses it, before any read or write.
+    const copies = copiesOf(appends);
     if (options.commandRecord && !this.commandLog) {
       throw new TypeError(
         "This store has no command log to commit a command record with",
@@ -212,7 +215,6 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
       const actual = this.#streams.get(append.streamId)?.length ?? 0;
       checkExpectedVersion(append.streamId, append.expectedVersion ?? "any", actual);
     }
-    const copies = copiesOf(appends);
     const timestamp = this.#clock.now();
     // On the system clock, the ids carry the timestamp just read: one clock
     // read per append instead of one more per event.
