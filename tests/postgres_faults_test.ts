@@ -202,7 +202,8 @@ Deno.test({
     assert.deepEqual(unhandled.map(String), [], "no rejection escaped");
     assert.ok(terminations >= 100, `at least 100 terminations, got ${terminations}`);
     assert.equal(restarts, 1);
-    assert.ok(slowest <= DEADLINE_MS + 500, `every dispatch settled by its deadline`);
+    // At the deadline, give or take the event loop of a loaded machine.
+    assert.ok(slowest <= DEADLINE_MS + 1_000, `every dispatch settled by its deadline`);
     assert.deepEqual(
       { duplicates, lost, unsettled, untrue, mismatched },
       { duplicates: 0, lost: 0, unsettled: 0, untrue: 0, mismatched: 0 },
