@@ -16,6 +16,8 @@ import {
   checkAppends,
   checkExpectedVersion,
   type Clock,
+  CommandAlreadyRecordedError,
+  ConcurrencyError,
   DuplicateEventIdError,
   type Event,
   EventDecodeError,
@@ -253,15 +255,9 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
     const events = tx.objectStore("events");
     const results: AppendResult<E>[] = [];
     try {
-      // Only IndexedDB requests are awaited from here to the commit.
-      if (givenIds > 0) {
-        const retried = await this.#retried<E>(appends, events);
-        if (retried) {
-          tx.abort();
-          await tx.done.catch(() => {});
-          return retried;
-        }
-      }
+      // Only IndexedDB requests are awaited from here to the commit. A
+      // resend of an append already stored is looked for only once something
+      // fails (below): the "id" index is unique, so a taken id fails the add.
       // Adding version N + 1 fails if it exists, so an append expecting N
       // needs to read only when the store has not seen version N stored
       // (nothing to see for 0). Expectations without a number read first.
@@ -348,7 +344,20 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
         // Already finished or aborted by the browser.
       }
       await tx.done.catch(() => {});
-      if ((error as { name?: string })?.name === "ConstraintError") {
+      const constraint = (error as { name?: string })?.name === "ConstraintError";
+      // A resend of an append already stored (its ids taken, its
+      // expectations no longer holding, its command recorded) is answered
+      // with the first result.
+      if (
+        givenIds > 0 &&
+        (constraint || error instanceof ConcurrencyError ||
+          error instanceof CommandAlreadyRecordedError)
+      ) {
+        const read = db.transaction("events").objectStore("events");
+        const retried = await this.#retried<E>(appends, read);
+        if (retried) return retried;
+      }
+      if (constraint) {
         // Either a stream already has the versions being written (a
         // pipelined append behind the real head: a conflict) or an event id
         // is taken.
@@ -697,9 +706,9 @@ const SLICE_SIZE = 100;
 /** The events store of an append's transaction. */
 type EventsStore = IDBPObjectStore<
   VerdictSchema,
-  ("events" | "commands" | "documents")[],
+  ArrayLike<"events" | "commands" | "documents">,
   "events",
-  "readwrite"
+  "readonly" | "readwrite"
 >;
 
 /** A row to add, and where its events are in the append. */

@@ -300,14 +300,31 @@ export class KvEventStore implements EventStore, AppendNotifier {
     for (let attempt = 1;; attempt++) {
       const heads = attempt === 1 && this.#knownHeads(appends) ||
         await this.#readHeads(appends);
-      if (givenIds > 0) {
+      // Is this a resend of an append already stored? Looked up before the
+      // commit only when the commit cannot check the ids itself; otherwise
+      // only once something failed (an expectation, or the commit), so an
+      // append with new ids — every decider-handler append — reads nothing more.
+      if (givenIds > 0 && !checkIds) {
         const retried = await this.#retriedAppend<E>(appends);
         if (retried) return retried;
       }
       const actual = heads.map((head, s) => headVersion(head, appends[s].streamId));
-      appends.forEach((append, i) =>
-        checkExpectedVersion(append.streamId, append.expectedVersion ?? "any", actual[i])
-      );
+      try {
+        appends.forEach((append, i) =>
+          checkExpectedVersion(
+            append.streamId,
+            append.expectedVersion ?? "any",
+            actual[i],
+          )
+        );
+      } catch (error) {
+        // A resend's expectations no longer hold: it is answered, not refused.
+        if (givenIds > 0 && checkIds) {
+          const retried = await this.#retriedAppend<E>(appends);
+          if (retried) return retried;
+        }
+        throw error;
+      }
 
       if (total === 0 && !record) {
         return appends.map((append, s) => ({
@@ -361,6 +378,11 @@ export class KvEventStore implements EventStore, AppendNotifier {
       // A check failed: a head moved (or a given id or the record id was
       // taken) between the read and the commit. Read again: an exact
       // expectation now fails with the real version; "any" simply retries.
+      // A resend of an append already stored is answered with it.
+      if (givenIds > 0 && checkIds) {
+        const retried = await this.#retriedAppend<E>(appends);
+        if (retried) return retried;
+      }
       // A failed record of this command (a retry) is replaced; a final one refuses.
       if (record) failedRecord = await this.commandLog!.failedRecord(record.id);
       if (attempt >= MAX_COMMIT_ATTEMPTS) {
