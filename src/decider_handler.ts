@@ -346,6 +346,14 @@ export function deciderHandler<C extends Command, S, E extends Event>(
     return record && record.status !== "failed" ? record : undefined;
   }
 
+  /** The outcome of this command if it already happened (a retry of it). */
+  async function alreadyHappened(
+    context: CommandContext<C>,
+  ): Promise<HandlerOutcome | undefined> {
+    const record = await finalRecord(context);
+    return record && await originalOutcome(record, context);
+  }
+
   /** An append refused because the command already has a final record: its outcome. */
   async function recordedOutcome(
     error: unknown,
@@ -435,8 +443,8 @@ export function deciderHandler<C extends Command, S, E extends Event>(
           continue;
         }
         // A retry of a command that already happened answers as it did then.
-        const recorded = await finalRecord(context);
-        if (recorded) return await originalOutcome(recorded, context);
+        const happened = await alreadyHappened(context);
+        if (happened) return happened;
         throw error;
       }
       if (decided.length === 0) {
@@ -444,8 +452,8 @@ export function deciderHandler<C extends Command, S, E extends Event>(
           refresh = true;
           continue;
         }
-        const recorded = await finalRecord(context);
-        if (recorded) return await originalOutcome(recorded, context);
+        const happened = await alreadyHappened(context);
+        if (happened) return happened;
         return { events: [], streams: [] };
       }
 
@@ -514,8 +522,8 @@ export function deciderHandler<C extends Command, S, E extends Event>(
           }
         }
         // A retry of a command that already happened answers as it did then.
-        const recorded = await finalRecord(context);
-        if (recorded) return await originalOutcome(recorded, context);
+        const happened = await alreadyHappened(context);
+        if (happened) return happened;
         throw error;
       }
 
@@ -525,8 +533,8 @@ export function deciderHandler<C extends Command, S, E extends Event>(
           mustRefresh = stale;
           continue;
         }
-        const recorded = await finalRecord(context);
-        if (recorded) return await originalOutcome(recorded, context);
+        const happened = await alreadyHappened(context);
+        if (happened) return happened;
         return { events: [], streams: [] };
       }
 
