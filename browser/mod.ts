@@ -24,3 +24,4 @@
 
 export * from "../mod.ts";
 export * from "../stores/indexeddb/mod.ts";
+export * from "./sync.ts";

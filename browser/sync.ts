@@ -1,0 +1,1087 @@
+/**
+ * Offline sync, browser side: commands decided in the page by the same
+ * deciders the server runs, journalled in an IndexedDB outbox, pushed to
+ * the server's {@linkcode syncHandler} when it can be reached, and kept with
+ * the server's verdict, accepted or rejected with the reason.
+ *
+ * @module
+ */
+
+import { type DBSchema, type IDBPDatabase, type IDBPTransaction, openDB } from "idb";
+import { CommandRejectedError } from "../src/errors.ts";
+import type { Command } from "../src/command_bus.ts";
+import type { Decider } from "../src/decider.ts";
+import type { EventMetadata, RecordedEvent } from "../src/event.ts";
+import { eventIdOf, uuidv7 } from "../src/uuid.ts";
+import {
+  type PullResponse,
+  type PushCommand,
+  type PushResponse,
+  SYNC_PROTOCOL,
+  type SyncErrorBody,
+  type SyncEvent,
+  type SyncEventRef,
+  type SyncOutcome,
+  type SyncRefusal,
+} from "../src/sync/protocol.ts";
+
+/**
+ * How one command type is decided in the page: the decider and streams the
+ * server's `deciderHandler` uses for it.
+ */
+export interface SyncCommandDefinition<C extends Command, S, E extends { type: string }> {
+  /** The domain logic, shared with the server. */
+  readonly decider: Decider<C, S, E>;
+  /** The stream (or streams) the command acts on, as on the server. */
+  readonly streamId: (command: C) => string | readonly string[];
+}
+
+/** Where the sync connection stands, as a UI shows it. */
+export type SyncStatus =
+  | "online"
+  | "offline"
+  | "syncing"
+  | "update-required"
+  | "needs-auth";
+
+/**
+ * A command of the outbox and what became of it: pending (with the page's
+ * prediction), or decided by the server. Kept across reloads until
+ * dismissed.
+ */
+export interface SyncCommandState {
+  /** The command id: the server records the command under it. */
+  readonly commandId: string;
+  /** Its place in the outbox; commands are pushed in this order. */
+  readonly mid: number;
+  /** The command type. */
+  readonly type: string;
+  /** The command data. */
+  readonly data: unknown;
+  /** When it was dispatched in the page. */
+  readonly dispatchedAt: Date;
+  /** `"pending"` until the server decides; then its verdict. */
+  readonly state: "pending" | "accepted" | "rejected";
+  /**
+   * What the page predicts for a pending command on what it knows now: a
+   * command the page would refuse stays pending, for the server is the judge.
+   */
+  readonly predicted?: { readonly status: "accepted" | "rejected"; readonly reason?: SyncRefusal };
+  /** Why the server refused it. */
+  readonly reason?: SyncRefusal;
+  /** Where an accepted command's events landed on the server. */
+  readonly events?: readonly SyncEventRef[];
+  /** How many pushes the server could not decide (it failed, and will be asked again). */
+  readonly attempts: number;
+}
+
+/** An event as the page sees it: the server's, or a pending command's (`pending: true`, position 0). */
+export type LocalEvent = RecordedEvent & {
+  /** True for an event a pending command predicts; the server has not written it. */
+  readonly pending: boolean;
+};
+
+/** What `dispatch` answers in the page. */
+export type LocalResult =
+  | {
+    /** Journalled: it will be pushed; its events are applied locally meanwhile. */
+    readonly status: "pending";
+    readonly commandId: string;
+    readonly mid: number;
+    /** The events the page predicts. */
+    readonly events: readonly LocalEvent[];
+  }
+  | {
+    /** Refused by the page's decider: nothing was journalled. */
+    readonly status: "rejected";
+    readonly commandId: string;
+    readonly reason: SyncRefusal;
+  };
+
+/** Options of {@linkcode SyncClient.open}. */
+export interface SyncClientOptions {
+  /** The app's name: the IndexedDB database is `verdict-sync:{name}`. */
+  readonly name: string;
+  /** The sync server's base URL (where `/push`, `/pull` and `/events` are), e.g. `"/sync"`. */
+  readonly url: string;
+  /** The version of the app's commands and events (default 1). */
+  readonly schemaVersion?: number;
+  /** Headers for every sync request, e.g. `authorization` (read before each request). */
+  readonly headers?: () => HeadersInit | Promise<HeadersInit>;
+  /** The `fetch` to use (default the global one). */
+  readonly fetch?: typeof fetch;
+  /**
+   * Which tab syncs: `"lock"` (default where Web Locks exist) elects one
+   * tab of the origin with `navigator.locks`; `"always"` makes this page
+   * sync on its own.
+   */
+  readonly leader?: "lock" | "always";
+  /** Listen for the server's pokes on `/events` (default true). */
+  readonly listen?: boolean;
+  /** How often to sync without a poke (default 10,000 ms). */
+  readonly pollIntervalMs?: number;
+  /** The first and the longest wait after a failed sync (defaults 500 and 30,000 ms). */
+  readonly retryDelayMs?: { readonly min: number; readonly max: number };
+  /** How long one request may take (default 15,000 ms). */
+  readonly requestTimeoutMs?: number;
+  /** Commands per push (default 100). */
+  readonly pushBatch?: number;
+  /** IndexedDB durability of the outbox's writes (default `"strict"`). */
+  readonly durability?: "strict" | "relaxed" | "default";
+  /** A base for relative URLs where `location` is absent (tests, workers). */
+  readonly origin?: string;
+}
+
+interface OutboxRow {
+  mid?: number;
+  commandId: string;
+  type: string;
+  data: unknown;
+  metadata?: Record<string, unknown>;
+  dispatchedAt: number;
+  state: "pending" | "accepted" | "rejected";
+  streamIds: string[];
+  /** Streams whose local state still includes this row's tentative events. */
+  applied: string[];
+  tentative: { streamId: string; events: TentativeEvent[] }[];
+  predicted?: { status: "accepted" | "rejected"; reason?: SyncRefusal };
+  reason?: SyncRefusal;
+  events?: SyncEventRef[];
+  /** The position after which the server's events include this command's. */
+  confirmAt?: number;
+  /**
+   * A pending command whose events a pull already brought (its push's
+   * answer was lost): its effect is in the server's events, so it adds no
+   * prediction, and waits for the push that tells its verdict.
+   */
+  landed?: boolean;
+  attempts: number;
+  dismissed?: boolean;
+}
+
+interface TentativeEvent {
+  id: string;
+  type: string;
+  data: unknown;
+  metadata: EventMetadata;
+}
+
+interface MirrorRow extends SyncEvent {
+  metadata: Record<string, unknown>;
+}
+
+interface SyncSchema extends DBSchema {
+  meta: { key: string; value: unknown };
+  events: { key: number; value: MirrorRow; indexes: { stream: [string, number] } };
+  outbox: {
+    key: number;
+    value: OutboxRow;
+    indexes: { commandId: string; state: string; applied: string };
+  };
+}
+
+type Tx = IDBPTransaction<SyncSchema, ("meta" | "events" | "outbox")[], "readwrite">;
+
+type Message =
+  | { kind: "outbox" }
+  | { kind: "changed" }
+  | { kind: "status"; status: SyncStatus }
+  | { kind: "outcome"; command: SyncCommandState }
+  | { kind: "sync" };
+
+// deno-lint-ignore no-explicit-any
+type AnyDefinition = SyncCommandDefinition<any, any, any>;
+
+/**
+ * The page's side of offline sync.
+ *
+ * `dispatch` decides a command in the page with the same decider the server
+ * runs, on the server's events the page holds plus the pending commands'
+ * predicted events, and journals it in the outbox in one IndexedDB
+ * transaction (so tabs never interleave). One tab of the origin, elected by
+ * a Web Lock, pushes the outbox in order, pulls the server's events and
+ * listens for its pokes; the others hear of everything on a
+ * BroadcastChannel, and when it closes another takes over, the outbox
+ * simply there. When server events arrive, pending commands are decided
+ * again on them: a command the page would now refuse stays pending,
+ * predicted rejected, for the server is the judge. Each command gets
+ * exactly one verdict from the server, kept until dismissed.
+ *
+ * @example
+ * ```ts ignore
+ * import { SyncClient } from "@verdict/verdict/browser";
+ * import { accountDecider, bankStreams } from "./bank.ts";
+ *
+ * const sync = await SyncClient.open({
+ *   name: "bank",
+ *   url: "/sync",
+ *   headers: () => ({ authorization: `Bearer ${token}` }),
+ * });
+ * for (const type of ["OpenAccount", "Deposit", "Withdraw", "Transfer"]) {
+ *   sync.register(type, { decider: accountDecider, streamId: bankStreams });
+ * }
+ * sync.onOutcome((command) => {
+ *   if (command.state === "rejected") alert(`${command.type}: ${command.reason?.message}`);
+ * });
+ * await sync.dispatch({ type: "Deposit", data: { accountId: "A-1", amount: 10 } });
+ * ```
+ */
+export class SyncClient {
+  readonly #db: IDBPDatabase<SyncSchema>;
+  readonly #options: SyncClientOptions;
+  readonly #definitions = new Map<string, AnyDefinition>();
+  readonly #channel?: BroadcastChannel;
+  readonly #outcomeListeners = new Set<(command: SyncCommandState) => void>();
+  readonly #changeListeners = new Set<() => void>();
+  readonly #statusListeners = new Set<(status: SyncStatus) => void>();
+  readonly #clientId: string;
+  readonly #base: string;
+  #status: SyncStatus = "offline";
+  #leader = false;
+  #closed = false;
+  #releaseLock?: () => void;
+  #running?: Promise<void>;
+  #again = false;
+  #timer?: ReturnType<typeof setTimeout>;
+  #failures = 0;
+  #listening?: AbortController;
+  #paused = false;
+
+  private constructor(
+    db: IDBPDatabase<SyncSchema>,
+    options: SyncClientOptions,
+    clientId: string,
+  ) {
+    this.#db = db;
+    this.#options = options;
+    this.#clientId = clientId;
+    const origin = options.origin ?? globalThis.location?.href;
+    this.#base = new URL(options.url.replace(/\/+$/, ""), origin).href;
+    if (typeof BroadcastChannel === "function") {
+      this.#channel = new BroadcastChannel(`verdict-sync:${options.name}`);
+      this.#channel.onmessage = (message) => this.#hear(message.data as Message);
+    }
+  }
+
+  /** Opens (or creates) the page's sync database and starts syncing. */
+  static async open(options: SyncClientOptions): Promise<SyncClient> {
+    if (typeof options.name !== "string" || options.name.length === 0) {
+      throw new TypeError("SyncClient needs a name: the IndexedDB database is named after it");
+    }
+    if (typeof options.url !== "string" || options.url.length === 0) {
+      throw new TypeError("SyncClient needs the sync server's url");
+    }
+    const db = await openDB<SyncSchema>(`verdict-sync:${options.name}`, 1, {
+      upgrade(db) {
+        db.createObjectStore("meta");
+        db.createObjectStore("events", { keyPath: "position" })
+          .createIndex("stream", ["streamId", "version"], { unique: true });
+        const outbox = db.createObjectStore("outbox", { keyPath: "mid", autoIncrement: true });
+        outbox.createIndex("commandId", "commandId", { unique: true });
+        outbox.createIndex("state", "state");
+        outbox.createIndex("applied", "applied", { multiEntry: true });
+      },
+    });
+    // One client id per database, created once, whichever tab is first.
+    const tx = db.transaction("meta", "readwrite");
+    let clientId = await tx.store.get("clientId") as string | undefined;
+    if (clientId === undefined) {
+      clientId = uuidv7();
+      await tx.store.put(clientId, "clientId");
+    }
+    await tx.done;
+    const client = new SyncClient(db, options, clientId);
+    client.#elect();
+    // Wakes the syncing tab, whose answer tells this one the status.
+    client.#post({ kind: "sync" });
+    return client;
+  }
+
+  /** This outbox's client id, as the server records it. */
+  get clientId(): string {
+    return this.#clientId;
+  }
+
+  /** Where the sync connection stands (as the syncing tab last said). */
+  get status(): SyncStatus {
+    return this.#status;
+  }
+
+  /** Whether this tab is the one that syncs. */
+  get isLeader(): boolean {
+    return this.#leader;
+  }
+
+  /** Registers how a command type is decided in the page. */
+  register<C extends Command, S, E extends { type: string }>(
+    type: C["type"],
+    definition: SyncCommandDefinition<C, S, E>,
+  ): this {
+    if (this.#definitions.has(type)) {
+      throw new Error(`A definition for "${type}" is already registered`);
+    }
+    this.#definitions.set(type, definition as AnyDefinition);
+    return this;
+  }
+
+  /**
+   * Decides a command in the page and journals it: `"pending"` with the
+   * predicted events, or `"rejected"` (nothing journalled) when the page's
+   * decider refuses it.
+   */
+  async dispatch(
+    command: Command,
+    options: { commandId?: string; metadata?: Record<string, unknown> } = {},
+  ): Promise<LocalResult> {
+    this.#assertOpen();
+    const definition = this.#definition(command.type);
+    const commandId = options.commandId ?? uuidv7();
+    const streamIds = streamIdsOf(definition, command);
+    const tx = this.#write();
+    const states = await this.#states(tx, definition, streamIds, Infinity);
+    let tentative: OutboxRow["tentative"];
+    try {
+      tentative = decideOn(definition, command, commandId, streamIds, states);
+    } catch (error) {
+      tx.abort();
+      await tx.done.catch(() => {});
+      if (error instanceof CommandRejectedError) {
+        return { status: "rejected", commandId, reason: refusalOf(error) };
+      }
+      throw error;
+    }
+    const row: OutboxRow = {
+      commandId,
+      type: command.type,
+      data: command.data,
+      ...(options.metadata ? { metadata: options.metadata } : {}),
+      dispatchedAt: Date.now(),
+      state: "pending",
+      streamIds,
+      applied: streamIds,
+      tentative,
+      predicted: { status: "accepted" },
+      attempts: 0,
+    };
+    const mid = await tx.objectStore("outbox").add(row);
+    await tx.done;
+    this.#tell({ kind: "changed" });
+    this.#tell({ kind: "outbox" });
+    const events: LocalEvent[] = [];
+    for (const { streamId, events: decided } of tentative) {
+      const base = states.get(streamId)!.version;
+      decided.forEach((event, i) => events.push(localEvent(event, streamId, base + i + 1)));
+    }
+    return { status: "pending", commandId, mid, events };
+  }
+
+  /** A stream's events as the page sees them: the server's, then the pending commands'. */
+  async readStream(streamId: string): Promise<LocalEvent[]> {
+    this.#assertOpen();
+    const tx = this.#db.transaction(["events", "outbox"], "readonly");
+    const events = await this.#streamEvents(tx, streamId);
+    await tx.done;
+    return events;
+  }
+
+  /** A stream's state by a decider, over {@linkcode readStream}. */
+  async state<S>(
+    streamId: string,
+    decider: Pick<Decider<never, S, never>, "initialState" | "evolve">,
+  ): Promise<S> {
+    let state = decider.initialState();
+    for (const event of await this.readStream(streamId)) {
+      state = decider.evolve(state, event as never);
+    }
+    return state;
+  }
+
+  /** Every event the page sees: the server's in global order, then the pending commands'. */
+  async readAll(): Promise<LocalEvent[]> {
+    this.#assertOpen();
+    const tx = this.#db.transaction(["events", "outbox"], "readonly");
+    const mirror = await tx.objectStore("events").getAll();
+    const rows = await tx.objectStore("outbox").index("applied").getAll();
+    await tx.done;
+    const events: LocalEvent[] = mirror.map(serverEvent);
+    const versions = new Map<string, number>();
+    for (const event of events) versions.set(event.streamId, event.version);
+    const seen = new Set<number>();
+    for (const row of rows.sort((a, b) => a.mid! - b.mid!)) {
+      if (seen.has(row.mid!)) continue;
+      seen.add(row.mid!);
+      for (const { streamId, events: tentative } of row.tentative) {
+        for (const event of tentative) {
+          const version = (versions.get(streamId) ?? 0) + 1;
+          versions.set(streamId, version);
+          events.push(localEvent(event, streamId, version));
+        }
+      }
+    }
+    return events;
+  }
+
+  /** The commands the server has not decided yet, in outbox order. */
+  async pending(): Promise<SyncCommandState[]> {
+    this.#assertOpen();
+    const rows = await this.#db.getAllFromIndex("outbox", "state", "pending");
+    return rows.sort((a, b) => a.mid! - b.mid!).map(commandState);
+  }
+
+  /** The server's verdicts not yet dismissed, oldest first. */
+  async outcomes(): Promise<SyncCommandState[]> {
+    this.#assertOpen();
+    const rows = await this.#db.getAll("outbox");
+    return rows.filter((row) => row.state !== "pending" && !row.dismissed).map(commandState);
+  }
+
+  /** What became of a command dispatched in this origin (survives reloads), or `undefined`. */
+  async outcome(commandId: string): Promise<SyncCommandState | undefined> {
+    this.#assertOpen();
+    const row = await this.#db.getFromIndex("outbox", "commandId", commandId);
+    return row && commandState(row);
+  }
+
+  /** Hides a decided command from {@linkcode outcomes}; a pending one cannot be. */
+  async dismiss(commandId: string): Promise<boolean> {
+    this.#assertOpen();
+    const tx = this.#write();
+    const store = tx.objectStore("outbox");
+    const row = await store.index("commandId").get(commandId);
+    if (!row || row.state === "pending") {
+      await tx.done;
+      return false;
+    }
+    await store.put({ ...row, dismissed: true });
+    await tx.done;
+    this.#tell({ kind: "changed" });
+    return true;
+  }
+
+  /** Calls `listener` with each verdict the server gives (heard in every tab). */
+  onOutcome(listener: (command: SyncCommandState) => void): () => void {
+    this.#outcomeListeners.add(listener);
+    return () => this.#outcomeListeners.delete(listener);
+  }
+
+  /** Calls `listener` whenever what the page sees changes (any tab). */
+  onChange(listener: () => void): () => void {
+    this.#changeListeners.add(listener);
+    return () => this.#changeListeners.delete(listener);
+  }
+
+  /** Calls `listener` with each new status. */
+  onStatus(listener: (status: SyncStatus) => void): () => void {
+    this.#statusListeners.add(listener);
+    return () => this.#statusListeners.delete(listener);
+  }
+
+  /**
+   * Syncs now: in the syncing tab, pushes and pulls and resolves when done;
+   * elsewhere, asks the syncing tab to.
+   */
+  sync(): Promise<void> {
+    this.#assertOpen();
+    this.#paused = false;
+    if (!this.#leader) {
+      this.#post({ kind: "sync" });
+      return Promise.resolve();
+    }
+    return this.#kick();
+  }
+
+  /** Stops syncing in this tab and closes its database connection. */
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#listening?.abort();
+    this.#channel?.close();
+    const running = this.#running ?? Promise.resolve();
+    return running.catch(() => {}).then(() => {
+      this.#releaseLock?.();
+      this.#db.close();
+    });
+  }
+
+  // ---- deciding in the page ----
+
+  #definition(type: string): AnyDefinition {
+    const definition = this.#definitions.get(type);
+    if (!definition) {
+      throw new Error(
+        `No definition for command type "${type}": register it with sync.register("${type}", { decider, streamId })`,
+      );
+    }
+    return definition;
+  }
+
+  #write(): Tx {
+    return this.#db.transaction(["meta", "events", "outbox"], "readwrite", {
+      durability: this.#options.durability ?? "strict",
+    });
+  }
+
+  /**
+   * The states of streams, each from the server's events and the applied
+   * rows before `beforeMid`, read in `tx`.
+   */
+  async #states(
+    tx: Tx,
+    definition: AnyDefinition,
+    streamIds: readonly string[],
+    beforeMid: number,
+  ): Promise<Map<string, { state: unknown; version: number }>> {
+    const states = new Map<string, { state: unknown; version: number }>();
+    for (const streamId of streamIds) {
+      if (states.has(streamId)) continue;
+      let state = definition.decider.initialState();
+      let version = 0;
+      const range = IDBKeyRange.bound([streamId, 0], [streamId, Infinity]);
+      for (const row of await tx.objectStore("events").index("stream").getAll(range)) {
+        state = definition.decider.evolve(state, serverEvent(row));
+        version = row.version;
+      }
+      const rows = await tx.objectStore("outbox").index("applied").getAll(streamId);
+      for (const row of rows.sort((a, b) => a.mid! - b.mid!)) {
+        if (row.mid! >= beforeMid) break;
+        for (const part of row.tentative) {
+          if (part.streamId !== streamId) continue;
+          for (const event of part.events) {
+            version++;
+            state = definition.decider.evolve(state, localEvent(event, streamId, version));
+          }
+        }
+      }
+      states.set(streamId, { state, version });
+    }
+    return states;
+  }
+
+  async #streamEvents(
+    tx: IDBPTransaction<SyncSchema, ("events" | "outbox")[], "readonly" | "readwrite">,
+    streamId: string,
+  ): Promise<LocalEvent[]> {
+    const range = IDBKeyRange.bound([streamId, 0], [streamId, Infinity]);
+    const events: LocalEvent[] = (await tx.objectStore("events").index("stream").getAll(range))
+      .map(serverEvent);
+    let version = events.length > 0 ? events[events.length - 1].version : 0;
+    const rows = await tx.objectStore("outbox").index("applied").getAll(streamId);
+    for (const row of rows.sort((a, b) => a.mid! - b.mid!)) {
+      for (const part of row.tentative) {
+        if (part.streamId !== streamId) continue;
+        for (const event of part.events) events.push(localEvent(event, streamId, ++version));
+      }
+    }
+    return events;
+  }
+
+  /**
+   * Decides every pending command again, in outbox order, on the server's
+   * events and the earlier rows: run after server events arrive.
+   */
+  async #rebase(tx: Tx): Promise<void> {
+    const outbox = tx.objectStore("outbox");
+    const pending = (await outbox.index("state").getAll("pending"))
+      .sort((a, b) => a.mid! - b.mid!);
+    for (const row of pending) {
+      if (row.landed) continue;
+      const definition = this.#definitions.get(row.type);
+      // A type this tab does not know stays as it was decided.
+      if (!definition) continue;
+      const states = await this.#states(tx, definition, row.streamIds, row.mid!);
+      const command = { type: row.type, data: row.data };
+      let next: OutboxRow;
+      try {
+        const tentative = decideOn(definition, command, row.commandId, row.streamIds, states);
+        next = { ...row, tentative, applied: row.streamIds, predicted: { status: "accepted" } };
+      } catch (error) {
+        const reason = error instanceof CommandRejectedError
+          ? refusalOf(error)
+          : { code: "decide_failed", message: String((error as Error)?.message ?? error) };
+        next = { ...row, tentative: [], predicted: { status: "rejected", reason } };
+      }
+      await outbox.put(next);
+    }
+  }
+
+  // ---- tabs ----
+
+  #elect(): void {
+    const locks = (globalThis.navigator as { locks?: LockManager } | undefined)?.locks;
+    const mode = this.#options.leader ?? (locks ? "lock" : "always");
+    if (mode === "always" || !locks) {
+      this.#lead();
+      return;
+    }
+    const released = new Promise<void>((resolve) => this.#releaseLock = resolve);
+    locks.request(`verdict-sync:${this.#options.name}`, () => {
+      if (this.#closed) return;
+      this.#lead();
+      return released;
+    }).catch(() => {});
+  }
+
+  #lead(): void {
+    this.#leader = true;
+    globalThis.addEventListener?.("online", () => {
+      this.#failures = 0;
+      void this.#kick();
+    });
+    void this.#kick();
+  }
+
+  #tell(message: Message): void {
+    this.#hear(message);
+    this.#post(message);
+  }
+
+  #post(message: Message): void {
+    try {
+      this.#channel?.postMessage(message);
+    } catch {
+      // A closed channel: this tab is closing.
+    }
+  }
+
+  #hear(message: Message): void {
+    if (this.#closed) return;
+    switch (message.kind) {
+      case "changed":
+        for (const listener of this.#changeListeners) callSafely(listener);
+        break;
+      case "status":
+        if (this.#status !== message.status) {
+          this.#status = message.status;
+          for (const listener of this.#statusListeners) callSafely(listener, message.status);
+        }
+        break;
+      case "outcome":
+        for (const listener of this.#outcomeListeners) callSafely(listener, message.command);
+        break;
+      case "outbox":
+      case "sync":
+        if (this.#leader) {
+          if (message.kind === "sync") this.#paused = false;
+          void this.#kick();
+        }
+        break;
+    }
+  }
+
+  #setStatus(status: SyncStatus): void {
+    if (status !== this.#status) this.#tell({ kind: "status", status });
+  }
+
+  // ---- syncing (leader only) ----
+
+  /** Runs a sync round now, or once more after the one under way. */
+  #kick(): Promise<void> {
+    if (this.#closed || this.#paused) return this.#running ?? Promise.resolve();
+    if (this.#running) {
+      this.#again = true;
+      return this.#running;
+    }
+    clearTimeout(this.#timer);
+    this.#running = (async () => {
+      try {
+        do {
+          this.#again = false;
+          await this.#round();
+        } while (this.#again && !this.#closed && !this.#paused);
+      } finally {
+        this.#running = undefined;
+        this.#schedule();
+      }
+    })();
+    return this.#running;
+  }
+
+  #schedule(): void {
+    if (this.#closed || this.#paused) return;
+    const retry = this.#options.retryDelayMs ?? { min: 500, max: 30_000 };
+    const delay = this.#failures > 0
+      ? Math.min(retry.max, retry.min * 2 ** (this.#failures - 1)) * (0.75 + Math.random() / 2)
+      : this.#options.pollIntervalMs ?? 10_000;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => void this.#kick(), delay);
+  }
+
+  async #round(): Promise<void> {
+    if (this.#status !== "online") this.#setStatus("syncing");
+    try {
+      // A push that fails does not keep the server's events away: pull anyway.
+      let pushError: unknown;
+      await this.#pushAll().catch((error) => {
+        if (error instanceof Stop) throw error;
+        pushError = error;
+      });
+      await this.#pullAll();
+      if (pushError !== undefined) throw pushError;
+      this.#failures = 0;
+      this.#setStatus("online");
+      // Tabs opened since the last change hear it too.
+      this.#post({ kind: "status", status: "online" });
+      this.#listen();
+    } catch (error) {
+      if (this.#closed) return;
+      if (error instanceof Stop) {
+        this.#paused = true;
+        this.#setStatus(error.status);
+        return;
+      }
+      this.#failures++;
+      this.#setStatus("offline");
+    }
+  }
+
+  async #request(path: string, init: RequestInit = {}): Promise<Response> {
+    const headers = new Headers(await this.#options.headers?.());
+    if (init.body) headers.set("content-type", "application/json");
+    const doFetch = this.#options.fetch ?? globalThis.fetch;
+    const response = await doFetch(`${this.#base}${path}`, {
+      ...init,
+      headers,
+      signal: AbortSignal.timeout(this.#options.requestTimeoutMs ?? 15_000),
+    });
+    if (response.status === 401) {
+      await response.body?.cancel();
+      throw new Stop("needs-auth");
+    }
+    if (response.status === 409) {
+      const body = await response.json().catch(() => undefined) as SyncErrorBody | undefined;
+      if (body?.error?.code === "update_required") throw new Stop("update-required");
+    }
+    return response;
+  }
+
+  async #pushAll(): Promise<void> {
+    let batch = this.#options.pushBatch ?? 100;
+    for (;;) {
+      const rows = (await this.#db.getAllFromIndex("outbox", "state", "pending"))
+        .sort((a, b) => a.mid! - b.mid!)
+        .slice(0, batch);
+      if (rows.length === 0) return;
+      const commands: PushCommand[] = rows.map((row) => ({
+        mid: row.mid!,
+        commandId: row.commandId,
+        type: row.type,
+        data: row.data,
+        ...(row.metadata ? { metadata: row.metadata } : {}),
+      }));
+      const response = await this.#request("/push", {
+        method: "POST",
+        body: JSON.stringify({
+          protocol: SYNC_PROTOCOL,
+          clientId: this.#clientId,
+          schemaVersion: this.#options.schemaVersion ?? 1,
+          commands,
+        }),
+      });
+      if (response.status === 413 && rows.length > 1) {
+        // Too large together: fewer at a time.
+        await response.body?.cancel();
+        batch = Math.ceil(rows.length / 2);
+        continue;
+      }
+      if (response.status === 400 || response.status === 413) {
+        const body = await response.json().catch(() => undefined) as SyncErrorBody | undefined;
+        // A command the server will never take is refused for good, not pushed forever.
+        const refused = refusedCommands(body, rows, response.status);
+        if (refused.size === 0) throw new Error(`push refused: ${response.status}`);
+        await this.#apply([...refused].map(([row, reason]) => ({
+          mid: row.mid!,
+          commandId: row.commandId,
+          duplicate: false,
+          outcome: { status: "rejected", reason },
+        })));
+        continue;
+      }
+      if (!response.ok) throw new Error(`push failed: ${response.status}`);
+      const body = await response.json() as PushResponse;
+      const decided = await this.#apply(body.results);
+      if (decided < rows.length) {
+        // The server stopped at a command it could not decide: later.
+        throw new Error("the server could not decide every command");
+      }
+    }
+  }
+
+  /** Records the server's verdicts; returns how many commands they decided. */
+  async #apply(results: PushResponse["results"]): Promise<number> {
+    const tx = this.#write();
+    const outbox = tx.objectStore("outbox");
+    const cursor = (await tx.objectStore("meta").get("cursor") as number | undefined) ?? 0;
+    const decided: SyncCommandState[] = [];
+    for (const result of results) {
+      const row = await outbox.index("commandId").get(result.commandId);
+      if (!row || row.state !== "pending") continue;
+      const outcome: SyncOutcome = result.outcome;
+      if (outcome.status === "failed") {
+        await outbox.put({ ...row, attempts: row.attempts + 1 });
+        break;
+      }
+      let next: OutboxRow;
+      if (outcome.status === "accepted") {
+        const confirmAt = Math.max(0, ...outcome.events.map((event) => event.position));
+        next = {
+          ...row,
+          state: "accepted",
+          events: [...outcome.events],
+          confirmAt,
+          predicted: undefined,
+          // Its predicted events stay in the page's state until the server's arrive.
+          applied: confirmAt > cursor ? row.streamIds : [],
+        };
+      } else {
+        next = {
+          ...row,
+          state: "rejected",
+          reason: outcome.reason,
+          predicted: undefined,
+          tentative: [],
+          applied: [],
+        };
+      }
+      await outbox.put(next);
+      decided.push(commandState(next));
+    }
+    if (decided.length > 0) await this.#rebase(tx);
+    await tx.done;
+    for (const command of decided) this.#tell({ kind: "outcome", command });
+    if (decided.length > 0) this.#tell({ kind: "changed" });
+    return decided.length;
+  }
+
+  async #pullAll(): Promise<void> {
+    for (;;) {
+      const cursor = (await this.#db.get("meta", "cursor") as number | undefined) ?? 0;
+      const response = await this.#request(`/pull?cursor=${cursor}`);
+      if (!response.ok) throw new Error(`pull failed: ${response.status}`);
+      const body = await response.json() as PullResponse;
+      const more = await this.#absorb(cursor, body);
+      if (!more) return;
+    }
+  }
+
+  /** Stores pulled events and decides pending commands again; true when more wait. */
+  async #absorb(from: number, pulled: PullResponse): Promise<boolean> {
+    const tx = this.#write();
+    const meta = tx.objectStore("meta");
+    const events = tx.objectStore("events");
+    const outbox = tx.objectStore("outbox");
+    const known = await meta.get("serverId") as string | undefined;
+    const cursor = (await meta.get("cursor") as number | undefined) ?? 0;
+    if (cursor !== from) {
+      // Another round moved on meanwhile: this answer is stale.
+      tx.abort();
+      await tx.done.catch(() => {});
+      return true;
+    }
+    if (known !== undefined && known !== pulled.serverId && cursor > 0) {
+      // A new server: the copy of the old one is void; the outbox is pushed again.
+      await events.clear();
+      await meta.put(0, "cursor");
+      await meta.put(pulled.serverId, "serverId");
+      for (const row of await outbox.index("applied").getAll()) {
+        if (row.state !== "pending") await outbox.put({ ...row, applied: [] });
+      }
+      await this.#rebase(tx);
+      await tx.done;
+      this.#tell({ kind: "changed" });
+      return true;
+    }
+    const causes = new Set<unknown>();
+    for (const event of pulled.events) {
+      await events.put(event as MirrorRow);
+      causes.add(event.metadata.causationId);
+    }
+    await meta.put(pulled.cursor, "cursor");
+    if (known !== pulled.serverId) await meta.put(pulled.serverId, "serverId");
+    // Accepted commands whose events are now here stop adding their predictions.
+    const confirmed = await outbox.index("applied").getAll();
+    for (const row of confirmed) {
+      if (row.state === "accepted" && (row.confirmAt ?? 0) <= pulled.cursor) {
+        await outbox.put({ ...row, applied: [] });
+      } else if (row.state === "pending" && causes.has(row.commandId)) {
+        await outbox.put({
+          ...row,
+          landed: true,
+          tentative: [],
+          applied: [],
+          predicted: { status: "accepted" },
+        });
+      }
+    }
+    if (pulled.events.length > 0) await this.#rebase(tx);
+    await tx.done;
+    if (pulled.events.length > 0 || confirmed.length > 0) this.#tell({ kind: "changed" });
+    return pulled.more;
+  }
+
+  /** Keeps one `/events` stream open while online: a poke starts a round. */
+  #listen(): void {
+    if (this.#options.listen === false || this.#listening || this.#closed) return;
+    const controller = new AbortController();
+    this.#listening = controller;
+    (async () => {
+      const headers = new Headers(await this.#options.headers?.());
+      const doFetch = this.#options.fetch ?? globalThis.fetch;
+      const response = await doFetch(`${this.#base}/events`, {
+        headers,
+        signal: controller.signal,
+      });
+      if (!response.ok || !response.body) {
+        await response.body?.cancel();
+        return;
+      }
+      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = "";
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        buffer += value;
+        let end: number;
+        while ((end = buffer.indexOf("\n\n")) >= 0) {
+          const message = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          if (/^event: poke$/m.test(message)) void this.#kick();
+        }
+      }
+    })().catch(() => {}).finally(() => {
+      if (this.#listening === controller) this.#listening = undefined;
+    });
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new Error("This SyncClient is closed");
+  }
+}
+
+/** A sync stopped until the user acts: sign in, or update the app. */
+class Stop extends Error {
+  constructor(readonly status: "needs-auth" | "update-required") {
+    super(status);
+  }
+}
+
+function callSafely<T>(listener: (value: T) => void, value?: T): void {
+  try {
+    listener(value as T);
+  } catch (error) {
+    console.error("verdict sync: a listener threw:", error);
+  }
+}
+
+function streamIdsOf(definition: AnyDefinition, command: Command): string[] {
+  const ids = definition.streamId(command);
+  return typeof ids === "string" ? [ids] : [...ids];
+}
+
+/**
+ * The decider's events for a command, per stream, as the server's decider
+ * handler decides them: each stream on its own state, the events' ids
+ * derived from the command id and their index.
+ */
+function decideOn(
+  definition: AnyDefinition,
+  command: Command,
+  commandId: string,
+  streamIds: readonly string[],
+  states: Map<string, { state: unknown; version: number }>,
+): OutboxRow["tentative"] {
+  const metadata: EventMetadata = { correlationId: commandId, causationId: commandId };
+  let offset = 0;
+  return streamIds.map((streamId) => {
+    const decided = definition.decider.decide(command, states.get(streamId)!.state);
+    if (!Array.isArray(decided)) {
+      throw new TypeError("decide() must return an array of events");
+    }
+    const events = decided.map((event: { type: string; data?: unknown; metadata?: EventMetadata }, i) => ({
+      id: eventIdOf(commandId, offset + i),
+      type: event.type,
+      data: event.data,
+      metadata: event.metadata ? { ...metadata, ...event.metadata } : metadata,
+    }));
+    offset += decided.length;
+    return { streamId, events };
+  });
+}
+
+function refusalOf(error: CommandRejectedError): SyncRefusal {
+  return {
+    code: error.code,
+    message: error.message,
+    ...(error.details ? { details: error.details } : {}),
+  };
+}
+
+function serverEvent(row: SyncEvent): LocalEvent {
+  return {
+    id: row.id,
+    streamId: row.streamId,
+    version: row.version,
+    position: row.position,
+    type: row.type,
+    data: row.data,
+    metadata: row.metadata as EventMetadata,
+    timestamp: new Date(row.timestamp),
+    pending: false,
+  };
+}
+
+function localEvent(event: TentativeEvent, streamId: string, version: number): LocalEvent {
+  return {
+    id: event.id,
+    streamId,
+    version,
+    position: 0,
+    type: event.type,
+    data: event.data,
+    metadata: event.metadata,
+    timestamp: new Date(0),
+    pending: true,
+  };
+}
+
+function commandState(row: OutboxRow): SyncCommandState {
+  return {
+    commandId: row.commandId,
+    mid: row.mid!,
+    type: row.type,
+    data: row.data,
+    dispatchedAt: new Date(row.dispatchedAt),
+    state: row.state,
+    ...(row.predicted ? { predicted: row.predicted } : {}),
+    ...(row.reason ? { reason: row.reason } : {}),
+    ...(row.events ? { events: row.events } : {}),
+    attempts: row.attempts,
+  };
+}
+
+/** The rows a 400 or 413 answer blames, with why. */
+function refusedCommands(
+  body: SyncErrorBody | undefined,
+  rows: OutboxRow[],
+  status: number,
+): Map<OutboxRow, SyncRefusal> {
+  const refused = new Map<OutboxRow, SyncRefusal>();
+  if (status === 413) {
+    // One command alone too large: it never will fit.
+    if (rows.length === 1) {
+      refused.set(rows[0], { code: "too_large", message: body?.error.message ?? "too large" });
+    }
+    return refused;
+  }
+  for (const issue of body?.error.issues ?? []) {
+    const match = /^commands\.(\d+)/.exec(issue.path);
+    const row = match ? rows[Number(match[1])] : undefined;
+    if (row && !refused.has(row)) {
+      refused.set(row, {
+        code: "bad_request",
+        message: `${issue.path}: ${issue.message}`,
+      });
+    }
+  }
+  return refused;
+}
