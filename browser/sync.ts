@@ -28,6 +28,23 @@ import {
 /**
  * How one command type is decided in the page: the decider and streams the
  * server's `deciderHandler` uses for it.
+ *
+ * @example
+ * ```ts
+ * import type { Command, Decider } from "@verdict/verdict";
+ * import type { SyncCommandDefinition } from "@verdict/verdict/browser";
+ *
+ * type Increment = Command<"Increment", { id: string }>;
+ * const counter: Decider<Increment, number, { type: "Incremented"; data: null }> = {
+ *   initialState: () => 0,
+ *   decide: () => [{ type: "Incremented", data: null }],
+ *   evolve: (n) => n + 1,
+ * };
+ * const definition: SyncCommandDefinition<Increment, number, { type: "Incremented"; data: null }> = {
+ *   decider: counter,
+ *   streamId: (command) => `counter-${command.data.id}`,
+ * };
+ * ```
  */
 export interface SyncCommandDefinition<C extends Command, S, E extends { type: string }> {
   /** The domain logic, shared with the server. */
@@ -36,7 +53,21 @@ export interface SyncCommandDefinition<C extends Command, S, E extends { type: s
   readonly streamId: (command: C) => string | readonly string[];
 }
 
-/** Where the sync connection stands, as a UI shows it. */
+/** Where the sync connection stands, as a UI shows it.
+ *
+ * @example
+ * ```ts
+ * import type { SyncStatus } from "@verdict/verdict/browser";
+ *
+ * const labels: Record<SyncStatus, string> = {
+ *   online: "Saved",
+ *   offline: "Offline: changes are kept on this device",
+ *   syncing: "Saving…",
+ *   "update-required": "Please reload to update the app",
+ *   "needs-auth": "Please sign in again",
+ * };
+ * ```
+ */
 export type SyncStatus =
   | "online"
   | "offline"
@@ -48,6 +79,19 @@ export type SyncStatus =
  * A command of the outbox and what became of it: pending (with the page's
  * prediction), or decided by the server. Kept across reloads until
  * dismissed.
+ *
+ * @example
+ * ```ts
+ * import type { SyncCommandState } from "@verdict/verdict/browser";
+ *
+ * function describe(command: SyncCommandState): string {
+ *   if (command.state === "rejected") return `${command.type} refused: ${command.reason?.message}`;
+ *   if (command.state === "accepted") return `${command.type} saved`;
+ *   return command.predicted?.status === "rejected"
+ *     ? `${command.type} will probably be refused: ${command.predicted.reason?.message}`
+ *     : `${command.type} waiting to be sent`;
+ * }
+ * ```
  */
 export interface SyncCommandState {
   /** The command id: the server records the command under it. */
@@ -66,7 +110,10 @@ export interface SyncCommandState {
    * What the page predicts for a pending command on what it knows now: a
    * command the page would refuse stays pending, for the server is the judge.
    */
-  readonly predicted?: { readonly status: "accepted" | "rejected"; readonly reason?: SyncRefusal };
+  readonly predicted?: {
+    readonly status: "accepted" | "rejected";
+    readonly reason?: SyncRefusal;
+  };
   /** Why the server refused it. */
   readonly reason?: SyncRefusal;
   /** Where an accepted command's events landed on the server. */
@@ -75,13 +122,31 @@ export interface SyncCommandState {
   readonly attempts: number;
 }
 
-/** An event as the page sees it: the server's, or a pending command's (`pending: true`, position 0). */
+/** An event as the page sees it: the server's, or a pending command's (`pending: true`, position 0).
+ *
+ * @example
+ * ```ts
+ * import type { LocalEvent } from "@verdict/verdict/browser";
+ *
+ * const unsent = (events: LocalEvent[]) => events.filter((event) => event.pending).length;
+ * ```
+ */
 export type LocalEvent = RecordedEvent & {
   /** True for an event a pending command predicts; the server has not written it. */
   readonly pending: boolean;
 };
 
-/** What `dispatch` answers in the page. */
+/** What `dispatch` answers in the page.
+ *
+ * @example
+ * ```ts
+ * import type { LocalResult } from "@verdict/verdict/browser";
+ *
+ * function message(result: LocalResult): string {
+ *   return result.status === "pending" ? "Saved on this device" : `Refused: ${result.reason.message}`;
+ * }
+ * ```
+ */
 export type LocalResult =
   | {
     /** Journalled: it will be pushed; its events are applied locally meanwhile. */
@@ -98,7 +163,20 @@ export type LocalResult =
     readonly reason: SyncRefusal;
   };
 
-/** Options of {@linkcode SyncClient.open}. */
+/** Options of {@linkcode SyncClient.open}.
+ *
+ * @example
+ * ```ts
+ * import type { SyncClientOptions } from "@verdict/verdict/browser";
+ *
+ * const options: SyncClientOptions = {
+ *   name: "bank",
+ *   url: "/sync",
+ *   headers: () => ({ authorization: `Bearer ${sessionStorage.getItem("token")}` }),
+ *   schemaVersion: 3,
+ * };
+ * ```
+ */
 export interface SyncClientOptions {
   /** The app's name: the IndexedDB database is `verdict-sync:{name}`. */
   readonly name: string;
@@ -266,7 +344,9 @@ export class SyncClient {
   /** Opens (or creates) the page's sync database and starts syncing. */
   static async open(options: SyncClientOptions): Promise<SyncClient> {
     if (typeof options.name !== "string" || options.name.length === 0) {
-      throw new TypeError("SyncClient needs a name: the IndexedDB database is named after it");
+      throw new TypeError(
+        "SyncClient needs a name: the IndexedDB database is named after it",
+      );
     }
     if (typeof options.url !== "string" || options.url.length === 0) {
       throw new TypeError("SyncClient needs the sync server's url");
@@ -276,7 +356,10 @@ export class SyncClient {
         db.createObjectStore("meta");
         db.createObjectStore("events", { keyPath: "position" })
           .createIndex("stream", ["streamId", "version"], { unique: true });
-        const outbox = db.createObjectStore("outbox", { keyPath: "mid", autoIncrement: true });
+        const outbox = db.createObjectStore("outbox", {
+          keyPath: "mid",
+          autoIncrement: true,
+        });
         outbox.createIndex("commandId", "commandId", { unique: true });
         outbox.createIndex("state", "state");
         outbox.createIndex("applied", "applied", { multiEntry: true });
@@ -370,7 +453,9 @@ export class SyncClient {
     const events: LocalEvent[] = [];
     for (const { streamId, events: decided } of tentative) {
       const base = states.get(streamId)!.version;
-      decided.forEach((event, i) => events.push(localEvent(event, streamId, base + i + 1)));
+      decided.forEach((event, i) =>
+        events.push(localEvent(event, streamId, base + i + 1))
+      );
     }
     return { status: "pending", commandId, mid, events };
   }
@@ -432,7 +517,9 @@ export class SyncClient {
   async outcomes(): Promise<SyncCommandState[]> {
     this.#assertOpen();
     const rows = await this.#db.getAll("outbox");
-    return rows.filter((row) => row.state !== "pending" && !row.dismissed).map(commandState);
+    return rows.filter((row) => row.state !== "pending" && !row.dismissed).map(
+      commandState,
+    );
   }
 
   /** What became of a command dispatched in this origin (survives reloads), or `undefined`. */
@@ -549,7 +636,10 @@ export class SyncClient {
           if (part.streamId !== streamId) continue;
           for (const event of part.events) {
             version++;
-            state = definition.decider.evolve(state, localEvent(event, streamId, version));
+            state = definition.decider.evolve(
+              state,
+              localEvent(event, streamId, version),
+            );
           }
         }
       }
@@ -563,14 +653,17 @@ export class SyncClient {
     streamId: string,
   ): Promise<LocalEvent[]> {
     const range = IDBKeyRange.bound([streamId, 0], [streamId, Infinity]);
-    const events: LocalEvent[] = (await tx.objectStore("events").index("stream").getAll(range))
-      .map(serverEvent);
+    const events: LocalEvent[] =
+      (await tx.objectStore("events").index("stream").getAll(range))
+        .map(serverEvent);
     let version = events.length > 0 ? events[events.length - 1].version : 0;
     const rows = await tx.objectStore("outbox").index("applied").getAll(streamId);
     for (const row of rows.sort((a, b) => a.mid! - b.mid!)) {
       for (const part of row.tentative) {
         if (part.streamId !== streamId) continue;
-        for (const event of part.events) events.push(localEvent(event, streamId, ++version));
+        for (const event of part.events) {
+          events.push(localEvent(event, streamId, ++version));
+        }
       }
     }
     return events;
@@ -593,12 +686,24 @@ export class SyncClient {
       const command = { type: row.type, data: row.data };
       let next: OutboxRow;
       try {
-        const tentative = decideOn(definition, command, row.commandId, row.streamIds, states);
-        next = { ...row, tentative, applied: row.streamIds, predicted: { status: "accepted" } };
+        const tentative = decideOn(
+          definition,
+          command,
+          row.commandId,
+          row.streamIds,
+          states,
+        );
+        next = {
+          ...row,
+          tentative,
+          applied: row.streamIds,
+          predicted: { status: "accepted" },
+        };
       } catch (error) {
-        const reason = error instanceof CommandRejectedError
-          ? refusalOf(error)
-          : { code: "decide_failed", message: String((error as Error)?.message ?? error) };
+        const reason = error instanceof CommandRejectedError ? refusalOf(error) : {
+          code: "decide_failed",
+          message: String((error as Error)?.message ?? error),
+        };
         next = { ...row, tentative: [], predicted: { status: "rejected", reason } };
       }
       await outbox.put(next);
@@ -653,11 +758,15 @@ export class SyncClient {
       case "status":
         if (this.#status !== message.status) {
           this.#status = message.status;
-          for (const listener of this.#statusListeners) callSafely(listener, message.status);
+          for (const listener of this.#statusListeners) {
+            callSafely(listener, message.status);
+          }
         }
         break;
       case "outcome":
-        for (const listener of this.#outcomeListeners) callSafely(listener, message.command);
+        for (const listener of this.#outcomeListeners) {
+          callSafely(listener, message.command);
+        }
         break;
       case "outbox":
       case "sync":
@@ -701,7 +810,8 @@ export class SyncClient {
     if (this.#closed || this.#paused) return;
     const retry = this.#options.retryDelayMs ?? { min: 500, max: 30_000 };
     const delay = this.#failures > 0
-      ? Math.min(retry.max, retry.min * 2 ** (this.#failures - 1)) * (0.75 + Math.random() / 2)
+      ? Math.min(retry.max, retry.min * 2 ** (this.#failures - 1)) *
+        (0.75 + Math.random() / 2)
       : this.#options.pollIntervalMs ?? 10_000;
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => void this.#kick(), delay);
@@ -749,7 +859,9 @@ export class SyncClient {
       throw new Stop("needs-auth");
     }
     if (response.status === 409) {
-      const body = await response.json().catch(() => undefined) as SyncErrorBody | undefined;
+      const body = await response.json().catch(() => undefined) as
+        | SyncErrorBody
+        | undefined;
       if (body?.error?.code === "update_required") throw new Stop("update-required");
     }
     return response;
@@ -785,7 +897,9 @@ export class SyncClient {
         continue;
       }
       if (response.status === 400 || response.status === 413) {
-        const body = await response.json().catch(() => undefined) as SyncErrorBody | undefined;
+        const body = await response.json().catch(() => undefined) as
+          | SyncErrorBody
+          | undefined;
         // A command the server will never take is refused for good, not pushed forever.
         const refused = refusedCommands(body, rows, response.status);
         if (refused.size === 0) throw new Error(`push refused: ${response.status}`);
@@ -811,7 +925,8 @@ export class SyncClient {
   async #apply(results: PushResponse["results"]): Promise<number> {
     const tx = this.#write();
     const outbox = tx.objectStore("outbox");
-    const cursor = (await tx.objectStore("meta").get("cursor") as number | undefined) ?? 0;
+    const cursor = (await tx.objectStore("meta").get("cursor") as number | undefined) ??
+      0;
     const decided: SyncCommandState[] = [];
     for (const result of results) {
       const row = await outbox.index("commandId").get(result.commandId);
@@ -997,7 +1112,10 @@ function decideOn(
     if (!Array.isArray(decided)) {
       throw new TypeError("decide() must return an array of events");
     }
-    const events = decided.map((event: { type: string; data?: unknown; metadata?: EventMetadata }, i) => ({
+    const events = decided.map((
+      event: { type: string; data?: unknown; metadata?: EventMetadata },
+      i,
+    ) => ({
       id: eventIdOf(commandId, offset + i),
       type: event.type,
       data: event.data,
@@ -1030,7 +1148,11 @@ function serverEvent(row: SyncEvent): LocalEvent {
   };
 }
 
-function localEvent(event: TentativeEvent, streamId: string, version: number): LocalEvent {
+function localEvent(
+  event: TentativeEvent,
+  streamId: string,
+  version: number,
+): LocalEvent {
   return {
     id: event.id,
     streamId,
@@ -1069,7 +1191,10 @@ function refusedCommands(
   if (status === 413) {
     // One command alone too large: it never will fit.
     if (rows.length === 1) {
-      refused.set(rows[0], { code: "too_large", message: body?.error.message ?? "too large" });
+      refused.set(rows[0], {
+        code: "too_large",
+        message: body?.error.message ?? "too large",
+      });
     }
     return refused;
   }

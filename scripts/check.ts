@@ -30,6 +30,7 @@ const ok = await runSteps("check", [
       "stores/memory/mod.ts",
       "stores/indexeddb/mod.ts",
       "browser/mod.ts",
+      "src/sync/mod.ts",
     ],
   },
 ]);

@@ -8,7 +8,16 @@
 
 import { idProblem, jsonProblem } from "../stored_data.ts";
 
-/** The protocol version both sides speak. */
+/** The protocol version both sides speak.
+ *
+ * @example
+ * ```ts
+ * import { SYNC_PROTOCOL } from "@verdict/verdict/sync";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(SYNC_PROTOCOL, 1);
+ * ```
+ */
 export const SYNC_PROTOCOL = 1;
 
 /**
@@ -65,7 +74,19 @@ export interface PushRequest {
   readonly commands: readonly PushCommand[];
 }
 
-/** Why the server refused a command, as the client shows it. */
+/** Why the server refused a command, as the client shows it.
+ *
+ * @example
+ * ```ts
+ * import type { SyncRefusal } from "@verdict/verdict/sync";
+ *
+ * const reason: SyncRefusal = {
+ *   code: "insufficient_funds",
+ *   message: "insufficient funds: balance 20, requested 80",
+ *   details: { balance: 20, requested: 80 },
+ * };
+ * ```
+ */
 export interface SyncRefusal {
   /** A stable, machine-readable reason, e.g. `"insufficient_funds"`. */
   readonly code: string;
@@ -75,7 +96,15 @@ export interface SyncRefusal {
   readonly details?: Readonly<Record<string, unknown>>;
 }
 
-/** Where one of an accepted command's events landed on the server. */
+/** Where one of an accepted command's events landed on the server.
+ *
+ * @example
+ * ```ts
+ * import type { SyncEventRef } from "@verdict/verdict/sync";
+ *
+ * const landed: SyncEventRef = { id: "0193a4f0-8d2e-7c41-9f3a-2b6d1e0c4a57", streamId: "account-A-1", version: 3, position: 42 };
+ * ```
+ */
 export interface SyncEventRef {
   /** The event id. */
   readonly id: string;
@@ -128,7 +157,20 @@ export type SyncOutcome =
     readonly error: { readonly name: string; readonly message: string };
   };
 
-/** The server's answer for one pushed command. */
+/** The server's answer for one pushed command.
+ *
+ * @example
+ * ```ts
+ * import type { PushResult } from "@verdict/verdict/sync";
+ *
+ * const result: PushResult = {
+ *   mid: 7,
+ *   commandId: "0193a4f0-8d2e-7c41-9f3a-2b6d1e0c4a57",
+ *   duplicate: false,
+ *   outcome: { status: "rejected", reason: { code: "account_not_found", message: "account A-9 does not exist" } },
+ * };
+ * ```
+ */
 export interface PushResult {
   /** The command's outbox place. */
   readonly mid: number;
@@ -145,6 +187,13 @@ export interface PushResult {
  * result the server stops: the commands after it come back with no result
  * and are pushed again, so a later command is never decided before an
  * earlier one.
+ *
+ * @example
+ * ```ts
+ * import { type PushResponse, SYNC_PROTOCOL } from "@verdict/verdict/sync";
+ *
+ * const answer: PushResponse = { protocol: SYNC_PROTOCOL, serverId: "empty", results: [] };
+ * ```
  */
 export interface PushResponse {
   /** {@linkcode SYNC_PROTOCOL}. */
@@ -155,7 +204,24 @@ export interface PushResponse {
   readonly results: readonly PushResult[];
 }
 
-/** An event as a pull delivers it. */
+/** An event as a pull delivers it.
+ *
+ * @example
+ * ```ts
+ * import type { SyncEvent } from "@verdict/verdict/sync";
+ *
+ * const event: SyncEvent = {
+ *   position: 1,
+ *   id: "0193a4f0-8d2e-7c41-9f3a-2b6d1e0c4a57",
+ *   streamId: "account-A-1",
+ *   version: 1,
+ *   type: "AccountOpened",
+ *   data: { accountId: "A-1", owner: "Ada" },
+ *   metadata: { causationId: "0193a4f0-8d2e-7c41-9f3a-2b6d1e0c4a50" },
+ *   timestamp: "2026-12-04T10:00:00.000Z",
+ * };
+ * ```
+ */
 export interface SyncEvent {
   /** Global position on the server. */
   readonly position: number;
@@ -178,6 +244,13 @@ export interface SyncEvent {
 /**
  * The answer to `GET {base}/pull?cursor=N`: the events after the cursor
  * the principal may see, in global order.
+ *
+ * @example
+ * ```ts
+ * import { type PullResponse, SYNC_PROTOCOL } from "@verdict/verdict/sync";
+ *
+ * const page: PullResponse = { protocol: SYNC_PROTOCOL, serverId: "empty", events: [], cursor: 0, more: false };
+ * ```
  */
 export interface PullResponse {
   /** {@linkcode SYNC_PROTOCOL}. */
@@ -192,7 +265,15 @@ export interface PullResponse {
   readonly more: boolean;
 }
 
-/** The codes of a sync request the server refused as a whole. */
+/** The codes of a sync request the server refused as a whole.
+ *
+ * @example
+ * ```ts
+ * import type { SyncErrorCode } from "@verdict/verdict/sync";
+ *
+ * const retryable = (code: SyncErrorCode) => code === "unavailable";
+ * ```
+ */
 export type SyncErrorCode =
   | "bad_request"
   | "too_large"
@@ -205,6 +286,15 @@ export type SyncErrorCode =
 /**
  * The body of every refused sync request (status 4xx): nothing of it was
  * written.
+ *
+ * @example
+ * ```ts
+ * import type { SyncErrorBody } from "@verdict/verdict/sync";
+ *
+ * const refused: SyncErrorBody = {
+ *   error: { code: "bad_request", message: "The body is not a well-formed push", issues: [{ path: "commands.0.mid", message: "must be a positive integer" }] },
+ * };
+ * ```
  */
 export interface SyncErrorBody {
   /** What went wrong. */
@@ -216,7 +306,16 @@ export interface SyncErrorBody {
   };
 }
 
-/** The longest client id a server takes, in UTF-16 units. */
+/** The longest client id a server takes, in UTF-16 units.
+ *
+ * @example
+ * ```ts
+ * import { MAX_CLIENT_ID_LENGTH } from "@verdict/verdict/sync";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(MAX_CLIENT_ID_LENGTH, 200);
+ * ```
+ */
 export const MAX_CLIENT_ID_LENGTH = 200;
 
 /**
@@ -250,7 +349,10 @@ export function pushRequestProblems(
     typeof request.clientId !== "string" || request.clientId.length === 0 ||
     request.clientId.length > MAX_CLIENT_ID_LENGTH || idProblem(request.clientId)
   ) {
-    problem("clientId", `must be a non-empty id of at most ${MAX_CLIENT_ID_LENGTH} characters`);
+    problem(
+      "clientId",
+      `must be a non-empty id of at most ${MAX_CLIENT_ID_LENGTH} characters`,
+    );
   }
   if (!Number.isSafeInteger(request.schemaVersion)) {
     problem("schemaVersion", "must be an integer");
@@ -288,7 +390,10 @@ export function pushRequestProblems(
     else {
       const dataIssue = jsonProblem(command.data);
       if (dataIssue) {
-        problem(`${at}.data${dataIssue.path.map((p) => `.${p}`).join("")}`, dataIssue.problem);
+        problem(
+          `${at}.data${dataIssue.path.map((p) => `.${p}`).join("")}`,
+          dataIssue.problem,
+        );
       }
     }
     if (command.metadata !== undefined) {

@@ -15,9 +15,9 @@ import {
   type PullResponse,
   type PushCommand,
   type PushRequest,
+  pushRequestProblems,
   type PushResponse,
   type PushResult,
-  pushRequestProblems,
   SYNC_PROTOCOL,
   type SyncErrorBody,
   type SyncErrorCode,
@@ -25,7 +25,19 @@ import {
   type SyncOutcome,
 } from "./protocol.ts";
 
-/** Who is asking, as `authenticate` found from the request. */
+/** Who is asking, as `authenticate` found from the request.
+ *
+ * @example
+ * ```ts
+ * import type { SyncPrincipal } from "@verdict/verdict/sync";
+ *
+ * // From a session cookie, a verified token, …: never from the body.
+ * function authenticate(request: Request): SyncPrincipal | undefined {
+ *   const user = request.headers.get("x-user");
+ *   return user ? { principal: user, tenantId: "acme" } : undefined;
+ * }
+ * ```
+ */
 export interface SyncPrincipal {
   /** The user or service id: recorded as the commands' principal. */
   readonly principal: string;
@@ -105,7 +117,26 @@ export interface SyncHandlerOptions<C extends Command = Command> {
   readonly onError?: (error: unknown) => void;
 }
 
-/** The sync server's request handler, with its background work. */
+/** The sync server's request handler, with its background work.
+ *
+ * @example
+ * ```ts
+ * import { audit, CommandBus } from "@verdict/verdict";
+ * import { MemoryCommandLog, MemoryEventStore } from "@verdict/verdict/memory";
+ * import { type SyncHandler, syncHandler } from "@verdict/verdict/sync";
+ *
+ * const commandLog = new MemoryCommandLog();
+ * const store = new MemoryEventStore({ commandLog });
+ * const handler: SyncHandler = syncHandler({
+ *   bus: new CommandBus().use(audit(commandLog)),
+ *   store,
+ *   commandLog,
+ *   authenticate: () => ({ principal: "ada" }),
+ * });
+ * handler.poke(); // after events were written another way
+ * handler.close();
+ * ```
+ */
 export interface SyncHandler {
   /** Answers one request (`POST …/push`, `GET …/pull`, `GET …/events`). */
   (request: Request): Promise<Response>;
@@ -219,7 +250,8 @@ export function syncHandler<C extends Command = Command>(
     }
   }
 
-  function listen(who: SyncPrincipal, request: Request): Response {
+  // A client that goes away cancels the stream (`cancel` below).
+  function listen(who: SyncPrincipal): Response {
     let listener: Listener;
     const encoder = new TextEncoder();
     const body = new ReadableStream<Uint8Array>({
@@ -256,10 +288,6 @@ export function syncHandler<C extends Command = Command>(
             listener.end();
           },
         );
-        request.signal?.addEventListener("abort", () => {
-          stop();
-          listener.end();
-        });
       },
       cancel() {
         stop();
@@ -290,7 +318,11 @@ export function syncHandler<C extends Command = Command>(
     try {
       body = JSON.parse(text);
     } catch (error) {
-      return refuse(400, "bad_request", `The body is not JSON: ${(error as Error).message}`);
+      return refuse(
+        400,
+        "bad_request",
+        `The body is not JSON: ${(error as Error).message}`,
+      );
     }
     const problems = pushRequestProblems(body, maxCommands);
     if (problems.length > 0) {
@@ -417,7 +449,6 @@ export function syncHandler<C extends Command = Command>(
     const read = await store.readAll({
       after: cursor,
       limit: Math.min(limit, maxPullEvents),
-      signal: request.signal,
     });
     const events: SyncEvent[] = [];
     for (const event of read) {
@@ -446,7 +477,9 @@ export function syncHandler<C extends Command = Command>(
   const handler = async (request: Request): Promise<Response> => {
     const path = new URL(request.url).pathname;
     const route = path.startsWith(base) ? path.slice(base.length) : undefined;
-    const method = route === "/push" ? "POST" : route === "/pull" || route === "/events"
+    const method = route === "/push"
+      ? "POST"
+      : route === "/pull" || route === "/events"
       ? "GET"
       : undefined;
     if (method === undefined) return refuse(404, "not_found", `No sync route at ${path}`);
@@ -461,7 +494,7 @@ export function syncHandler<C extends Command = Command>(
     try {
       if (route === "/push") return await push(request, who);
       if (route === "/pull") return await pull(request, who);
-      return listen(who, request);
+      return listen(who);
     } catch (error) {
       onError(error);
       return json(503, {
@@ -535,14 +568,20 @@ function failedOutcome(error: unknown): SyncOutcome {
   const name = error instanceof Error ? error.name : "Error";
   return {
     status: "failed",
-    error: { name, message: "The server could not decide the command now; it will be retried" },
+    error: {
+      name,
+      message: "The server could not decide the command now; it will be retried",
+    },
   };
 }
 
 function json(status: number, body: unknown): Response {
   return new Response(JSON.stringify(body), {
     status,
-    headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" },
+    headers: {
+      "content-type": "application/json; charset=utf-8",
+      "cache-control": "no-store",
+    },
   });
 }
 

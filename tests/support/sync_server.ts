@@ -1,12 +1,12 @@
 /**
- * A sync server for the tests: the bank over a real store (memory, Deno KV
- * on a temp file, or PostgreSQL in a fresh schema), behind `syncHandler`,
+ * A sync server for the tests: the bank over a real store (memory or
+ * PostgreSQL in a fresh schema here; Deno KV in tests/sync_kv_test.ts),
+ * behind `syncHandler`,
  * and a `fetch` for clients in the same process that can be cut off, lose
  * an answer after the server committed, or fail pushes only.
  */
 import type { CommandLogStore, EventStore } from "@verdict/verdict";
 import { MemoryCommandLog, MemoryEventStore } from "@verdict/verdict/memory";
-import { openKvStores } from "@verdict/verdict/kv";
 import { openPostgresStores } from "@verdict/verdict/postgres";
 import {
   type SyncHandler,
@@ -41,24 +41,24 @@ export function memoryStores(): StoreFactory {
   };
 }
 
-export function kvStores(dir: string): StoreFactory {
-  let n = 0;
-  return () => openKvStores(`${dir}/sync-${n++}.kv`);
-}
-
 export function postgresStores(database: TestDatabase): StoreFactory {
-  return () => Promise.resolve(openPostgresStores(database.sql, { schema: database.schema() }));
+  return () =>
+    Promise.resolve(openPostgresStores(database.sql, { schema: database.schema() }));
 }
 
 /** Who a request is from: `authorization: Bearer <user>` (tenant after a colon). */
 export function bearer(request: Request): SyncPrincipal | undefined {
-  const match = /^Bearer ([^:]+)(?::(.+))?$/.exec(request.headers.get("authorization") ?? "");
+  const match = /^Bearer ([^:]+)(?::(.+))?$/.exec(
+    request.headers.get("authorization") ?? "",
+  );
   return match ? { principal: match[1], tenantId: match[2] } : undefined;
 }
 
 export interface TestServer {
   stores: ServerStores;
   handler: SyncHandler;
+  /** Ends the handler (and its /events streams) and makes a new one on the same store. */
+  renew(): void;
   /** Replaces the store with an empty one (a wiped server). */
   wipe(): Promise<void>;
   close(): Promise<void>;
@@ -69,24 +69,26 @@ export async function bankServer(
   open: StoreFactory,
   options: Partial<SyncHandlerOptions<BankCommand>> = {},
 ): Promise<TestServer> {
-  const make = async () => {
-    const stores = await open();
-    const bus = createBank({ store: stores.events, log: stores.commandLog });
-    const handler = syncHandler<BankCommand>({
-      bus,
+  const handlerOn = (stores: ServerStores) =>
+    syncHandler<BankCommand>({
+      bus: createBank({ store: stores.events, log: stores.commandLog }),
       store: stores.events,
       commandLog: stores.commandLog,
       authenticate: bearer,
       onError: () => {},
       ...options,
     });
-    return { stores, handler };
+  const stores = await open();
+  const server = { stores, handler: handlerOn(stores) } as TestServer;
+  server.renew = () => {
+    server.handler.close();
+    server.handler = handlerOn(server.stores);
   };
-  const server = { ...await make() } as TestServer;
   server.wipe = async () => {
     server.handler.close();
     await server.stores.close();
-    Object.assign(server, await make());
+    server.stores = await open();
+    server.handler = handlerOn(server.stores);
   };
   server.close = async () => {
     server.handler.close();
@@ -127,7 +129,9 @@ export function network(server: () => SyncHandler): TestNetwork {
       if (isPush) {
         net.pushed++;
         if (response.ok) {
-          const body = await response.clone().json() as { results: { duplicate: boolean }[] };
+          const body = await response.clone().json() as {
+            results: { duplicate: boolean }[];
+          };
           net.duplicates += body.results.filter((result) => result.duplicate).length;
         }
       }

@@ -1,0 +1,407 @@
+// The offline-sync cases, run on each store by tests/sync_test.ts (memory,
+// PostgreSQL) and tests/sync_kv_test.ts: SyncClient on fake-indexeddb,
+// syncHandler over the bank, the network between them cut, lossy or back.
+import "fake-indexeddb/auto";
+import assert from "node:assert/strict";
+import type { RecordedEvent } from "@verdict/verdict";
+import {
+  type LocalEvent,
+  SyncClient,
+  type SyncClientOptions,
+} from "@verdict/verdict/browser";
+import { accountDecider, type BankCommand, bankStreams } from "../../examples/bank.ts";
+import {
+  bankServer,
+  network,
+  type StoreFactory,
+  type TestNetwork,
+  type TestServer,
+} from "./sync_server.ts";
+
+let names = 0;
+const HOUR = 3_600_000;
+
+async function client(
+  net: TestNetwork,
+  options: Partial<SyncClientOptions> & { user?: string } = {},
+): Promise<SyncClient> {
+  const user = options.user ?? "alice";
+  const sync = await SyncClient.open({
+    name: `sync-test-${names++}`,
+    url: "http://127.0.0.1/sync",
+    fetch: net.fetch,
+    headers: () => ({ authorization: `Bearer ${user}` }),
+    leader: "always",
+    listen: false,
+    // Rounds run when a test asks (sync()), never on a timer.
+    pollIntervalMs: HOUR,
+    retryDelayMs: { min: HOUR, max: HOUR },
+    ...options,
+  });
+  for (const type of ["OpenAccount", "Deposit", "Withdraw", "Transfer"] as const) {
+    sync.register(type, {
+      decider: accountDecider,
+      streamId: bankStreams,
+    });
+  }
+  return sync;
+}
+
+/** The server's events, as the client keeps them. */
+async function serverEvents(server: TestServer): Promise<unknown[]> {
+  const events: RecordedEvent[] = [];
+  for (let after = 0;;) {
+    const page = await server.stores.events.readAll({ after, limit: 1000 });
+    if (page.length === 0) break;
+    events.push(...page);
+    after = page[page.length - 1].position;
+  }
+  return events.map(comparable);
+}
+
+function comparable(event: RecordedEvent | LocalEvent) {
+  return {
+    id: event.id,
+    streamId: event.streamId,
+    version: event.version,
+    position: event.position,
+    type: event.type,
+    data: event.data,
+  };
+}
+
+async function balance(sync: SyncClient, accountId: string): Promise<number> {
+  const account = await sync.state(`account-${accountId}`, accountDecider);
+  return account.balance;
+}
+
+export function cases(open: StoreFactory) {
+  return async (t: Deno.TestContext) => {
+    await t.step(
+      "server down: 50 commands from two tabs, one reopened midway; server up: one verdict each, local state = server's",
+      async () => {
+        const server = await bankServer(open, { basePath: "/sync" });
+        const net = network(() => server.handler);
+        const name = `sync-tabs-${names++}`;
+        const first = await client(net, { name });
+        let second = await client(net, { name });
+        assert.equal(first.clientId, second.clientId, "one outbox, one client id");
+        await first.sync();
+        net.up = false;
+        const verdicts = new Map<string, number>();
+        first.onOutcome((command) =>
+          verdicts.set(command.commandId, (verdicts.get(command.commandId) ?? 0) + 1)
+        );
+        const ids: string[] = [];
+        for (let i = 0; i < 50; i++) {
+          const tab = i % 2 === 0 ? first : second;
+          const command: BankCommand = i < 5
+            ? { type: "OpenAccount", data: { accountId: `A-${i}`, owner: `owner ${i}` } }
+            : i % 7 === 0
+            ? { type: "Withdraw", data: { accountId: `A-${i % 5}`, amount: 1_000 } }
+            : { type: "Deposit", data: { accountId: `A-${i % 5}`, amount: i } };
+          const result = await tab.dispatch(command);
+          if (result.status === "pending") ids.push(result.commandId);
+          if (i === 25) {
+            // The second tab is reloaded: closed, opened again.
+            await second.close();
+            second = await client(net, { name });
+          }
+        }
+        // Withdrawals of 1,000 are refused in the page and never queued.
+        assert.equal(ids.length, 50 - 7);
+        assert.equal((await first.pending()).length, ids.length);
+        net.up = true;
+        // Both tabs push the same outbox at once: the server decides each command once.
+        await Promise.all([first.sync(), second.sync()]);
+        await first.sync();
+        assert.deepEqual(await first.pending(), []);
+        for (const id of ids) {
+          const state = await first.outcome(id);
+          assert.equal(state?.state, "accepted", `command ${id}`);
+          const record = await server.stores.commandLog.get(id);
+          assert.equal(record?.status, "accepted");
+        }
+        assert.deepEqual([...verdicts.values()].filter((n) => n !== 1), []);
+        assert.equal(verdicts.size, ids.length, "one verdict per command, heard once");
+        const local = (await first.readAll()).map(comparable);
+        assert.deepEqual(local, await serverEvents(server));
+        assert.equal(local.length, ids.length);
+        await first.close();
+        await second.close();
+        await server.close();
+      },
+    );
+
+    await t.step(
+      "a push whose answer is lost after the commit is pushed again: no duplicates",
+      async () => {
+        const server = await bankServer(open, { basePath: "/sync" });
+        const net = network(() => server.handler);
+        const sync = await client(net);
+        await sync.sync();
+        // The first push commits, and its answer never arrives.
+        net.loseAnswers = 1;
+        await sync.dispatch({
+          type: "OpenAccount",
+          data: { accountId: "L-1", owner: "Lee" },
+        });
+        for (let i = 1; i <= 4; i++) {
+          await sync.dispatch({ type: "Deposit", data: { accountId: "L-1", amount: i } });
+        }
+        while ((await sync.pending()).length > 0) await sync.sync();
+        assert.equal(net.loseAnswers, 0, "an answer was lost");
+        assert.ok(net.duplicates >= 1, "the lost push's commands were pushed again");
+        assert.equal(sync.status, "online");
+        const events = await serverEvents(server);
+        assert.equal(events.length, 5, "each command's events once");
+        assert.equal(await balance(sync, "L-1"), 10);
+        assert.deepEqual((await sync.readAll()).map(comparable), events);
+        await sync.close();
+        await server.close();
+      },
+    );
+
+    await t.step(
+      "two clients overdraw one account offline: one accepted, the other rejected with the reason, kept after reopening",
+      async () => {
+        const server = await bankServer(open, { basePath: "/sync" });
+        const net = network(() => server.handler);
+        const ada = await client(net, { user: "ada" });
+        const bobsName = `sync-bob-${names++}`;
+        const bob = await client(net, { user: "bob", name: bobsName });
+        await ada.dispatch({
+          type: "OpenAccount",
+          data: { accountId: "J-1", owner: "joint" },
+        });
+        await ada.dispatch({ type: "Deposit", data: { accountId: "J-1", amount: 100 } });
+        await ada.sync();
+        await bob.sync();
+        assert.equal(await balance(bob, "J-1"), 100);
+        net.up = false;
+        const fromAda = await ada.dispatch({
+          type: "Withdraw",
+          data: { accountId: "J-1", amount: 80 },
+        });
+        const fromBob = await bob.dispatch({
+          type: "Withdraw",
+          data: { accountId: "J-1", amount: 80 },
+        });
+        assert.equal(fromAda.status, "pending");
+        assert.equal(fromBob.status, "pending");
+        assert.equal(await balance(bob, "J-1"), 20, "the page applies its prediction");
+        net.up = true;
+        await ada.sync();
+        // Bob's pull arrives before his push: his withdrawal is now predicted rejected.
+        net.pushes = false;
+        await bob.sync();
+        const predicted = await bob.outcome(fromBob.commandId);
+        assert.equal(predicted?.state, "pending", "the server is the judge");
+        assert.equal(predicted?.predicted?.status, "rejected");
+        assert.equal(predicted?.predicted?.reason?.code, "insufficient_funds");
+        assert.equal(await balance(bob, "J-1"), 20, "Ada's withdrawal, not Bob's");
+        net.pushes = true;
+        await bob.sync();
+        const verdict = await bob.outcome(fromBob.commandId);
+        assert.equal(verdict?.state, "rejected");
+        assert.equal(verdict?.reason?.code, "insufficient_funds");
+        assert.match(verdict?.reason?.message ?? "", /insufficient funds: balance 20/);
+        assert.equal((await ada.outcome(fromAda.commandId))?.state, "accepted");
+        // The verdict and its reason survive closing the page.
+        await bob.close();
+        const reopened = await client(net, { user: "bob", name: bobsName });
+        const kept = await reopened.outcome(fromBob.commandId);
+        assert.equal(kept?.state, "rejected");
+        assert.equal(kept?.reason?.code, "insufficient_funds");
+        assert.deepEqual(
+          (await reopened.outcomes()).filter((o) => o.state === "rejected").map((o) =>
+            o.commandId
+          ),
+          [fromBob.commandId],
+        );
+        await reopened.close();
+        await ada.close();
+        await server.close();
+      },
+    );
+
+    await t.step("a verdict is there after the page reloads", async () => {
+      const server = await bankServer(open, { basePath: "/sync" });
+      const net = network(() => server.handler);
+      const name = `sync-reload-${names++}`;
+      let sync = await client(net, { name });
+      const opened = await sync.dispatch({
+        type: "OpenAccount",
+        data: { accountId: "R-1", owner: "Ria" },
+      });
+      await sync.sync();
+      net.up = false;
+      const deposit = await sync.dispatch({
+        type: "Deposit",
+        data: { accountId: "R-404", amount: 5 },
+      });
+      assert.equal(deposit.status, "rejected", "refused in the page: no account R-404");
+      const again = await sync.dispatch({
+        type: "OpenAccount",
+        data: { accountId: "R-2", owner: "Ria" },
+      });
+      await sync.close();
+      sync = await client(net, { name });
+      net.up = true;
+      await sync.sync();
+      assert.equal((await sync.outcome(opened.commandId))?.state, "accepted");
+      assert.equal((await sync.outcome(again.commandId))?.state, "accepted");
+      await sync.close();
+      sync = await client(net, { name });
+      const outcomes = await sync.outcomes();
+      assert.deepEqual(outcomes.map((o) => o.state), ["accepted", "accepted"]);
+      assert.equal(await sync.dismiss(opened.commandId), true);
+      assert.deepEqual((await sync.outcomes()).map((o) => o.commandId), [
+        again.commandId,
+      ]);
+      await sync.close();
+      await server.close();
+    });
+
+    await t.step(
+      "a page closed between dispatch and push: the next page pushes it",
+      async () => {
+        const server = await bankServer(open, { basePath: "/sync" });
+        const net = network(() => server.handler);
+        const name = `sync-killed-${names++}`;
+        net.up = false;
+        const tab = await client(net, { name });
+        const result = await tab.dispatch({
+          type: "OpenAccount",
+          data: { accountId: "K-1", owner: "Kim" },
+        });
+        await tab.close();
+        net.up = true;
+        const next = await client(net, { name });
+        await next.sync();
+        assert.equal((await next.outcome(result.commandId))?.state, "accepted");
+        assert.equal(
+          (await server.stores.commandLog.get(result.commandId))?.status,
+          "accepted",
+        );
+        await next.close();
+        await server.close();
+      },
+    );
+
+    await t.step(
+      "the server's store is wiped (a new server id): the copy is replaced, pending commands decided by the new server",
+      async () => {
+        const server = await bankServer(open, { basePath: "/sync" });
+        const net = network(() => server.handler);
+        const sync = await client(net);
+        await sync.dispatch({
+          type: "OpenAccount",
+          data: { accountId: "W-1", owner: "Wu" },
+        });
+        await sync.dispatch({ type: "Deposit", data: { accountId: "W-1", amount: 50 } });
+        await sync.sync();
+        net.up = false;
+        const deposit = await sync.dispatch({
+          type: "Deposit",
+          data: { accountId: "W-1", amount: 7 },
+        });
+        const other = await sync.dispatch({
+          type: "OpenAccount",
+          data: { accountId: "W-2", owner: "Wu" },
+        });
+        await server.wipe();
+        net.up = true;
+        await sync.sync();
+        await sync.sync();
+        // W-1 is gone with the old store: the new server refuses the deposit, with why.
+        const refused = await sync.outcome(deposit.commandId);
+        assert.equal(refused?.state, "rejected");
+        assert.equal(refused?.reason?.code, "account_not_found");
+        assert.equal((await sync.outcome(other.commandId))?.state, "accepted");
+        assert.deepEqual(
+          (await sync.readAll()).map(comparable),
+          await serverEvents(server),
+        );
+        assert.equal(await balance(sync, "W-1"), 0);
+        await sync.close();
+        await server.close();
+      },
+    );
+
+    await t.step(
+      "401: sync pauses, asks for sign-in, the outbox untouched; resumes after",
+      async () => {
+        const server = await bankServer(open, { basePath: "/sync" });
+        const net = network(() => server.handler);
+        let token = "";
+        const sync = await client(net, {
+          headers: (): HeadersInit => token ? { authorization: `Bearer ${token}` } : {},
+        });
+        const result = await sync.dispatch({
+          type: "OpenAccount",
+          data: { accountId: "N-1", owner: "Nia" },
+        });
+        await sync.sync();
+        assert.equal(sync.status, "needs-auth");
+        assert.equal((await sync.pending()).length, 1);
+        token = "nia";
+        await sync.sync();
+        assert.equal(sync.status, "online");
+        assert.equal((await sync.outcome(result.commandId))?.state, "accepted");
+        assert.equal(
+          (await server.stores.commandLog.get(result.commandId))?.metadata.userId,
+          "nia",
+        );
+        await sync.close();
+        await server.close();
+      },
+    );
+
+    await t.step(
+      "an unsupported schema version: 'update-required', the outbox kept",
+      async () => {
+        const server = await bankServer(open, {
+          basePath: "/sync",
+          supportsSchema: (version) => version >= 2,
+        });
+        const net = network(() => server.handler);
+        const sync = await client(net, { schemaVersion: 1 });
+        await sync.dispatch({
+          type: "OpenAccount",
+          data: { accountId: "U-1", owner: "Uma" },
+        });
+        await sync.sync();
+        assert.equal(sync.status, "update-required");
+        assert.equal((await sync.pending()).length, 1);
+        assert.equal(net.pushed, 1);
+        await sync.sync();
+        assert.equal(sync.status, "update-required");
+        await sync.close();
+        await server.close();
+      },
+    );
+
+    await t.step(
+      "a poke on /events brings another client's events without asking",
+      async () => {
+        const server = await bankServer(open, { basePath: "/sync", pollIntervalMs: 50 });
+        const net = network(() => server.handler);
+        const writer = await client(net, { user: "wes" });
+        const reader = await client(net, { user: "rae", listen: true });
+        await reader.sync();
+        const changed = new Promise<void>((resolve) => reader.onChange(resolve));
+        await writer.dispatch({
+          type: "OpenAccount",
+          data: { accountId: "P-1", owner: "Pat" },
+        });
+        await writer.sync();
+        await changed;
+        assert.equal((await reader.readAll()).length, 1);
+        await writer.close();
+        await reader.close();
+        await server.close();
+      },
+    );
+  };
+}
