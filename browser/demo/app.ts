@@ -1,39 +1,42 @@
-// The offline bank: the server demo's decider, bus and audit trail, running
-// in the page on IndexedDB, following appends from other tabs.
+// The offline bank: the server's account decider, running in the page on
+// IndexedDB through a SyncClient. Commands are decided here at once, kept in
+// the outbox, and pushed to the server when it can be reached; the server
+// decides each again, and its verdict (accepted, or refused with the reason)
+// is shown and kept.
 import {
-  type CommandResult,
-  follow,
-  openIndexedDbStores,
+  type LocalEvent,
+  type LocalResult,
+  SyncClient,
+  type SyncCommandState,
+  type SyncStatus,
 } from "@verdict/verdict/browser";
-import { type BankCommand, type BankEvent, createBank } from "../../examples/bank.ts";
+import { accountDecider, type BankCommand, bankStreams } from "../../examples/bank.ts";
 
-const stores = openIndexedDbStores("verdict-bank-demo");
-let conflicts = 0;
-const bank = createBank({
-  store: stores.events,
-  log: stores.commandLog,
-  onConflict: () => {
-    conflicts++;
-    render();
-  },
-  onError: (error) => console.error(error),
+const user = new URL(location.href).searchParams.get("user") ?? "alice";
+const sync = await SyncClient.open({
+  name: `bank-demo-${user}`,
+  url: "/sync",
+  headers: () => ({ authorization: `Bearer ${user}` }),
+  pollIntervalMs: 5_000,
+  retryDelayMs: { min: 250, max: 2_000 },
 });
+for (const type of ["OpenAccount", "Deposit", "Withdraw", "Transfer"] as const) {
+  sync.register(type, { decider: accountDecider, streamId: bankStreams });
+}
 
 const $ = <T extends Element>(selector: string) => document.querySelector(selector) as T;
 
-function show(result: CommandResult, label: string): void {
+function show(result: LocalResult, label: string): void {
   const status = $<HTMLDivElement>("#status");
   status.className = result.status;
-  status.textContent = result.status === "accepted"
-    ? `${label}: accepted`
-    : result.status === "rejected"
-    ? `${label}: REJECTED — ${result.reason.message}`
-    : `${label}: failed — ${result.error.message}`;
+  status.textContent = result.status === "pending"
+    ? `${label}: saved on this device, waiting for the server`
+    : `${label}: REJECTED — ${result.reason.message}`;
 }
 
 /** Dispatches a command from the UI (and from tests: window.verdictDispatch). */
-async function dispatch(command: BankCommand): Promise<CommandResult> {
-  const result = await bank.dispatch(command, { principal: "browser" });
+async function dispatch(command: BankCommand): Promise<LocalResult> {
+  const result = await sync.dispatch(command);
   // The tables first, then the status line: whoever sees the outcome sees
   // the state it produced.
   await render();
@@ -76,10 +79,10 @@ function rows(selector: string, cells: string[][], classes: string[] = []): void
   body.replaceChildren(
     ...cells.map((row, i) => {
       const tr = document.createElement("tr");
+      if (classes[i]) tr.className = classes[i];
       for (const text of row) {
         const td = document.createElement("td");
         td.textContent = text;
-        if (classes[i]) td.className = classes[i];
         tr.append(td);
       }
       return tr;
@@ -87,12 +90,43 @@ function rows(selector: string, cells: string[][], classes: string[] = []): void
   );
 }
 
+function balancesOf(events: readonly LocalEvent[]) {
+  const balances = new Map<
+    string,
+    { owner: string; balance: number; pending: boolean }
+  >();
+  for (const event of events as (LocalEvent & BankEventShape)[]) {
+    const id = event.streamId.replace(/^account-/, "");
+    const account = balances.get(id) ?? { owner: "", balance: 0, pending: false };
+    if (event.type === "AccountOpened") account.owner = event.data.owner;
+    if (event.type === "MoneyDeposited" || event.type === "TransferReceived") {
+      account.balance += event.data.amount;
+    }
+    if (event.type === "MoneyWithdrawn" || event.type === "TransferSent") {
+      account.balance -= event.data.amount;
+    }
+    account.pending ||= event.pending;
+    balances.set(id, account);
+  }
+  return balances;
+}
+
+type BankEventShape = { type: string; data: { owner: string; amount: number } };
+
+function verdict(command: SyncCommandState): string {
+  if (command.state === "rejected") return `REJECTED — ${command.reason?.message}`;
+  if (command.state === "accepted") return "ACCEPTED";
+  return command.predicted?.status === "rejected"
+    ? `PENDING — likely refused: ${command.predicted.reason?.message}`
+    : "PENDING";
+}
+
 let rendering: Promise<void> | undefined;
 let queued: Promise<void> | undefined;
 /**
- * Redraws from the stores. A call made while a redraw runs waits for one
+ * Redraws from the client. A call made while a redraw runs waits for one
  * that starts after it (the running one may have read before the latest
- * commit); calls made meanwhile share that next redraw.
+ * change); calls made meanwhile share that next redraw.
  */
 function render(): Promise<void> {
   if (rendering) {
@@ -103,61 +137,69 @@ function render(): Promise<void> {
     return queued;
   }
   rendering = (async () => {
-    const events = await stores.events.readAll<BankEvent>();
-    const balances = new Map<string, { owner: string; balance: number }>();
-    for (const event of events) {
-      const id = event.streamId.replace(/^account-/, "");
-      const account = balances.get(id) ?? { owner: "", balance: 0 };
-      if (event.type === "AccountOpened") account.owner = event.data.owner;
-      if (event.type === "MoneyDeposited" || event.type === "TransferReceived") {
-        account.balance += event.data.amount;
-      }
-      if (event.type === "MoneyWithdrawn" || event.type === "TransferSent") {
-        account.balance -= event.data.amount;
-      }
-      balances.set(id, account);
-    }
+    const events = await sync.readAll();
+    const balances = balancesOf(events);
     rows(
       "#balances",
-      [...balances].map(([id, a]) => [id, a.owner, String(a.balance)]),
+      [...balances].map((
+        [id, a],
+      ) => [id, a.owner, String(a.balance), a.pending ? "pending" : ""]),
+      [...balances.values()].map((a) => a.pending ? "pending" : ""),
     );
     rows(
       "#events",
-      events.slice(-40).map((
-        e,
-      ) => [`#${e.position}`, `${e.streamId}@${e.version}`, e.type]),
-    );
-    const { records } = await stores.commandLog.list({ limit: 1000 });
-    const recent = records.slice(-40);
-    rows(
-      "#audit",
-      recent.map((r) => [
-        r.commandType,
-        r.status.toUpperCase(),
-        r.status === "accepted"
-          ? `${r.eventIds.length} event(s)`
-          : r.error?.message ?? "",
+      events.slice(-40).map((e) => [
+        e.pending ? "pending" : `#${e.position}`,
+        `${e.streamId}@${e.version}`,
+        e.type,
       ]),
-      recent.map((r) => r.status === "accepted" ? "" : "rejected"),
+      events.slice(-40).map((e) => e.pending ? "pending" : ""),
     );
-    $<HTMLParagraphElement>("#conflicts").textContent =
-      `Conflicts retried in this tab: ${conflicts}`;
+    const commands = [...await sync.outcomes(), ...await sync.pending()]
+      .sort((a, b) => a.mid - b.mid)
+      .slice(-40);
+    rows(
+      "#commands",
+      commands.map((c) => [c.type, JSON.stringify(c.data), verdict(c)]),
+      commands.map((c) => c.state),
+    );
   })().finally(() => rendering = undefined);
   return rendering;
 }
 
-// Follow appends from this tab and the others (BroadcastChannel wakes us).
-(async () => {
-  for await (const _ of follow(stores.events, { pollIntervalMs: 1_000 })) await render();
-})();
+const labels: Record<SyncStatus, string> = {
+  online: "online — synced with the server",
+  offline: "offline — commands are kept on this device",
+  syncing: "syncing…",
+  "update-required": "the server needs a newer app: reload",
+  "needs-auth": "sign in again to sync",
+};
+function showStatus(status: SyncStatus): void {
+  const badge = $<HTMLSpanElement>("#sync");
+  badge.className = status;
+  badge.textContent = labels[status];
+}
+
+sync.onStatus(showStatus);
+sync.onChange(() => void render());
+sync.onOutcome((command) => {
+  if (command.state !== "rejected") return;
+  const notice = $<HTMLDivElement>("#notice");
+  notice.hidden = false;
+  notice.textContent = `The server refused ${command.type} ${
+    JSON.stringify(command.data)
+  }: ${command.reason?.message}`;
+});
 
 Object.assign(globalThis, {
   verdictDispatch: dispatch,
   verdictState: async () => ({
-    events: (await stores.events.readAll()).length,
-    audit: (await stores.commandLog.list({ limit: 1000 })).records.length,
-    conflicts,
+    status: sync.status,
+    pending: (await sync.pending()).length,
+    outcomes: await sync.outcomes(),
   }),
 });
+$<HTMLSpanElement>("#user").textContent = user;
+showStatus(sync.status);
 await render();
 document.body.dataset.ready = "true";
