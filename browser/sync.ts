@@ -574,6 +574,7 @@ export class SyncClient {
       this.#post({ kind: "sync" });
       return Promise.resolve();
     }
+    this.#failures = 0;
     return this.#kick();
   }
 
@@ -671,43 +672,89 @@ export class SyncClient {
 
   /**
    * Decides every pending command again, in outbox order, on the server's
-   * events and the earlier rows: run after server events arrive.
+   * events and the rows before it, and keeps what changed: run when the
+   * state the predictions were made on changed (server events arrived, a
+   * command was refused). One walk: each stream's state is read once per
+   * decider and carried forward from row to row.
    */
   async #rebase(tx: Tx): Promise<void> {
     const outbox = tx.objectStore("outbox");
-    const pending = (await outbox.index("state").getAll("pending"))
-      .sort((a, b) => a.mid! - b.mid!);
-    for (const row of pending) {
-      if (row.landed) continue;
+    const rows = distinctRows(await outbox.index("applied").getAll());
+    const mirror = tx.objectStore("events").index("stream");
+    type Decider = AnyDefinition["decider"];
+    const states = new Map<Decider, Map<string, { state: unknown; version: number }>>();
+    const walked: OutboxRow[] = [];
+    const stateOf = async (decider: Decider, streamId: string) => {
+      let byStream = states.get(decider);
+      if (!byStream) states.set(decider, byStream = new Map());
+      let entry = byStream.get(streamId);
+      if (!entry) {
+        let state = decider.initialState();
+        let version = 0;
+        const range = IDBKeyRange.bound([streamId, 0], [streamId, Infinity]);
+        for (const row of await mirror.getAll(range)) {
+          state = decider.evolve(state, serverEvent(row));
+          version = row.version;
+        }
+        for (const row of walked) {
+          for (const part of row.tentative) {
+            if (part.streamId !== streamId) continue;
+            for (const event of part.events) {
+              state = decider.evolve(state, localEvent(event, streamId, ++version));
+            }
+          }
+        }
+        byStream.set(streamId, entry = { state, version });
+      }
+      return entry;
+    };
+    const writes: Promise<unknown>[] = [];
+    for (let row of rows) {
       const definition = this.#definitions.get(row.type);
       // A type this tab does not know stays as it was decided.
-      if (!definition) continue;
-      const states = await this.#states(tx, definition, row.streamIds, row.mid!);
-      const command = { type: row.type, data: row.data };
-      let next: OutboxRow;
-      try {
-        const tentative = decideOn(
-          definition,
-          command,
-          row.commandId,
-          row.streamIds,
-          states,
-        );
-        next = {
-          ...row,
-          tentative,
-          applied: row.streamIds,
-          predicted: { status: "accepted" },
-        };
-      } catch (error) {
-        const reason = error instanceof CommandRejectedError ? refusalOf(error) : {
-          code: "decide_failed",
-          message: String((error as Error)?.message ?? error),
-        };
-        next = { ...row, tentative: [], predicted: { status: "rejected", reason } };
+      if (row.state === "pending" && !row.landed && definition) {
+        const current = new Map<string, { state: unknown; version: number }>();
+        for (const streamId of row.streamIds) {
+          current.set(streamId, await stateOf(definition.decider, streamId));
+        }
+        let next: OutboxRow;
+        try {
+          const tentative = decideOn(
+            definition,
+            { type: row.type, data: row.data },
+            row.commandId,
+            row.streamIds,
+            current,
+          );
+          next = { ...row, tentative, predicted: { status: "accepted" } };
+        } catch (error) {
+          const reason = error instanceof CommandRejectedError ? refusalOf(error) : {
+            code: "decide_failed",
+            message: String((error as Error)?.message ?? error),
+          };
+          next = { ...row, tentative: [], predicted: { status: "rejected", reason } };
+        }
+        if (
+          JSON.stringify([next.tentative, next.predicted]) !==
+            JSON.stringify([row.tentative, row.predicted])
+        ) writes.push(outbox.put(next));
+        row = next;
       }
-      await outbox.put(next);
+      walked.push(row);
+      for (const part of row.tentative) {
+        for (const [decider, byStream] of states) {
+          const entry = byStream.get(part.streamId);
+          if (!entry) continue;
+          for (const event of part.events) {
+            entry.state = decider.evolve(
+              entry.state,
+              localEvent(event, part.streamId, ++entry.version),
+            );
+          }
+        }
+      }
     }
+    await Promise.all(writes);
   }
 
   // ---- tabs ----
@@ -769,9 +816,13 @@ export class SyncClient {
         }
         break;
       case "outbox":
+        // Offline, a new command waits for the next retry, not a round each.
+        if (this.#leader && this.#failures === 0) void this.#kick();
+        break;
       case "sync":
         if (this.#leader) {
-          if (message.kind === "sync") this.#paused = false;
+          this.#paused = false;
+          this.#failures = 0;
           void this.#kick();
         }
         break;
@@ -870,9 +921,8 @@ export class SyncClient {
   async #pushAll(): Promise<void> {
     let batch = this.#options.pushBatch ?? 100;
     for (;;) {
-      const rows = (await this.#db.getAllFromIndex("outbox", "state", "pending"))
-        .sort((a, b) => a.mid! - b.mid!)
-        .slice(0, batch);
+      // An index's records come in key order, then primary key: mid order.
+      const rows = await this.#db.getAllFromIndex("outbox", "state", "pending", batch);
       if (rows.length === 0) return;
       const commands: PushCommand[] = rows.map((row) => ({
         mid: row.mid!,
@@ -925,15 +975,22 @@ export class SyncClient {
   async #apply(results: PushResponse["results"]): Promise<number> {
     const tx = this.#write();
     const outbox = tx.objectStore("outbox");
-    const cursor = (await tx.objectStore("meta").get("cursor") as number | undefined) ??
-      0;
+    const [cursor, rows] = await Promise.all([
+      tx.objectStore("meta").get("cursor") as Promise<number | undefined>,
+      Promise.all(
+        results.map((result) => outbox.index("commandId").get(result.commandId)),
+      ),
+    ]);
     const decided: SyncCommandState[] = [];
-    for (const result of results) {
-      const row = await outbox.index("commandId").get(result.commandId);
+    const writes: Promise<unknown>[] = [];
+    // A refusal the page did not predict takes away events later predictions stand on.
+    let unforeseen = false;
+    for (const [i, result] of results.entries()) {
+      const row = rows[i];
       if (!row || row.state !== "pending") continue;
       const outcome: SyncOutcome = result.outcome;
       if (outcome.status === "failed") {
-        await outbox.put({ ...row, attempts: row.attempts + 1 });
+        writes.push(outbox.put({ ...row, attempts: row.attempts + 1 }));
         break;
       }
       let next: OutboxRow;
@@ -946,9 +1003,10 @@ export class SyncClient {
           confirmAt,
           predicted: undefined,
           // Its predicted events stay in the page's state until the server's arrive.
-          applied: confirmAt > cursor ? row.streamIds : [],
+          applied: confirmAt > (cursor ?? 0) ? row.streamIds : [],
         };
       } else {
+        if (row.tentative.some((part) => part.events.length > 0)) unforeseen = true;
         next = {
           ...row,
           state: "rejected",
@@ -958,10 +1016,11 @@ export class SyncClient {
           applied: [],
         };
       }
-      await outbox.put(next);
+      writes.push(outbox.put(next));
       decided.push(commandState(next));
     }
-    if (decided.length > 0) await this.#rebase(tx);
+    await Promise.all(writes);
+    if (unforeseen) await this.#rebase(tx);
     await tx.done;
     for (const command of decided) this.#tell({ kind: "outcome", command });
     if (decided.length > 0) this.#tell({ kind: "changed" });
@@ -998,7 +1057,7 @@ export class SyncClient {
       await events.clear();
       await meta.put(0, "cursor");
       await meta.put(pulled.serverId, "serverId");
-      for (const row of await outbox.index("applied").getAll()) {
+      for (const row of distinctRows(await outbox.index("applied").getAll())) {
         if (row.state !== "pending") await outbox.put({ ...row, applied: [] });
       }
       await this.#rebase(tx);
@@ -1006,31 +1065,43 @@ export class SyncClient {
       this.#tell({ kind: "changed" });
       return true;
     }
+    const writes: Promise<unknown>[] = [];
     const causes = new Set<unknown>();
+    const arrived = new Set<string>();
     for (const event of pulled.events) {
-      await events.put(event as MirrorRow);
+      writes.push(events.put(event as MirrorRow));
       causes.add(event.metadata.causationId);
+      arrived.add(event.id);
     }
-    await meta.put(pulled.cursor, "cursor");
-    if (known !== pulled.serverId) await meta.put(pulled.serverId, "serverId");
-    // Accepted commands whose events are now here stop adding their predictions.
-    const confirmed = await outbox.index("applied").getAll();
-    for (const row of confirmed) {
+    writes.push(meta.put(pulled.cursor, "cursor"));
+    if (known !== pulled.serverId) writes.push(meta.put(pulled.serverId, "serverId"));
+    // Events that are not just this page's accepted predictions coming
+    // back change the state pending commands were decided on.
+    let news = pulled.events.length;
+    let changed = pulled.events.length > 0;
+    for (const row of distinctRows(await outbox.index("applied").getAll())) {
       if (row.state === "accepted" && (row.confirmAt ?? 0) <= pulled.cursor) {
-        await outbox.put({ ...row, applied: [] });
+        // Its events are here now: its predictions stop counting.
+        writes.push(outbox.put({ ...row, applied: [] }));
+        changed = true;
+        for (const part of row.tentative) {
+          for (const event of part.events) if (arrived.has(event.id)) news--;
+        }
       } else if (row.state === "pending" && causes.has(row.commandId)) {
-        await outbox.put({
+        writes.push(outbox.put({
           ...row,
           landed: true,
           tentative: [],
           applied: [],
           predicted: { status: "accepted" },
-        });
+        }));
+        changed = true;
       }
     }
-    if (pulled.events.length > 0) await this.#rebase(tx);
+    await Promise.all(writes);
+    if (news > 0) await this.#rebase(tx);
     await tx.done;
-    if (pulled.events.length > 0 || confirmed.length > 0) this.#tell({ kind: "changed" });
+    if (changed) this.#tell({ kind: "changed" });
     return pulled.more;
   }
 
@@ -1086,6 +1157,13 @@ function callSafely<T>(listener: (value: T) => void, value?: T): void {
   } catch (error) {
     console.error("verdict sync: a listener threw:", error);
   }
+}
+
+/** Rows of a multi-entry index, each once, in outbox order. */
+function distinctRows(rows: OutboxRow[]): OutboxRow[] {
+  const byMid = new Map<number, OutboxRow>();
+  for (const row of rows) byMid.set(row.mid!, row);
+  return [...byMid.values()].sort((a, b) => a.mid! - b.mid!);
 }
 
 function streamIdsOf(definition: AnyDefinition, command: Command): string[] {

@@ -336,10 +336,20 @@ export function syncHandler<C extends Command = Command>(
         `This server does not speak schema version ${pushed.schemaVersion}: update the app`,
       );
     }
+    // Whether each command was decided before: looked up together, not one
+    // round trip per command. (A push racing this one is still answered
+    // once: the bus finds the record when it writes.)
+    const known = await Promise.all(
+      pushed.commands.map((command) =>
+        bus.handles(command.type)
+          ? commandLog.get(command.commandId).catch((error: unknown) => error)
+          : undefined
+      ),
+    );
     const results: PushResult[] = [];
     let accepted = false;
-    for (const command of pushed.commands) {
-      const result = await run(command, pushed.clientId, who);
+    for (const [i, command] of pushed.commands.entries()) {
+      const result = await run(command, pushed.clientId, who, known[i]);
       results.push(result);
       if (result.outcome.status === "accepted" && !result.duplicate) accepted = true;
       if (result.outcome.status === "failed") break;
@@ -357,6 +367,7 @@ export function syncHandler<C extends Command = Command>(
     command: PushCommand,
     clientId: string,
     who: SyncPrincipal,
+    known: CommandRecord | undefined | unknown,
   ): Promise<PushResult> {
     const { mid, commandId } = command;
     const answer = (outcome: SyncOutcome, duplicate = false): PushResult => ({
@@ -374,12 +385,8 @@ export function syncHandler<C extends Command = Command>(
         },
       });
     }
-    let existing: CommandRecord | undefined;
-    try {
-      existing = await commandLog.get(commandId);
-    } catch (error) {
-      return answer(failedOutcome(error));
-    }
+    if (known instanceof Error) return answer(failedOutcome(known));
+    const existing = known as CommandRecord | undefined;
     if (existing && existing.status !== "failed") {
       if (!ownedBy(existing, clientId, who)) {
         return answer({
