@@ -225,8 +225,6 @@ interface OutboxRow {
   predicted?: { status: "accepted" | "rejected"; reason?: SyncRefusal };
   reason?: SyncRefusal;
   events?: SyncEventRef[];
-  /** The position after which the server's events include this command's. */
-  confirmAt?: number;
   /**
    * A pending command whose events a pull already brought (its push's
    * answer was lost): its effect is in the server's events, so it adds no
@@ -254,7 +252,12 @@ interface SyncSchema extends DBSchema {
   outbox: {
     key: number;
     value: OutboxRow;
-    indexes: { commandId: string; state: string; applied: string };
+    indexes: {
+      commandId: string;
+      state: string;
+      queue: [string, number];
+      applied: string;
+    };
   };
 }
 
@@ -324,6 +327,8 @@ export class SyncClient {
   #failures = 0;
   #listening?: AbortController;
   #paused = false;
+  /** Ids of events a push brought into the copy before the pull that brings them again. */
+  readonly #echoes = new Set<string>();
 
   private constructor(
     db: IDBPDatabase<SyncSchema>,
@@ -362,6 +367,8 @@ export class SyncClient {
         });
         outbox.createIndex("commandId", "commandId", { unique: true });
         outbox.createIndex("state", "state");
+        // The queue: pending rows in outbox order, from any mid on.
+        outbox.createIndex("queue", ["state", "mid"]);
         outbox.createIndex("applied", "applied", { multiEntry: true });
       },
     });
@@ -918,56 +925,76 @@ export class SyncClient {
     return response;
   }
 
+  /**
+   * Pushes the queue in order, batch after batch. The next batch is sent
+   * while the last one's verdicts are being written: only once the server
+   * answered for every command of a batch, so none is decided before an
+   * earlier one was.
+   */
   async #pushAll(): Promise<void> {
     let batch = this.#options.pushBatch ?? 100;
-    for (;;) {
-      // An index's records come in key order, then primary key: mid order.
-      const rows = await this.#db.getAllFromIndex("outbox", "state", "pending", batch);
-      if (rows.length === 0) return;
-      const commands: PushCommand[] = rows.map((row) => ({
-        mid: row.mid!,
-        commandId: row.commandId,
-        type: row.type,
-        data: row.data,
-        ...(row.metadata ? { metadata: row.metadata } : {}),
-      }));
-      const response = await this.#request("/push", {
-        method: "POST",
-        body: JSON.stringify({
-          protocol: SYNC_PROTOCOL,
-          clientId: this.#clientId,
-          schemaVersion: this.#options.schemaVersion ?? 1,
-          commands,
-        }),
-      });
-      if (response.status === 413 && rows.length > 1) {
-        // Too large together: fewer at a time.
-        await response.body?.cancel();
-        batch = Math.ceil(rows.length / 2);
-        continue;
-      }
-      if (response.status === 400 || response.status === 413) {
-        const body = await response.json().catch(() => undefined) as
-          | SyncErrorBody
-          | undefined;
-        // A command the server will never take is refused for good, not pushed forever.
-        const refused = refusedCommands(body, rows, response.status);
-        if (refused.size === 0) throw new Error(`push refused: ${response.status}`);
-        await this.#apply([...refused].map(([row, reason]) => ({
+    let after = 0;
+    let applying: Promise<unknown> = Promise.resolve();
+    try {
+      for (;;) {
+        const rows = await this.#db.getAllFromIndex(
+          "outbox",
+          "queue",
+          IDBKeyRange.bound(["pending", after], ["pending", Infinity], true),
+          batch,
+        );
+        if (rows.length === 0) return;
+        const commands: PushCommand[] = rows.map((row) => ({
           mid: row.mid!,
           commandId: row.commandId,
-          duplicate: false,
-          outcome: { status: "rejected", reason },
-        })));
-        continue;
-      }
-      if (!response.ok) throw new Error(`push failed: ${response.status}`);
-      const body = await response.json() as PushResponse;
-      const decided = await this.#apply(body.results);
-      if (decided < rows.length) {
+          type: row.type,
+          data: row.data,
+          ...(row.metadata ? { metadata: row.metadata } : {}),
+        }));
+        const response = await this.#request("/push", {
+          method: "POST",
+          body: JSON.stringify({
+            protocol: SYNC_PROTOCOL,
+            clientId: this.#clientId,
+            schemaVersion: this.#options.schemaVersion ?? 1,
+            commands,
+          }),
+        });
+        if (response.status === 413 && rows.length > 1) {
+          // Too large together: fewer at a time.
+          await response.body?.cancel();
+          batch = Math.ceil(rows.length / 2);
+          continue;
+        }
+        if (response.status === 400 || response.status === 413) {
+          const body = await response.json().catch(() => undefined) as
+            | SyncErrorBody
+            | undefined;
+          // A command the server will never take is refused for good, not pushed forever.
+          const refused = refusedCommands(body, rows, response.status);
+          if (refused.size === 0) throw new Error(`push refused: ${response.status}`);
+          await applying;
+          await this.#apply([...refused].map(([row, reason]) => ({
+            mid: row.mid!,
+            commandId: row.commandId,
+            duplicate: false,
+            outcome: { status: "rejected", reason },
+          })));
+          after = 0;
+          continue;
+        }
+        if (!response.ok) throw new Error(`push failed: ${response.status}`);
+        const body = await response.json() as PushResponse;
+        const complete = body.results.length === rows.length &&
+          body.results.every((result) => result.outcome.status !== "failed");
+        const previous = applying;
+        applying = previous.then(() => this.#apply(body.results));
         // The server stopped at a command it could not decide: later.
-        throw new Error("the server could not decide every command");
+        if (!complete) throw new Error("the server could not decide every command");
+        after = rows[rows.length - 1].mid!;
       }
+    } finally {
+      await applying;
     }
   }
 
@@ -975,15 +1002,13 @@ export class SyncClient {
   async #apply(results: PushResponse["results"]): Promise<number> {
     const tx = this.#write();
     const outbox = tx.objectStore("outbox");
-    const [cursor, rows] = await Promise.all([
-      tx.objectStore("meta").get("cursor") as Promise<number | undefined>,
-      Promise.all(
-        results.map((result) => outbox.index("commandId").get(result.commandId)),
-      ),
-    ]);
+    const events = tx.objectStore("events");
+    const rows = await Promise.all(
+      results.map((result) => outbox.index("commandId").get(result.commandId)),
+    );
     const decided: SyncCommandState[] = [];
     const writes: Promise<unknown>[] = [];
-    // A refusal the page did not predict takes away events later predictions stand on.
+    // A verdict the page did not predict changes what later predictions stand on.
     let unforeseen = false;
     for (const [i, result] of results.entries()) {
       const row = rows[i];
@@ -995,15 +1020,30 @@ export class SyncClient {
       }
       let next: OutboxRow;
       if (outcome.status === "accepted") {
-        const confirmAt = Math.max(0, ...outcome.events.map((event) => event.position));
+        // The server's events go into the copy now, in place of the
+        // prediction; the pull that brings them again changes nothing.
+        for (const event of outcome.events) {
+          writes.push(events.put(event as MirrorRow));
+          this.#echoes.add(event.id);
+        }
+        const predicted = row.tentative.flatMap((part) =>
+          part.events.map((event) => event.id)
+        );
+        if (
+          predicted.length !== outcome.events.length ||
+          outcome.events.some((event, i) => event.id !== predicted[i])
+        ) unforeseen = true;
         next = {
           ...row,
           state: "accepted",
-          events: [...outcome.events],
-          confirmAt,
+          events: outcome.events.map(({ id, streamId, version, position }) => ({
+            id,
+            streamId,
+            version,
+            position,
+          })),
           predicted: undefined,
-          // Its predicted events stay in the page's state until the server's arrive.
-          applied: confirmAt > (cursor ?? 0) ? row.streamIds : [],
+          applied: [],
         };
       } else {
         if (row.tentative.some((part) => part.events.length > 0)) unforeseen = true;
@@ -1054,6 +1094,7 @@ export class SyncClient {
     }
     if (known !== undefined && known !== pulled.serverId && cursor > 0) {
       // A new server: the copy of the old one is void; the outbox is pushed again.
+      this.#echoes.clear();
       await events.clear();
       await meta.put(0, "cursor");
       await meta.put(pulled.serverId, "serverId");
@@ -1075,19 +1116,17 @@ export class SyncClient {
     }
     writes.push(meta.put(pulled.cursor, "cursor"));
     if (known !== pulled.serverId) writes.push(meta.put(pulled.serverId, "serverId"));
-    // Events that are not just this page's accepted predictions coming
-    // back change the state pending commands were decided on.
-    let news = pulled.events.length;
-    let changed = pulled.events.length > 0;
-    for (const row of distinctRows(await outbox.index("applied").getAll())) {
-      if (row.state === "accepted" && (row.confirmAt ?? 0) <= pulled.cursor) {
-        // Its events are here now: its predictions stop counting.
-        writes.push(outbox.put({ ...row, applied: [] }));
-        changed = true;
-        for (const part of row.tentative) {
-          for (const event of part.events) if (arrived.has(event.id)) news--;
-        }
-      } else if (row.state === "pending" && causes.has(row.commandId)) {
+    // Events a push already brought change nothing; others change the
+    // state pending commands were decided on.
+    let news = 0;
+    for (const id of arrived) {
+      if (!this.#echoes.delete(id)) news++;
+    }
+    let changed = news > 0;
+    // A pending command whose events came by another way (its push's answer lost).
+    const applied = news > 0 ? await outbox.index("applied").getAll() : [];
+    for (const row of distinctRows(applied)) {
+      if (row.state === "pending" && causes.has(row.commandId)) {
         writes.push(outbox.put({
           ...row,
           landed: true,

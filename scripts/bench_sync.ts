@@ -113,6 +113,8 @@ try {
     const ratios: number[] = [];
     const directMs: number[] = [];
     const syncMs: number[] = [];
+    const handlerMs: number[] = [];
+    const handlerRatios: number[] = [];
     for (let round = 0; round < rounds; round++) {
       const runDirect = async () => {
         const stores = await fresh();
@@ -144,18 +146,54 @@ try {
         await server.server.close();
         return drained.ms as number;
       };
+      // The server's part alone: the same pushes straight to the handler, no browser.
+      const runHandler = async () => {
+        const server = await bankServer(fresh, { basePath: "/sync" });
+        const list = commands();
+        const ms = await time(async () => {
+          for (let start = 0; start < list.length; start += 100) {
+            const response = await server.handler(
+              new Request("http://127.0.0.1/sync/push", {
+                method: "POST",
+                headers: { authorization: "Bearer bench" },
+                body: JSON.stringify({
+                  protocol: 1,
+                  clientId: "bench",
+                  schemaVersion: 1,
+                  commands: list.slice(start, start + 100).map((command, i) => ({
+                    mid: start + i + 1,
+                    commandId: crypto.randomUUID(),
+                    ...command,
+                  })),
+                }),
+              }),
+            );
+            const body = await response.json();
+            if (body.results.length !== Math.min(100, list.length - start)) {
+              throw new Error(`push answered ${JSON.stringify(body).slice(0, 200)}`);
+            }
+          }
+        });
+        await server.close();
+        return ms;
+      };
       let direct: number;
       let synced: number;
+      let handled: number;
       if (round % 2 === 0) {
         direct = await runDirect();
         synced = await runSync();
+        handled = await runHandler();
       } else {
+        handled = await runHandler();
         synced = await runSync();
         direct = await runDirect();
       }
       directMs.push(direct);
       syncMs.push(synced);
+      handlerMs.push(handled);
       ratios.push(direct / synced);
+      handlerRatios.push(direct / handled);
     }
     console.log(
       `  ${COMMANDS} queued commands pushed and decided on PostgreSQL: ${
@@ -165,6 +203,12 @@ try {
         ` → sync runs at ${median(ratios).toFixed(2)}× direct dispatch (rounds ${
           fmt(ratios)
         })`,
+    );
+    console.log(
+      `    the server's part alone (the same 10 pushes straight to the handler, no browser):` +
+        ` ${median(handlerMs).toFixed(0)} ms → ${
+          median(handlerRatios).toFixed(2)
+        }× direct dispatch (rounds ${fmt(handlerRatios)})`,
     );
 
     // 3. A 10,000-event pull into a new page's IndexedDB.

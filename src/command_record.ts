@@ -196,6 +196,12 @@ export interface CommandLogStore {
   record(record: CommandRecord): Promise<void>;
   /** The record with this id, or `undefined`. */
   get(id: string): Promise<CommandRecord | undefined>;
+  /**
+   * The records with these ids, in the order given (`undefined` where there
+   * is none), read together: the sync server looks up a whole push at once.
+   * Optional for logs of your own: without it each id is read by `get`.
+   */
+  getMany?(ids: readonly string[]): Promise<(CommandRecord | undefined)[]>;
   /** Every record of one correlation, in timestamp order. */
   findByCorrelation(correlationId: string): Promise<CommandRecord[]>;
   /** Records of one command type, paged. */

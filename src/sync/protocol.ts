@@ -139,8 +139,8 @@ export type SyncOutcome =
   | {
     /** The command's events are committed. */
     readonly status: "accepted";
-    /** Where they landed. */
-    readonly events: readonly SyncEventRef[];
+    /** Its events as the server recorded them, as a pull delivers them. */
+    readonly events: readonly SyncEvent[];
     /** The streams written, with their versions after the write. */
     readonly streams: readonly { readonly streamId: string; readonly version: number }[];
   }

@@ -339,13 +339,13 @@ export function syncHandler<C extends Command = Command>(
     // Whether each command was decided before: looked up together, not one
     // round trip per command. (A push racing this one is still answered
     // once: the bus finds the record when it writes.)
-    const known = await Promise.all(
-      pushed.commands.map((command) =>
-        bus.handles(command.type)
-          ? commandLog.get(command.commandId).catch((error: unknown) => error)
-          : undefined
-      ),
-    );
+    const ids = pushed.commands.map((command) => command.commandId);
+    const known: (CommandRecord | undefined | unknown)[] =
+      await (commandLog.getMany
+        ? commandLog.getMany(ids)
+        : Promise.all(ids.map((id) => commandLog.get(id)))).catch((error: unknown) =>
+          ids.map(() => error)
+        );
     const results: PushResult[] = [];
     let accepted = false;
     for (const [i, command] of pushed.commands.entries()) {
@@ -431,7 +431,7 @@ export function syncHandler<C extends Command = Command>(
       for (const event of events) last.set(event.streamId, event.version);
       return {
         status: "accepted",
-        events: events.map(eventRef),
+        events: events.map(syncEvent),
         streams: record.streamIds.map((streamId) => ({
           streamId,
           version: last.get(streamId) ?? 0,
@@ -459,17 +459,7 @@ export function syncHandler<C extends Command = Command>(
     });
     const events: SyncEvent[] = [];
     for (const event of read) {
-      if (visible && !visible(event, who)) continue;
-      events.push({
-        position: event.position,
-        id: event.id,
-        streamId: event.streamId,
-        version: event.version,
-        type: event.type,
-        data: event.data,
-        metadata: event.metadata,
-        timestamp: event.timestamp.toISOString(),
-      });
+      if (!visible || visible(event, who)) events.push(syncEvent(event));
     }
     const response: PullResponse = {
       protocol: SYNC_PROTOCOL,
@@ -534,12 +524,16 @@ function ownedBy(record: CommandRecord, clientId: string, who: SyncPrincipal): b
   return userId === undefined || userId === who.principal;
 }
 
-function eventRef(event: RecordedEvent) {
+function syncEvent(event: RecordedEvent): SyncEvent {
   return {
+    position: event.position,
     id: event.id,
     streamId: event.streamId,
     version: event.version,
-    position: event.position,
+    type: event.type,
+    data: event.data,
+    metadata: event.metadata,
+    timestamp: event.timestamp.toISOString(),
   };
 }
 
@@ -548,7 +542,7 @@ function outcomeOf(result: CommandResult): SyncOutcome {
     case "accepted":
       return {
         status: "accepted",
-        events: result.events.map(eventRef),
+        events: result.events.map(syncEvent),
         streams: result.streams.map(({ streamId, version }) => ({ streamId, version })),
       };
     case "rejected": {

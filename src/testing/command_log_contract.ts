@@ -183,6 +183,25 @@ export function commandLogContract(
     }
   });
 
+  test("getMany() gives the records in the order asked, undefined where there is none", async (log) => {
+    if (!log.getMany) return;
+    const records = [
+      sampleCommandRecord({ status: "accepted" }),
+      sampleCommandRecord({
+        status: "rejected",
+        error: { name: "CommandRejectedError", message: "no", code: "no" },
+      }),
+    ];
+    for (const record of records) await log.record(record);
+    const unknown = uuidv7();
+    checkEqual(
+      await log.getMany([records[1].id, unknown, records[0].id, records[1].id]),
+      [records[1], undefined, records[0], records[1]],
+      "getMany() of two known ids, an unknown one and a repeat",
+    );
+    checkEqual(await log.getMany([]), [], "getMany() of no ids");
+  });
+
   test("get() of an unknown id gives undefined", async (log) => {
     await log.record(sampleCommandRecord());
     checkEqual(await log.get(uuidv7()), undefined, "an unknown id");

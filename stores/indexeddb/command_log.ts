@@ -142,6 +142,16 @@ export class IndexedDbCommandLog implements CommandLogStore {
     return row && (row.record as CommandRecord);
   }
 
+  /** The records with these ids, in order; `undefined` where there is none. */
+  async getMany(ids: readonly string[]): Promise<(CommandRecord | undefined)[]> {
+    this.#assertOpen();
+    const db = await this.#database.open();
+    const tx = db.transaction("commands", "readonly");
+    const rows = await Promise.all(ids.map((id) => tx.store.get(id)));
+    await tx.done;
+    return rows.map((row) => row && (row.record as CommandRecord));
+  }
+
   /** Every record of one correlation, in timestamp order. */
   async findByCorrelation(correlationId: string): Promise<CommandRecord[]> {
     this.#assertOpen();

@@ -177,6 +177,16 @@ export class KvCommandLog implements CommandLogStore {
     return entry.value ?? undefined;
   }
 
+  /** The records with these ids, in order; `undefined` where there is none. */
+  async getMany(ids: readonly string[]): Promise<(CommandRecord | undefined)[]> {
+    this.#assertOpen();
+    const entries = await getManyStrong<CommandRecord>(
+      this.#kv,
+      ids.map((id) => this.#key("r", id)),
+    );
+    return entries.map((entry) => entry.value ?? undefined);
+  }
+
   async #records(ids: readonly string[]): Promise<CommandRecord[]> {
     const entries = await getManyStrong<CommandRecord>(
       this.#kv,

@@ -229,6 +229,14 @@ export class MemoryCommandLog implements CommandLogStore {
     });
   }
 
+  /** The records with these ids, in order; `undefined` where there is none. */
+  getMany(ids: readonly string[]): Promise<(CommandRecord | undefined)[]> {
+    return settle(() => {
+      this.#assertOpen();
+      return ids.map((id) => this.#find(id)?.toRecord());
+    });
+  }
+
   /** Every record of one correlation, in timestamp order. */
   findByCorrelation(correlationId: string): Promise<CommandRecord[]> {
     return settle(() => {

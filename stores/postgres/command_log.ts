@@ -168,6 +168,19 @@ export class PostgresCommandLog implements CommandLogStore {
     return rows[0] && recordOfRow(rows[0]);
   }
 
+  /** The records with these ids, in order; `undefined` where there is none: one query. */
+  async getMany(ids: readonly string[]): Promise<(CommandRecord | undefined)[]> {
+    await this.#ready();
+    if (ids.length === 0) return [];
+    const rows = await this.#sql.unsafe<CommandRow[]>(
+      `select ${COLUMNS} from ${this.#schema}.commands where id = any($1::text[])`,
+      [ids as string[]],
+      { prepare: true },
+    );
+    const byId = new Map(rows.map((row) => [row.id, recordOfRow(row)]));
+    return ids.map((id) => byId.get(id));
+  }
+
   /** Every record of one correlation, in timestamp order. */
   async findByCorrelation(correlationId: string): Promise<CommandRecord[]> {
     await this.#ready();
