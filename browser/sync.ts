@@ -488,20 +488,36 @@ export class SyncClient {
     return state;
   }
 
-  /** Every event the page sees: the server's in global order, then the pending commands'. */
-  async readAll(): Promise<LocalEvent[]> {
+  /**
+   * Every event the page sees: the server's in global order (those after
+   * the position `after`, when given), then the pending commands'.
+   */
+  async readAll(options: { after?: number } = {}): Promise<LocalEvent[]> {
     this.#assertOpen();
+    const after = options.after ?? 0;
+    if (!Number.isSafeInteger(after) || after < 0) {
+      throw new RangeError(`after must be an integer >= 0, got ${after}`);
+    }
     const tx = this.#db.transaction(["events", "outbox"], "readonly");
-    const mirror = await tx.objectStore("events").getAll();
-    const rows = await tx.objectStore("outbox").index("applied").getAll();
-    await tx.done;
+    const mirror = await tx.objectStore("events").getAll(
+      after > 0 ? IDBKeyRange.lowerBound(after, true) : undefined,
+    );
+    const rows = distinctRows(await tx.objectStore("outbox").index("applied").getAll());
     const events: LocalEvent[] = mirror.map(serverEvent);
     const versions = new Map<string, number>();
     for (const event of events) versions.set(event.streamId, event.version);
-    const seen = new Set<number>();
-    for (const row of rows.sort((a, b) => a.mid! - b.mid!)) {
-      if (seen.has(row.mid!)) continue;
-      seen.add(row.mid!);
+    for (const row of rows) {
+      for (const { streamId } of row.tentative) {
+        if (versions.has(streamId)) continue;
+        const last = await tx.objectStore("events").index("stream").openCursor(
+          IDBKeyRange.bound([streamId, 0], [streamId, Infinity]),
+          "prev",
+        );
+        versions.set(streamId, last?.value.version ?? 0);
+      }
+    }
+    await tx.done;
+    for (const row of rows) {
       for (const { streamId, events: tentative } of row.tentative) {
         for (const event of tentative) {
           const version = (versions.get(streamId) ?? 0) + 1;

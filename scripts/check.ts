@@ -31,6 +31,7 @@ const ok = await runSteps("check", [
       "stores/indexeddb/mod.ts",
       "browser/mod.ts",
       "src/sync/mod.ts",
+      "stores/dexie/mod.ts",
     ],
   },
 ]);

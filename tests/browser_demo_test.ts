@@ -39,6 +39,23 @@ async function balances(page: Page): Promise<Record<string, number>> {
   );
 }
 
+/** The balances once they read `expected` (a live query redraws them a moment after a change). */
+async function balancesAre(page: Page, expected: Record<string, number>): Promise<void> {
+  await page.waitForFunction(
+    (expected) =>
+      JSON.stringify(Object.fromEntries(
+        [...document.querySelectorAll("#balances tr")].map((row) => {
+          const cells = [...row.querySelectorAll("td")].map((td) => td.textContent ?? "");
+          return [cells[0], Number(cells[2])];
+        }),
+      )) === JSON.stringify(expected),
+    { timeout: 30_000, polling: 100 },
+    expected,
+  ).catch(async (error) => {
+    throw new Error(`balances ${JSON.stringify(await balances(page))}: ${error}`);
+  });
+}
+
 async function commands(page: Page): Promise<string[]> {
   return await page.$$eval(
     "#commands tr",
@@ -99,7 +116,7 @@ Deno.test({
             );
             await submit(alice, "transfer", { from: "A-1", to: "B-1", amount: "30" });
             await synced(alice);
-            assert.deepEqual(await balances(alice), { "A-1": 70, "B-1": 50 });
+            await balancesAre(alice, { "A-1": 70, "B-1": 50 });
             const verdicts = await commands(alice);
             assert.equal(verdicts.length, 5);
             assert.ok(
@@ -111,11 +128,7 @@ Deno.test({
 
         const bob = await open(browser, site, "bob");
         await t.step("a second user's page pulls the server's events", async () => {
-          await bob.waitForFunction(
-            () => document.querySelectorAll("#balances tr").length === 2,
-            { timeout: 30_000, polling: 100 },
-          );
-          assert.deepEqual(await balances(bob), { "A-1": 70, "B-1": 50 });
+          await balancesAre(bob, { "A-1": 70, "B-1": 50 });
         });
 
         let loser: Page;
@@ -129,7 +142,7 @@ Deno.test({
                 await submit(page, "withdraw", { accountId: "A-1", amount: "60" }),
                 /saved on this device/,
               );
-              assert.deepEqual((await balances(page))["A-1"], 10);
+              await balancesAre(page, { "A-1": 10, "B-1": 50 });
             }
             await Deno.mkdir("dist", { recursive: true });
             await alice.screenshot({ path: "dist/offline-bank-offline.png" });

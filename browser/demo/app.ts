@@ -4,13 +4,20 @@
 // decides each again, and its verdict (accepted, or refused with the reason)
 // is shown and kept.
 import {
-  type LocalEvent,
   type LocalResult,
   SyncClient,
   type SyncCommandState,
   type SyncStatus,
 } from "@verdict/verdict/browser";
-import { accountDecider, type BankCommand, bankStreams } from "../../examples/bank.ts";
+import { DexieProjectionStore, syncProjections } from "@verdict/verdict/dexie";
+import { liveQuery } from "dexie";
+import {
+  type AccountBalance,
+  accountDecider,
+  balancesProjection,
+  type BankCommand,
+  bankStreams,
+} from "../../examples/bank.ts";
 
 const user = new URL(location.href).searchParams.get("user") ?? "alice";
 const sync = await SyncClient.open({
@@ -23,6 +30,11 @@ const sync = await SyncClient.open({
 for (const type of ["OpenAccount", "Deposit", "Withdraw", "Transfer"] as const) {
   sync.register(type, { decider: accountDecider, streamId: bankStreams });
 }
+
+// The balances are a read model in Dexie, kept equal to what the page sees
+// (the server's events, pending commands on top), rendered by a live query.
+const documents = new DexieProjectionStore({ name: `bank-demo-views-${user}` });
+const views = syncProjections(sync, documents, [balancesProjection]);
 
 const $ = <T extends Element>(selector: string) => document.querySelector(selector) as T;
 
@@ -90,29 +102,6 @@ function rows(selector: string, cells: string[][], classes: string[] = []): void
   );
 }
 
-function balancesOf(events: readonly LocalEvent[]) {
-  const balances = new Map<
-    string,
-    { owner: string; balance: number; pending: boolean }
-  >();
-  for (const event of events as (LocalEvent & BankEventShape)[]) {
-    const id = event.streamId.replace(/^account-/, "");
-    const account = balances.get(id) ?? { owner: "", balance: 0, pending: false };
-    if (event.type === "AccountOpened") account.owner = event.data.owner;
-    if (event.type === "MoneyDeposited" || event.type === "TransferReceived") {
-      account.balance += event.data.amount;
-    }
-    if (event.type === "MoneyWithdrawn" || event.type === "TransferSent") {
-      account.balance -= event.data.amount;
-    }
-    account.pending ||= event.pending;
-    balances.set(id, account);
-  }
-  return balances;
-}
-
-type BankEventShape = { type: string; data: { owner: string; amount: number } };
-
 function verdict(command: SyncCommandState): string {
   if (command.state === "rejected") return `REJECTED — ${command.reason?.message}`;
   if (command.state === "accepted") return "ACCEPTED";
@@ -138,14 +127,6 @@ function render(): Promise<void> {
   }
   rendering = (async () => {
     const events = await sync.readAll();
-    const balances = balancesOf(events);
-    rows(
-      "#balances",
-      [...balances].map((
-        [id, a],
-      ) => [id, a.owner, String(a.balance), a.pending ? "pending" : ""]),
-      [...balances.values()].map((a) => a.pending ? "pending" : ""),
-    );
     rows(
       "#events",
       events.slice(-40).map((e) => [
@@ -180,6 +161,24 @@ function showStatus(status: SyncStatus): void {
   badge.textContent = labels[status];
 }
 
+liveQuery(async () => ({
+  seen: await documents.list<AccountBalance>("balances"),
+  confirmed: await documents.list<AccountBalance>("balances@confirmed"),
+})).subscribe(({ seen, confirmed }) => {
+  const server = new Map(confirmed.map(({ id, document }) => [id, document.balance]));
+  const pending = seen.map(({ id, document }) => server.get(id) !== document.balance);
+  rows(
+    "#balances",
+    seen.map(({ id, document }, i) => [
+      id,
+      document.owner,
+      String(document.balance),
+      pending[i] ? "pending" : "",
+    ]),
+    pending.map((p) => p ? "pending" : ""),
+  );
+});
+
 sync.onStatus(showStatus);
 sync.onChange(() => void render());
 sync.onOutcome((command) => {
@@ -201,5 +200,6 @@ Object.assign(globalThis, {
 });
 $<HTMLSpanElement>("#user").textContent = user;
 showStatus(sync.status);
+await views.ready;
 await render();
 document.body.dataset.ready = "true";

@@ -9,6 +9,8 @@ import {
   IndexedDbSnapshotStore,
   VerdictDatabase,
 } from "@verdict/verdict/indexeddb";
+import { DexieProjectionStore } from "@verdict/verdict/dexie";
+import { MemoryEventStore } from "@verdict/verdict/memory";
 import { memorySuites } from "../support/memory_suites.ts";
 import { indexedDbDamage } from "../support/indexeddb_damage.ts";
 import {
@@ -87,6 +89,21 @@ const suites: [string, ContractCase[]][] = [
       });
       return { events, documents, close: () => events.close() };
     }),
+  ],
+  [
+    "Dexie read models (no inline projections)",
+    projectionContract(() => {
+      const documents = new DexieProjectionStore({ name: `browser-dexie-${n++}` });
+      const events = new MemoryEventStore();
+      return {
+        events,
+        documents,
+        close: async () => {
+          await events.close();
+          await documents.close();
+        },
+      };
+    }, { inline: false }),
   ],
   [
     "command log",
