@@ -928,7 +928,8 @@ export class SyncClient {
       headers,
       signal: AbortSignal.timeout(this.#options.requestTimeoutMs ?? 15_000),
     });
-    if (response.status === 401) {
+    // 403: this outbox's client id belongs to another user (one outbox per user).
+    if (response.status === 401 || response.status === 403) {
       await response.body?.cancel();
       throw new Stop("needs-auth");
     }

@@ -278,6 +278,7 @@ export type SyncErrorCode =
   | "bad_request"
   | "too_large"
   | "unauthorized"
+  | "forbidden"
   | "update_required"
   | "not_found"
   | "method_not_allowed"

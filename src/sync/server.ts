@@ -9,6 +9,7 @@
 import type { Command, CommandBus, CommandResult } from "../command_bus.ts";
 import type { CommandLogStore, CommandRecord } from "../command_record.ts";
 import { ValidationError } from "../errors.ts";
+import { commandIdOf } from "../uuid.ts";
 import type { RecordedEvent } from "../event.ts";
 import type { EventStore } from "../event_store.ts";
 import {
@@ -336,16 +337,24 @@ export function syncHandler<C extends Command = Command>(
         `This server does not speak schema version ${pushed.schemaVersion}: update the app`,
       );
     }
-    // Whether each command was decided before: looked up together, not one
-    // round trip per command. (A push racing this one is still answered
-    // once: the bus finds the record when it writes.)
-    const ids = pushed.commands.map((command) => command.commandId);
-    const known: (CommandRecord | undefined | unknown)[] =
+    // Who owns the client id, and whether each command was decided before:
+    // looked up together, not one round trip per command. (A push racing
+    // this one is still answered once: the bus finds the record when it writes.)
+    const claimId = clientClaimId(pushed.clientId);
+    const ids = [claimId, ...pushed.commands.map((command) => command.commandId)];
+    const found =
       await (commandLog.getMany
         ? commandLog.getMany(ids)
-        : Promise.all(ids.map((id) => commandLog.get(id)))).catch((error: unknown) =>
-          ids.map(() => error)
-        );
+        : Promise.all(ids.map((id) => commandLog.get(id))));
+    const owner = found[0] ?? await claim(claimId, pushed.clientId, who);
+    if (owner.metadata.userId !== who.principal) {
+      return refuse(
+        403,
+        "forbidden",
+        `Client id ${pushed.clientId} belongs to another principal: use one outbox per user`,
+      );
+    }
+    const known = found.slice(1);
     const results: PushResult[] = [];
     let accepted = false;
     for (const [i, command] of pushed.commands.entries()) {
@@ -361,6 +370,43 @@ export function syncHandler<C extends Command = Command>(
       results,
     };
     return json(200, response);
+  }
+
+  /**
+   * Binds a client id to the principal of its first push, with a record in
+   * the command log (`verdict.sync.ClientClaimed`): the claim that wins a
+   * race is the one read back.
+   */
+  async function claim(
+    claimId: string,
+    clientId: string,
+    who: SyncPrincipal,
+  ): Promise<CommandRecord> {
+    const record: CommandRecord = {
+      id: claimId,
+      correlationId: claimId,
+      commandType: CLIENT_CLAIMED,
+      payload: JSON.stringify({ clientId }),
+      payloadCodec: "json",
+      metadata: {
+        userId: who.principal,
+        ...(who.tenantId !== undefined ? { tenantId: who.tenantId } : {}),
+        "verdict.sync": { clientId },
+      },
+      status: "accepted",
+      eventIds: [],
+      streamIds: [],
+      durationMs: 0,
+      timestamp: new Date(),
+    };
+    try {
+      await commandLog.record(record);
+      return record;
+    } catch (error) {
+      const winner = await commandLog.get(claimId);
+      if (winner) return winner;
+      throw error;
+    }
   }
 
   async function run(
@@ -509,6 +555,40 @@ export function syncHandler<C extends Command = Command>(
       listeners.clear();
     },
   });
+}
+
+/**
+ * The command-log type of the record that binds a client id to the
+ * principal of its first push: a push under that client id by anyone else
+ * gets 403.
+ *
+ * @example Who uses which client ids
+ * ```ts
+ * import { CLIENT_CLAIMED } from "@verdict/verdict/sync";
+ * import { MemoryCommandLog } from "@verdict/verdict/memory";
+ *
+ * const log = new MemoryCommandLog();
+ * const { records } = await log.findByType(CLIENT_CLAIMED);
+ * for (const record of records) console.log(record.payload, record.metadata.userId);
+ * ```
+ */
+export const CLIENT_CLAIMED = "verdict.sync.ClientClaimed";
+
+/**
+ * The id of the command-log record that binds a client id to the principal
+ * of its first push.
+ *
+ * @example
+ * ```ts
+ * import { clientClaimId } from "@verdict/verdict/sync";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(clientClaimId("tab-1"), clientClaimId("tab-1"));
+ * assert.notEqual(clientClaimId("tab-1"), clientClaimId("tab-2"));
+ * ```
+ */
+export function clientClaimId(clientId: string): string {
+  return commandIdOf(`verdict.sync/client/${clientId}`);
 }
 
 interface Listener {

@@ -330,7 +330,7 @@ export function cases(open: StoreFactory) {
     );
 
     await t.step(
-      "401: sync pauses, asks for sign-in, the outbox untouched; resumes after",
+      "401, or 403 for another user's outbox: sync pauses, asks for sign-in, the outbox untouched; resumes after",
       async () => {
         const server = await bankServer(open, { basePath: "/sync" });
         const net = network(() => server.handler);
@@ -353,6 +353,19 @@ export function cases(open: StoreFactory) {
           (await server.stores.commandLog.get(result.commandId))?.metadata.userId,
           "nia",
         );
+        // Another user signs in on this outbox: 403, paused, the outbox untouched.
+        token = "eve";
+        const eves = await sync.dispatch({
+          type: "Deposit",
+          data: { accountId: "N-1", amount: 5 },
+        });
+        await sync.sync();
+        assert.equal(sync.status, "needs-auth");
+        assert.equal((await sync.outcome(eves.commandId))?.state, "pending");
+        assert.equal(await server.stores.commandLog.get(eves.commandId), undefined);
+        token = "nia";
+        await sync.sync();
+        assert.equal((await sync.outcome(eves.commandId))?.state, "accepted");
         await sync.close();
         await server.close();
       },

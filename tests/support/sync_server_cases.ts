@@ -2,7 +2,7 @@
 // (memory, PostgreSQL) and tests/sync_kv_test.ts.
 import assert from "node:assert/strict";
 import { type EventStore, StoreClosedError } from "@verdict/verdict";
-import { SYNC_PROTOCOL } from "@verdict/verdict/sync";
+import { CLIENT_CLAIMED, clientClaimId, SYNC_PROTOCOL } from "@verdict/verdict/sync";
 import { bankServer, type StoreFactory, type TestServer } from "./sync_server.ts";
 
 const base = "http://127.0.0.1/sync";
@@ -135,21 +135,37 @@ export function cases(open: StoreFactory) {
       );
 
       await t.step(
-        "another principal cannot take over a client's command id, nor learn its outcome",
+        "another principal can neither push under a client's id (403, nothing written) nor take over its command ids",
         async () => {
           const opened = command(1, "OpenAccount", { accountId: "O-1", owner: "Olga" });
           const first =
             await (await handler()(push("olga", body("olga-phone", [opened])))).json();
           assert.equal(first.results[0].outcome.status, "accepted");
-          // Mallory replays Olga's command id, under Olga's client id too.
-          for (const clientId of ["olga-phone", "mallory"]) {
-            const stolen =
-              await (await handler()(push("mallory", body(clientId, [opened])))).json();
-            assert.equal(stolen.results[0].duplicate, false);
-            assert.equal(stolen.results[0].outcome.status, "rejected");
-            assert.equal(stolen.results[0].outcome.reason.code, "command_id_taken");
-            assert.equal(stolen.results[0].outcome.events, undefined);
-          }
+          const claim = await server.stores.commandLog.get(clientClaimId("olga-phone"));
+          assert.equal(claim?.commandType, CLIENT_CLAIMED);
+          assert.equal(claim?.metadata.userId, "olga");
+          const events = (await server.stores.events.readAll()).length;
+          const records = (await server.stores.commandLog.list({})).records.length;
+          // Mallory pushes under Olga's client id: refused whole.
+          const under = await handler()(push(
+            "mallory",
+            body("olga-phone", [
+              command(2, "OpenAccount", { accountId: "M-1", owner: "Mallory" }),
+              { ...opened, mid: 3 },
+            ]),
+          ));
+          assert.equal(under.status, 403);
+          assert.equal((await under.json()).error.code, "forbidden");
+          assert.equal((await server.stores.events.readAll()).length, events);
+          assert.equal((await server.stores.commandLog.list({})).records.length, records);
+          // Under a client id of her own, she replays Olga's command id.
+          const stolen =
+            await (await handler()(push("mallory", body("mallory", [opened]))))
+              .json();
+          assert.equal(stolen.results[0].duplicate, false);
+          assert.equal(stolen.results[0].outcome.status, "rejected");
+          assert.equal(stolen.results[0].outcome.reason.code, "command_id_taken");
+          assert.equal(stolen.results[0].outcome.events, undefined);
           // Olga's own repeat is answered with the first outcome.
           const again =
             await (await handler()(push("olga", body("olga-phone", [opened])))).json();
