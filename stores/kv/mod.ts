@@ -24,6 +24,7 @@
  * @module
  */
 
+import { DEFAULT_BUSY_TIMEOUT_MS, whileBusy } from "./busy.ts";
 import { KvCheckpointStore } from "./checkpoint_store.ts";
 import { KvCommandLog } from "./command_log.ts";
 import { KvEventStore } from "./event_store.ts";
@@ -81,7 +82,8 @@ export async function openKvStores(
   path: string | undefined,
   options: { prefix?: Deno.KvKey } = {},
 ): Promise<KvStores> {
-  const kv = await Deno.openKv(path);
+  // Opening a file another process is writing can meet its lock too.
+  const kv = await whileBusy("Deno KV", DEFAULT_BUSY_TIMEOUT_MS, () => Deno.openKv(path));
   const prefix = options.prefix ?? ["verdict"];
   const commandLog = new KvCommandLog(kv, { prefix });
   const events = new KvEventStore(kv, { prefix, commandLog });

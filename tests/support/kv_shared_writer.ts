@@ -3,6 +3,7 @@
 // handle on the same file, and prints every outcome as one JSON line.
 import { audit, CommandBus, type Decider, deciderHandler } from "@verdict/verdict";
 import { KvCommandLog, KvEventStore } from "@verdict/verdict/kv";
+import { DEFAULT_BUSY_TIMEOUT_MS, whileBusy } from "../../stores/kv/busy.ts";
 
 type Add = { type: "Add"; data: { counter: string; by: string } };
 type Added = { type: "Added"; data: { by: string } };
@@ -14,7 +15,8 @@ const counter: Decider<Add, number, Added> = {
 };
 
 const [path, name, total] = Deno.args;
-const kv = await Deno.openKv(path);
+// Both processes open the file at once: the open can meet the other's lock.
+const kv = await whileBusy("Deno KV", DEFAULT_BUSY_TIMEOUT_MS, () => Deno.openKv(path));
 const log = new KvCommandLog(kv);
 const store = new KvEventStore(kv, { commandLog: log });
 const errors: string[] = [];
