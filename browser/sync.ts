@@ -8,7 +8,8 @@
  */
 
 import { type DBSchema, type IDBPDatabase, type IDBPTransaction, openDB } from "idb";
-import { CommandRejectedError } from "../src/errors.ts";
+import { CommandRejectedError, ValidationError } from "../src/errors.ts";
+import { jsonProblem } from "../src/stored_data.ts";
 import type { Command } from "../src/command_bus.ts";
 import type { Decider } from "../src/decider.ts";
 import type { EventMetadata, RecordedEvent } from "../src/event.ts";
@@ -426,6 +427,24 @@ export class SyncClient {
     this.#assertOpen();
     const definition = this.#definition(command.type);
     const commandId = options.commandId ?? uuidv7();
+    // What the push cannot carry as JSON is refused here, not after a reload.
+    const issues = [["data", command.data], ["metadata", options.metadata ?? {}]]
+      .flatMap(([part, value]) => {
+        const problem = jsonProblem(value);
+        return problem
+          ? [{ path: [part as string, ...problem.path], message: problem.problem }]
+          : [];
+      });
+    if (command.data === undefined) {
+      issues.push({ path: ["data"], message: "is missing" });
+    }
+    if (issues.length > 0) {
+      return {
+        status: "rejected",
+        commandId,
+        reason: refusalOf(new ValidationError(command.type, issues)),
+      };
+    }
     const streamIds = streamIdsOf(definition, command);
     const tx = this.#write();
     const states = await this.#states(tx, definition, streamIds, Infinity);
@@ -608,6 +627,7 @@ export class SyncClient {
     clearTimeout(this.#timer);
     this.#listening?.abort();
     this.#channel?.close();
+    globalThis.removeEventListener?.("online", this.#online);
     const running = this.#running ?? Promise.resolve();
     return running.catch(() => {}).then(() => {
       this.#releaseLock?.();
@@ -799,12 +819,15 @@ export class SyncClient {
 
   #lead(): void {
     this.#leader = true;
-    globalThis.addEventListener?.("online", () => {
-      this.#failures = 0;
-      void this.#kick();
-    });
+    globalThis.addEventListener?.("online", this.#online);
     void this.#kick();
   }
+
+  /** The browser says the network is back: sync now, not at the next retry. */
+  readonly #online = (): void => {
+    this.#failures = 0;
+    void this.#kick();
+  };
 
   #tell(message: Message): void {
     this.#hear(message);

@@ -264,6 +264,27 @@ export function cases(open: StoreFactory) {
     });
 
     await t.step(
+      "data the push cannot carry as JSON is refused at dispatch, nothing journalled",
+      async () => {
+        const server = await bankServer(open, { basePath: "/sync" });
+        const net = network(() => server.handler);
+        const sync = await client(net);
+        const refused = await sync.dispatch({
+          type: "OpenAccount",
+          data: { accountId: "J-1", owner: "Jo", openedAt: new Date() },
+        } as unknown as BankCommand);
+        assert.equal(refused.status, "rejected");
+        if (refused.status === "rejected") {
+          assert.equal(refused.reason.code, "validation_failed");
+          assert.match(refused.reason.message, /data\.openedAt/);
+        }
+        assert.deepEqual(await sync.pending(), []);
+        await sync.close();
+        await server.close();
+      },
+    );
+
+    await t.step(
       "a page closed between dispatch and push: the next page pushes it",
       async () => {
         const server = await bankServer(open, { basePath: "/sync" });
