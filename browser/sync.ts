@@ -1210,7 +1210,9 @@ export class SyncClient {
         while ((end = buffer.indexOf("\n\n")) >= 0) {
           const message = buffer.slice(0, end);
           buffer = buffer.slice(end + 2);
-          if (/^event: poke$/m.test(message)) void this.#kick();
+          // A poke: events committed. Ready: the stream is up, and what
+          // committed since the last pull would not poke; either way, a round.
+          if (/^event: (poke|ready)$/m.test(message)) void this.#kick();
         }
       }
     })().catch(() => {}).finally(() => {

@@ -145,6 +145,8 @@ Deno.test({
               await balancesAre(page, { "A-1": 10, "B-1": 50 });
             }
             await Deno.mkdir("dist", { recursive: true });
+            // A screenshot needs a frame: only the tab in front draws.
+            await alice.bringToFront();
             await alice.screenshot({ path: "dist/offline-bank-offline.png" });
             site = await demoSite(port, { store });
           },
@@ -176,6 +178,7 @@ Deno.test({
                 { timeout: 30_000, polling: 100 },
               );
             }
+            await loser.bringToFront();
             await loser.screenshot({ path: "dist/offline-bank-refused.png" });
             assert.ok((await Deno.stat("dist/offline-bank-refused.png")).size > 10_000);
             console.log(

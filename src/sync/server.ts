@@ -12,6 +12,7 @@ import { ValidationError } from "../errors.ts";
 import { commandIdOf } from "../uuid.ts";
 import type { RecordedEvent } from "../event.ts";
 import type { EventStore } from "../event_store.ts";
+import type { AppendNotifier } from "../subscription.ts";
 import {
   type PullResponse,
   type PushCommand,
@@ -109,9 +110,11 @@ export interface SyncHandlerOptions<C extends Command = Command> {
    */
   readonly serverId?: string;
   /**
-   * How often, while `/events` listeners are connected, the store is
-   * checked for events written by other processes (default 1,000 ms).
-   * Pushes through this handler wake listeners at once.
+   * While `/events` listeners are connected, the store is watched for
+   * events written by other processes: through its `waitForEvents` (NOTIFY
+   * on PostgreSQL, a watch on Deno KV) and, as a fallback, checked every
+   * `pollIntervalMs` (default 1,000 ms). Pushes through this handler wake
+   * listeners at once.
    */
   readonly pollIntervalMs?: number;
   /** Errors that do not change a response (a listener's stream breaking). */
@@ -143,7 +146,7 @@ export interface SyncHandler {
   (request: Request): Promise<Response>;
   /** Wakes the `/events` listeners: new events are there. */
   poke(): void;
-  /** Ends every `/events` stream and stops polling. */
+  /** Ends every `/events` stream and stops watching the store. */
   close(): void;
 }
 
@@ -207,9 +210,8 @@ export function syncHandler<C extends Command = Command>(
   const onError = options.onError ??
     ((error: unknown) => console.error("verdict sync:", error));
   const listeners = new Set<Listener>();
-  let poller: ReturnType<typeof setInterval> | undefined;
-  let polledUpTo = -1;
-  let polling = false;
+  /** Stops the watch for new events, while it runs (someone listens). */
+  let watching: AbortController | undefined;
   let closed = false;
 
   async function serverId(): Promise<string> {
@@ -222,23 +224,41 @@ export function syncHandler<C extends Command = Command>(
     for (const listener of listeners) listener.send("poke", {});
   }
 
-  async function poll(): Promise<void> {
-    if (polling) return;
-    polling = true;
-    try {
-      if (polledUpTo < 0) {
-        polledUpTo = await headPosition(0);
-        return;
+  /**
+   * While someone listens on `/events`: waits for events after the last
+   * position seen — woken by the store itself where it can tell (NOTIFY on
+   * PostgreSQL, a watch on Deno KV, in-process on memory), else every
+   * `pollIntervalMs` — and pokes the listeners when there are.
+   */
+  async function watch(signal: AbortSignal): Promise<void> {
+    const notifier = store as Partial<AppendNotifier>;
+    let seen = -1;
+    while (!signal.aborted) {
+      try {
+        if (seen < 0) seen = await headPosition(0);
+        const wait = AbortSignal.any([signal, AbortSignal.timeout(pollIntervalMs)]);
+        if (typeof notifier.waitForEvents === "function") {
+          await notifier.waitForEvents(seen, wait).catch(() => {});
+        } else {
+          await new Promise((resolve) => wait.addEventListener("abort", resolve));
+        }
+        if (signal.aborted) return;
+        const head = await headPosition(seen);
+        if (head > seen) {
+          seen = head;
+          poke();
+        }
+      } catch (error) {
+        if (signal.aborted) return;
+        onError(error);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, pollIntervalMs);
+          signal.addEventListener("abort", () => {
+            clearTimeout(timer);
+            resolve();
+          }, { once: true });
+        });
       }
-      const head = await headPosition(polledUpTo);
-      if (head > polledUpTo) {
-        polledUpTo = head;
-        poke();
-      }
-    } catch (error) {
-      onError(error);
-    } finally {
-      polling = false;
     }
   }
 
@@ -277,9 +297,9 @@ export function syncHandler<C extends Command = Command>(
           },
         };
         listeners.add(listener);
-        if (poller === undefined) {
-          poller = setInterval(() => void poll(), pollIntervalMs);
-          void poll();
+        if (watching === undefined) {
+          watching = new AbortController();
+          void watch(watching.signal);
         }
         serverId().then(
           (id) => listener.send("ready", { serverId: id, principal: who.principal }),
@@ -296,9 +316,9 @@ export function syncHandler<C extends Command = Command>(
     });
     function stop() {
       listeners.delete(listener);
-      if (listeners.size === 0 && poller !== undefined) {
-        clearInterval(poller);
-        poller = undefined;
+      if (listeners.size === 0 && watching !== undefined) {
+        watching.abort();
+        watching = undefined;
       }
     }
     return new Response(body, {
@@ -549,8 +569,8 @@ export function syncHandler<C extends Command = Command>(
     poke,
     close() {
       closed = true;
-      if (poller !== undefined) clearInterval(poller);
-      poller = undefined;
+      watching?.abort();
+      watching = undefined;
       for (const listener of listeners) listener.end();
       listeners.clear();
     },

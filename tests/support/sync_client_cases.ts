@@ -9,9 +9,16 @@ import {
   SyncClient,
   type SyncClientOptions,
 } from "@verdict/verdict/browser";
-import { accountDecider, type BankCommand, bankStreams } from "../../examples/bank.ts";
+import {
+  accountDecider,
+  type BankCommand,
+  bankStreams,
+  createBank,
+} from "../../examples/bank.ts";
+import { syncHandler } from "@verdict/verdict/sync";
 import {
   bankServer,
+  bearer,
   network,
   type StoreFactory,
   type TestNetwork,
@@ -434,6 +441,54 @@ export function cases(open: StoreFactory) {
         assert.equal((await reader.readAll()).length, 1);
         await writer.close();
         await reader.close();
+        await server.close();
+      },
+    );
+
+    await t.step(
+      "a write through another server on the same store wakes /events listeners through the store's own notifier",
+      async () => {
+        // Polling is an hour away: only the store (NOTIFY, a KV watch, in-process) can wake it.
+        const server = await bankServer(open, {
+          basePath: "/sync",
+          pollIntervalMs: HOUR,
+        });
+        const other = syncHandler<BankCommand>({
+          bus: createBank({ store: server.stores.events, log: server.stores.commandLog }),
+          store: server.stores.events,
+          commandLog: server.stores.commandLog,
+          basePath: "/sync",
+          authenticate: bearer,
+        });
+        const reader = await client(network(() => server.handler), {
+          user: "rae",
+          listen: true,
+        });
+        const writer = await client(network(() => other), { user: "wes" });
+        await reader.sync();
+        // The listener is connected once the handler answered /events.
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const changed = new Promise<void>((resolve) => reader.onChange(resolve));
+        await writer.dispatch({
+          type: "OpenAccount",
+          data: { accountId: "Q-1", owner: "Quinn" },
+        });
+        await writer.sync();
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const woken = await Promise.race([
+          changed.then(() => true),
+          new Promise<false>((resolve) =>
+            timer = setTimeout(() => resolve(false), 20_000)
+          ),
+        ]);
+        clearTimeout(timer);
+        assert.ok(woken, "the listener was not woken within 20 s");
+        assert.deepEqual((await reader.readAll()).map((e) => e.streamId), [
+          "account-Q-1",
+        ]);
+        await writer.close();
+        await reader.close();
+        other.close();
         await server.close();
       },
     );
