@@ -31,6 +31,7 @@ export async function runSteps(
 ): Promise<boolean> {
   const failed: string[] = [];
   const tails: string[] = [];
+  const skips = new Map<string, Skips>();
   for (const step of steps) {
     console.log(`\n━━ ${title}: ${step.name}\n   $ deno ${step.args.join(" ")}`);
     const started = performance.now();
@@ -46,6 +47,8 @@ export async function runSteps(
       relay(child.stderr, Deno.stderr, tail.stream()),
     ]);
     const { code } = await child.status;
+    const skipped = skipsIn(tail.all());
+    skips.set(step.name, skipped);
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     console.log(
       `━━ ${step.name}: ${code === 0 ? "ok" : `FAILED (exit ${code})`} in ${seconds}s`,
@@ -57,13 +60,60 @@ export async function runSteps(
   }
   for (const text of tails) console.log(text);
   console.log(`\n${title} steps:`);
+  let skippedTotal = 0;
+  const reasons = new Set<string>();
   for (const step of steps) {
-    console.log(`  ${failed.includes(step.name) ? "✗" : "✓"} ${step.name}`);
+    const skipped = skips.get(step.name) ?? { count: 0, reasons: [] };
+    skippedTotal += skipped.count;
+    for (const reason of skipped.reasons) reasons.add(reason);
+    console.log(
+      `  ${failed.includes(step.name) ? "✗" : "✓"} ${step.name}${
+        skipped.count > 0 ? ` — ${skipped.count} skipped` : ""
+      }`,
+    );
+  }
+  for (const reason of reasons) console.log(`  ⚠ ${reason}`);
+  // A skipped test proves nothing: on CI, where everything is installed, it fails the run.
+  const skipFails = skippedTotal > 0 && Deno.env.get("CI") === "true";
+  if (skipFails) {
+    console.log(
+      `  ✗ CI=true: ${skippedTotal} tests were skipped, and CI must skip nothing`,
+    );
   }
   console.log(
-    `${title}: ${steps.length - failed.length} passed, ${failed.length} failed`,
+    `${title}: ${
+      steps.length - failed.length
+    } passed, ${failed.length} failed, ${skippedTotal} skipped`,
   );
-  return failed.length === 0;
+  return failed.length === 0 && !skipFails;
+}
+
+/** Tests a step left out, and the reasons it printed. */
+export interface Skips {
+  /** How many tests or cases were skipped (Deno's "ignored", Node's "skipped"). */
+  readonly count: number;
+  /** The loud "SKIPPING …" lines, each once. */
+  readonly reasons: readonly string[];
+}
+
+/**
+ * The skips in a step's output: Deno's closing `| N ignored`, Node's
+ * `ℹ skipped N`, and the suites' own `⚠ SKIPPING …` warnings.
+ */
+export function skipsIn(lines: readonly string[]): Skips {
+  let count = 0;
+  const reasons = new Set<string>();
+  for (const raw of lines) {
+    // deno-lint-ignore no-control-regex
+    const line = raw.replace(/\x1b\[[0-9;]*m/g, "");
+    const ignored = /\|\s*(\d+) ignored\b/.exec(line);
+    if (/^(ok|FAILED) \|/.test(line) && ignored) count += Number(ignored[1]);
+    const skipped = /^ℹ skipped (\d+)$/.exec(line.trim());
+    if (skipped) count += Number(skipped[1]);
+    const warning = /⚠\s*(SKIPPING.*)$/.exec(line);
+    if (warning) reasons.add(warning[1].trim());
+  }
+  return { count, reasons: [...reasons] };
 }
 
 /** Copies a child's output through as it comes, keeping its last lines. */
@@ -88,6 +138,8 @@ class Tail {
   readonly #size: number;
   #lines: string[] = [];
   readonly #partials: string[] = [];
+  /** Lines that may tell of a skip, all of them (few). */
+  readonly #notable: string[] = [];
 
   constructor(size: number) {
     this.#size = size;
@@ -99,11 +151,19 @@ class Tail {
     return (text) => {
       const lines = (this.#partials[index] + text).split("\n");
       this.#partials[index] = lines.pop() ?? "";
+      for (const line of lines) {
+        if (/ignored|ℹ skipped|SKIPPING/.test(line)) this.#notable.push(line);
+      }
       this.#lines.push(...lines);
       if (this.#lines.length > this.#size * 2) {
         this.#lines = this.#lines.slice(-this.#size);
       }
     };
+  }
+
+  /** Every line that may tell of a skip, and the unfinished ones. */
+  all(): string[] {
+    return [...this.#notable, ...this.#partials.filter((line) => line !== "")];
   }
 
   /** The kept lines, unfinished ones last. */
