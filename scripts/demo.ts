@@ -19,6 +19,7 @@ import {
 import { openKvStores } from "@verdict/verdict/kv";
 import { MemoryCommandLog, MemoryEventStore } from "@verdict/verdict/memory";
 import { openPostgresStores } from "@verdict/verdict/postgres";
+import { demoArgsOrExit, firstLine } from "./demo_args.ts";
 import {
   type Account,
   accountDecider,
@@ -35,11 +36,8 @@ interface DemoStores {
   close(): Promise<void>;
 }
 
-/** `--store memory`, `--store kv:PATH`; the default is a KV file under .verdict/. */
-async function openStores(args: string[]): Promise<DemoStores> {
-  const at = args.indexOf("--store");
-  const inline = args.find((arg) => arg.startsWith("--store="));
-  const choice = inline?.slice("--store=".length) ?? (at >= 0 ? args[at + 1] : undefined);
+/** The store `--store` names (checked by demoArgsOrExit); the default is a KV file under .verdict/. */
+async function openStores(choice: string | undefined): Promise<DemoStores> {
   if (choice === "memory") {
     const log = new MemoryCommandLog();
     const store = new MemoryEventStore({ commandLog: log });
@@ -54,21 +52,15 @@ async function openStores(args: string[]): Promise<DemoStores> {
       close: pg.close,
     };
   }
-  if (choice === undefined || choice.startsWith("kv:")) {
-    const path = choice?.slice("kv:".length) || ".verdict/demo.kv";
-    if (choice === undefined) await Deno.mkdir(".verdict", { recursive: true });
-    const kv = await openKvStores(path, { prefix: ["bank-demo"] });
-    return {
-      name: `Deno KV file ${path}`,
-      store: kv.events,
-      log: kv.commandLog,
-      close: kv.close,
-    };
-  }
-  console.error(
-    `Unknown store "${choice}". Use --store memory, --store kv:PATH (default: kv:.verdict/demo.kv) or --store postgres://USER:PASSWORD@HOST/DB.`,
-  );
-  Deno.exit(2);
+  const path = choice?.slice("kv:".length) || ".verdict/demo.kv";
+  if (choice === undefined) await Deno.mkdir(".verdict", { recursive: true });
+  const kv = await openKvStores(path, { prefix: ["bank-demo"] });
+  return {
+    name: `Deno KV file ${path}`,
+    store: kv.events,
+    log: kv.commandLog,
+    close: kv.close,
+  };
 }
 
 function describe(result: CommandResult): string {
@@ -82,13 +74,27 @@ function describe(result: CommandResult): string {
   }
 }
 
-const { name, store, log, close } = await openStores(Deno.args);
+const args = demoArgsOrExit("demo", ".verdict/demo.kv");
+let opened: DemoStores;
+let before: number;
+try {
+  opened = await openStores(args.store);
+  // The first read reaches the store: a bad path or an unreachable server fails here.
+  before = (await opened.store.readAll()).length;
+} catch (error) {
+  console.error(
+    `demo: cannot use the store ${
+      (args.store ?? "kv:.verdict/demo.kv").replace(/:[^:@/]*@/, ":***@")
+    }: ${firstLine(error)}`,
+  );
+  Deno.exit(2);
+}
+const { name, store, log, close } = opened;
 const bank = createBank({
   store,
   log,
   onError: (error) => console.error("audit error:", error),
 });
-const before = (await store.readAll()).length;
 console.log(`verdict bank demo — store: ${name}`);
 console.log(
   before === 0

@@ -8,14 +8,26 @@
  * the server's verdict, accepted or refused with the reason. Open
  * `?user=bob` in a second window for a second client.
  */
-import { demoSite } from "./demo_site.ts";
+import { demoArgsOrExit, firstLine } from "./demo_args.ts";
+import { type DemoSite, demoSite } from "./demo_site.ts";
 
-const at = Deno.args.indexOf("--store");
-const store =
-  Deno.args.find((arg) => arg.startsWith("--store="))?.slice("--store=".length) ??
-    (at >= 0 ? Deno.args[at + 1] : undefined);
+const { store } = demoArgsOrExit("demo:browser", ".verdict/demo-browser.kv");
 const port = Number(Deno.env.get("PORT") ?? 8000);
-const site = await demoSite(port, { store });
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error(
+    `demo:browser: PORT must be a port number, got "${Deno.env.get("PORT")}"`,
+  );
+  Deno.exit(2);
+}
+let site: DemoSite;
+try {
+  site = await demoSite(port, { store });
+  // The first read reaches the store: a bad path or an unreachable server fails here.
+  await site.stores.events.readAll({ limit: 1 });
+} catch (error) {
+  console.error(`demo:browser: cannot start: ${firstLine(error)}`);
+  Deno.exit(2);
+}
 console.log(
   `verdict offline bank: ${site.origin}  (store: ${site.stores.name}; Ctrl-C to stop)`,
 );
