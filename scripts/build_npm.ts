@@ -7,14 +7,17 @@
  *    emits `.d.ts` per file (the code has explicit types on every export, as
  *    JSR requires, so declarations need no whole-program check).
  * 2. Writes `npm/package.json` from `deno.json`: exports mirroring deno.json
- *    with `types` and `default` conditions, dependencies from the `npm:`
- *    imports the package really uses; copies README and LICENSE. The build
+ *    with `types` and `default` conditions, optional peer dependencies from
+ *    the `npm:` imports the package really uses; copies README and LICENSE. The build
  *    fails when the two exports maps differ.
  * 3. Compiles the test suites too (`npm/test/`, not published), installs
  *    the dependencies with npm, and runs the tests with Node's test runner
  *    (a small shim maps `Deno.test` and `t.step` to `node:test`).
  * 4. Imports every subpath from a Node ESM script and type-checks a
  *    TypeScript consumer with `moduleResolution` `nodenext` and `bundler`.
+ * 5. Installs the packed tarball into an empty Node project: none of the
+ *    optional peer dependencies (postgres, idb, dexie, cbor-x) comes with
+ *    it, and a memory-only quick start runs in plain Node.
  *
  *   deno task build:npm            build and test
  *   deno task build:npm --no-test  build only
@@ -181,7 +184,13 @@ const manifest = {
   engines: { node: ">=20" },
   exports: exportsMap,
   files: ["**/*.js", "**/*.d.ts", "!test/**", "README.md", "LICENSE"],
-  dependencies,
+  // Each is used by one store or codec only: an app installs the ones its
+  // subpaths need (`npm i postgres` for `/postgres`), and a memory-only
+  // install pulls nothing.
+  peerDependencies: dependencies,
+  peerDependenciesMeta: Object.fromEntries(
+    Object.keys(dependencies).map((name) => [name, { optional: true }]),
+  ),
 };
 await Deno.writeTextFile(
   new URL("package.json", out),
@@ -208,7 +217,7 @@ for (const key of denoKeys) {
 console.log(
   `Wrote npm/package.json: ${npmKeys.length} exports, deno.json's but for the Deno-only ${
     Object.entries(DENO_ONLY).map(([key, why]) => `${key} (${why})`).join(", ")
-  }; dependencies ${JSON.stringify(dependencies)}`,
+  }; optional peer dependencies ${JSON.stringify(dependencies)}`,
 );
 
 if (Deno.args.includes("--no-test")) Deno.exit(0);
@@ -236,13 +245,16 @@ const testDependencies = bareImports(
     testFiles.map((f) => Deno.readTextFile(new URL(f.replace(/\.ts$/, ".js"), testOut))),
   )).join("\n"),
 ).filter((name) => name !== config.name && !(name in dependencies));
+// The tests use every store: the optional peers too.
 await run("npm", [
   "install",
   "--no-save",
   "--no-package-lock",
   "--no-audit",
   "--no-fund",
-  ...testDependencies.map((name) => `${name}@${npmVersion(name)}`),
+  ...[...Object.keys(dependencies), ...testDependencies].map((name) =>
+    `${name}@${npmVersion(name)}`
+  ),
 ], out);
 
 const nodeTests = testFiles
@@ -317,4 +329,57 @@ for (const moduleResolution of ["nodenext", "bundler"] as const) {
   console.log(
     `TypeScript consumer type-checks with moduleResolution "${moduleResolution}"`,
   );
+}
+
+// 5. The packed tarball in an empty Node project: installs none of the
+// optional peers, and the memory quick start runs in plain Node.
+const empty = await Deno.makeTempDir({ prefix: "verdict-npm-empty-" });
+try {
+  await run("npm", ["pack", "--pack-destination", empty, "--silent"], out);
+  const tarball = [...Deno.readDirSync(empty)].find((e) => e.name.endsWith(".tgz"))!.name;
+  const project = `${empty}/app`;
+  await Deno.mkdir(project);
+  await Deno.writeTextFile(
+    `${project}/package.json`,
+    JSON.stringify({ name: "app", private: true, type: "module" }),
+  );
+  await run("npm", [
+    "install",
+    "--no-audit",
+    "--no-fund",
+    "--no-package-lock",
+    `../${tarball}`,
+  ], new URL(`file://${project}/`));
+  const installed = [...Deno.readDirSync(`${project}/node_modules`)]
+    .map((e) => e.name)
+    .filter((name) => !name.startsWith("."));
+  const pulled = Object.keys(dependencies).filter((name) => installed.includes(name));
+  if (pulled.length > 0) {
+    throw new Error(
+      `npm i of the tarball installed optional peers: ${pulled.join(", ")}`,
+    );
+  }
+  await Deno.writeTextFile(
+    `${project}/quick_start.mjs`,
+    `import { CommandBus, deciderHandler } from "@verdict/verdict";
+import { MemoryEventStore } from "@verdict/verdict/memory";
+const store = new MemoryEventStore();
+const bus = new CommandBus().register("Ping", deciderHandler({
+  decider: { initialState: () => 0, decide: () => [{ type: "Pinged", data: null }], evolve: (n) => n + 1 },
+  store,
+  streamId: () => "pings",
+}));
+const result = await bus.dispatch({ type: "Ping", data: null });
+if (result.status !== "accepted") throw new Error(result.status);
+console.log("quick start in an empty Node project: " + result.status);
+`,
+  );
+  await run("node", ["quick_start.mjs"], new URL(`file://${project}/`));
+  console.log(
+    `npm i of the tarball installs ${installed.join(", ")}: none of ${
+      Object.keys(dependencies).join(", ")
+    }`,
+  );
+} finally {
+  await Deno.remove(empty, { recursive: true });
 }
