@@ -151,6 +151,32 @@ export function translateStorageError(database: string, error: unknown): unknown
 }
 
 /**
+ * This runtime has no IndexedDB (Node, Deno, a worker without it): the
+ * IndexedDB stores are for browsers. Nothing was opened or written.
+ *
+ * @example
+ * ```ts
+ * import { IndexedDbUnavailableError } from "@verdict/verdict/indexeddb";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new IndexedDbUnavailableError("my-app");
+ * assert.match(error.message, /fake-indexeddb/);
+ * ```
+ */
+export class IndexedDbUnavailableError extends VerdictError {
+  /** The database that could not be opened. */
+  readonly database: string;
+  /** Creates the error for a database. */
+  constructor(database: string) {
+    super(
+      `IndexedDB database "${database}" cannot be opened: this runtime has no IndexedDB (globalThis.indexedDB is undefined). In a browser it is there; in Node or Deno tests, import "fake-indexeddb/auto" first; on a server, use the memory, Deno KV or PostgreSQL stores.`,
+    );
+    this.name = "IndexedDbUnavailableError";
+    this.database = database;
+  }
+}
+
+/**
  * One connection to a verdict database, shared by the stores that use it.
  * A connection the browser closes (storage cleared, a crash) is reopened on
  * the next call; one closed for another tab's upgrade stays closed with a
@@ -196,6 +222,9 @@ export class VerdictDatabase {
     }
     if (this.#blockedByUpgrade) {
       throw new DatabaseBlockedError(this.name, "versionchange");
+    }
+    if (typeof globalThis.indexedDB === "undefined") {
+      throw new IndexedDbUnavailableError(this.name);
     }
     this.#db ??= this.#connect();
     return this.#db;

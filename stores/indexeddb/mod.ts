@@ -31,7 +31,12 @@ import { IndexedDbSnapshotStore } from "./snapshot_store.ts";
 import { VerdictDatabase } from "./database.ts";
 import { IndexedDbEventStore } from "./event_store.ts";
 
-export { DatabaseBlockedError, StorageQuotaError, VerdictDatabase } from "./database.ts";
+export {
+  DatabaseBlockedError,
+  IndexedDbUnavailableError,
+  StorageQuotaError,
+  VerdictDatabase,
+} from "./database.ts";
 export * from "./event_store.ts";
 export * from "./command_log.ts";
 export * from "./checkpoint_store.ts";
