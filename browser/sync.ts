@@ -8,8 +8,8 @@
  */
 
 import { type DBSchema, type IDBPDatabase, type IDBPTransaction, openDB } from "idb";
-import { CommandRejectedError, ValidationError } from "../src/errors.ts";
-import { jsonProblem } from "../src/stored_data.ts";
+import { CommandRejectedError, ValidationError, VerdictError } from "../src/errors.ts";
+import { idProblem, jsonProblem } from "../src/stored_data.ts";
 import type { Command } from "../src/command_bus.ts";
 import type { Decider } from "../src/decider.ts";
 import type { EventMetadata, RecordedEvent } from "../src/event.ts";
@@ -427,6 +427,8 @@ export class SyncClient {
     this.#assertOpen();
     const definition = this.#definition(command.type);
     const commandId = options.commandId ?? uuidv7();
+    const idIssue = idProblem(commandId);
+    if (idIssue) throw new TypeError(`The command id ${idIssue}`);
     // What the push cannot carry as JSON is refused here, not after a reload.
     const issues = [["data", command.data], ["metadata", options.metadata ?? {}]]
       .flatMap(([part, value]) => {
@@ -472,8 +474,17 @@ export class SyncClient {
       predicted: { status: "accepted" },
       attempts: 0,
     };
-    const mid = await tx.objectStore("outbox").add(row);
-    await tx.done;
+    let mid: number;
+    try {
+      mid = await tx.objectStore("outbox").add(row);
+      await tx.done;
+    } catch (error) {
+      await tx.done.catch(() => {});
+      if ((error as Error)?.name === "ConstraintError") {
+        throw new CommandAlreadyDispatchedError(commandId);
+      }
+      throw error;
+    }
     this.#tell({ kind: "changed" });
     this.#tell({ kind: "outbox" });
     const events: LocalEvent[] = [];
@@ -1222,6 +1233,32 @@ export class SyncClient {
 
   #assertOpen(): void {
     if (this.#closed) throw new Error("This SyncClient is closed");
+  }
+}
+
+/**
+ * `dispatch` was given a command id this outbox already holds: an id
+ * stands for one command. Its outcome is `sync.outcome(commandId)`.
+ *
+ * @example
+ * ```ts
+ * import { CommandAlreadyDispatchedError } from "@verdict/verdict/browser";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new CommandAlreadyDispatchedError("0193a4f0-8d2e-7c41-9f3a-2b6d1e0c4a57");
+ * assert.match(error.message, /outcome\(/);
+ * ```
+ */
+export class CommandAlreadyDispatchedError extends VerdictError {
+  /** The command id. */
+  readonly commandId: string;
+  /** Creates the error for a command id. */
+  constructor(commandId: string) {
+    super(
+      `Command ${commandId} was dispatched in this outbox already: an id stands for one command; see sync.outcome("${commandId}")`,
+    );
+    this.name = "CommandAlreadyDispatchedError";
+    this.commandId = commandId;
   }
 }
 

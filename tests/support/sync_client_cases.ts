@@ -5,6 +5,7 @@ import "fake-indexeddb/auto";
 import assert from "node:assert/strict";
 import type { RecordedEvent } from "@verdict/verdict";
 import {
+  CommandAlreadyDispatchedError,
   type LocalEvent,
   SyncClient,
   type SyncClientOptions,
@@ -286,6 +287,41 @@ export function cases(open: StoreFactory) {
           assert.match(refused.reason.message, /data\.openedAt/);
         }
         assert.deepEqual(await sync.pending(), []);
+        await sync.close();
+        await server.close();
+      },
+    );
+
+    await t.step(
+      "a command id dispatched twice is refused with a typed error; the first stays as it was",
+      async () => {
+        const server = await bankServer(open, { basePath: "/sync" });
+        const net = network(() => server.handler);
+        const sync = await client(net);
+        net.up = false;
+        const first = await sync.dispatch(
+          { type: "OpenAccount", data: { accountId: "T-1", owner: "Tia" } },
+          { commandId: "0193a4f0-8d2e-7c41-9f3a-2b6d1e0c4a57" },
+        );
+        await assert.rejects(
+          sync.dispatch(
+            { type: "OpenAccount", data: { accountId: "T-2", owner: "Tia" } },
+            { commandId: first.commandId },
+          ),
+          CommandAlreadyDispatchedError,
+        );
+        await assert.rejects(
+          sync.dispatch(
+            { type: "OpenAccount", data: { accountId: "T-3", owner: "Tia" } },
+            { commandId: "" },
+          ),
+          TypeError,
+        );
+        const pending = await sync.pending();
+        assert.deepEqual(pending.map((c) => c.data), [{
+          accountId: "T-1",
+          owner: "Tia",
+        }]);
         await sync.close();
         await server.close();
       },
