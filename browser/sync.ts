@@ -11,7 +11,7 @@ import { type DBSchema, type IDBPDatabase, type IDBPTransaction, openDB } from "
 import { CommandRejectedError, ValidationError, VerdictError } from "../src/errors.ts";
 import { idProblem, jsonProblem } from "../src/stored_data.ts";
 import type { Command } from "../src/command_bus.ts";
-import type { Decider } from "../src/decider.ts";
+import { type Decider, fold } from "../src/decider.ts";
 import type { EventMetadata, RecordedEvent } from "../src/event.ts";
 import { eventIdOf, uuidv7 } from "../src/uuid.ts";
 import {
@@ -449,7 +449,7 @@ export class SyncClient {
     }
     const streamIds = streamIdsOf(definition, command);
     const tx = this.#write();
-    const states = await this.#states(tx, definition, streamIds, Infinity);
+    const states = await this.#states(tx, definition, streamIds);
     let tentative: OutboxRow["tentative"];
     try {
       tentative = decideOn(definition, command, commandId, streamIds, states);
@@ -511,11 +511,7 @@ export class SyncClient {
     streamId: string,
     decider: Pick<Decider<never, S, never>, "initialState" | "evolve">,
   ): Promise<S> {
-    let state = decider.initialState();
-    for (const event of await this.readStream(streamId)) {
-      state = decider.evolve(state, event as never);
-    }
-    return state;
+    return fold(decider, await this.readStream(streamId) as never[]);
   }
 
   /**
@@ -664,47 +660,31 @@ export class SyncClient {
     });
   }
 
-  /**
-   * The states of streams, each from the server's events and the applied
-   * rows before `beforeMid`, read in `tx`.
-   */
+  /** The states of streams by a decider, over what the page sees of each ({@linkcode readStream}). */
   async #states(
     tx: Tx,
     definition: AnyDefinition,
     streamIds: readonly string[],
-    beforeMid: number,
   ): Promise<Map<string, { state: unknown; version: number }>> {
     const states = new Map<string, { state: unknown; version: number }>();
     for (const streamId of streamIds) {
       if (states.has(streamId)) continue;
-      let state = definition.decider.initialState();
-      let version = 0;
-      const range = IDBKeyRange.bound([streamId, 0], [streamId, Infinity]);
-      for (const row of await tx.objectStore("events").index("stream").getAll(range)) {
-        state = definition.decider.evolve(state, serverEvent(row));
-        version = row.version;
-      }
-      const rows = await tx.objectStore("outbox").index("applied").getAll(streamId);
-      for (const row of rows.sort((a, b) => a.mid! - b.mid!)) {
-        if (row.mid! >= beforeMid) break;
-        for (const part of row.tentative) {
-          if (part.streamId !== streamId) continue;
-          for (const event of part.events) {
-            version++;
-            state = definition.decider.evolve(
-              state,
-              localEvent(event, streamId, version),
-            );
-          }
-        }
-      }
-      states.set(streamId, { state, version });
+      const events = await this.#streamEvents(tx, streamId);
+      states.set(streamId, {
+        state: fold(definition.decider, events),
+        version: events.length > 0 ? events[events.length - 1].version : 0,
+      });
     }
     return states;
   }
 
+  /** A stream's events as the page sees them, read in `tx`. */
   async #streamEvents(
-    tx: IDBPTransaction<SyncSchema, ("events" | "outbox")[], "readonly" | "readwrite">,
+    tx: IDBPTransaction<
+      SyncSchema,
+      ("events" | "outbox")[] | ("meta" | "events" | "outbox")[],
+      "readonly" | "readwrite"
+    >,
     streamId: string,
   ): Promise<LocalEvent[]> {
     const range = IDBKeyRange.bound([streamId, 0], [streamId, Infinity]);

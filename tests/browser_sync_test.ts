@@ -5,40 +5,16 @@
 // file and over PostgreSQL.
 import assert from "node:assert/strict";
 import type { Browser, Page } from "puppeteer-core";
-import type { RecordedEvent } from "@verdict/verdict";
 import { bundle, chromiumPath, serve, withChromium } from "./support/chromium.ts";
 import {
   bankServer,
   postgresStores,
+  serverEvents,
   type StoreFactory,
-  type TestServer,
 } from "./support/sync_server.ts";
 import { testDatabase } from "./support/postgres.ts";
 import { HttpSyncServer } from "./support/http_sync_server.ts";
-import { openKvStores } from "@verdict/verdict/kv";
-
-function kvStores(dir: string): StoreFactory {
-  let n = 0;
-  return () => openKvStores(`${dir}/sync-${n++}.kv`);
-}
-
-async function serverEvents(server: TestServer): Promise<unknown[]> {
-  const events: RecordedEvent[] = [];
-  for (let after = 0;;) {
-    const page = await server.stores.events.readAll({ after, limit: 1000 });
-    if (page.length === 0) break;
-    events.push(...page);
-    after = page[page.length - 1].position;
-  }
-  return events.map((e) => ({
-    id: e.id,
-    streamId: e.streamId,
-    version: e.version,
-    position: e.position,
-    type: e.type,
-    data: e.data,
-  }));
-}
+import { kvStores } from "./support/sync_kv.ts";
 
 type Api = {
   open(o: { name: string; url: string; user: string }): Promise<string>;

@@ -5,8 +5,6 @@
 import "fake-indexeddb/auto";
 import assert from "node:assert/strict";
 import { liveQuery } from "dexie";
-import { MemoryEventStore } from "@verdict/verdict/memory";
-import { projectionContract } from "@verdict/verdict/testing";
 import { SyncClient } from "@verdict/verdict/browser";
 import { DexieProjectionStore, syncProjections } from "@verdict/verdict/dexie";
 import {
@@ -16,25 +14,12 @@ import {
   bankStreams,
 } from "../examples/bank.ts";
 import { bankServer, memoryStores, network } from "./support/sync_server.ts";
+import { dexieProjectionCases } from "./support/dexie_suite.ts";
 
 let names = 0;
 
 Deno.test("the Dexie projection store keeps the projection-store contract", async (t) => {
-  const factory = () => {
-    const documents = new DexieProjectionStore({ name: `dexie-contract-${names++}` });
-    const events = new MemoryEventStore();
-    return {
-      events,
-      documents,
-      close: async () => {
-        await events.close();
-        await documents.close();
-      },
-    };
-  };
-  for (const c of projectionContract(factory, { inline: false })) {
-    await t.step(c.name, c.run);
-  }
+  for (const c of dexieProjectionCases("dexie-contract")) await t.step(c.name, c.run);
 });
 
 Deno.test("liveQuery re-runs when an apply changes the documents it read", async () => {

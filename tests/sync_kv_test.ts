@@ -1,14 +1,9 @@
+// deno-only: Deno KV.
 // Offline sync and the sync server's edges over Deno KV on a temp file.
 import "fake-indexeddb/auto";
-import { openKvStores } from "@verdict/verdict/kv";
 import { cases as clientCases } from "./support/sync_client_cases.ts";
 import { cases as serverCases } from "./support/sync_server_cases.ts";
-import type { StoreFactory } from "./support/sync_server.ts";
-
-function kvStores(dir: string): StoreFactory {
-  let n = 0;
-  return () => openKvStores(`${dir}/sync-${n++}.kv`);
-}
+import { kvStores } from "./support/sync_kv.ts";
 
 Deno.test({
   name: "offline sync over Deno KV",

@@ -4,28 +4,6 @@
 // Deno KV in sync_kv_test.ts; real Chromium and HTTP in browser_sync_test.ts).
 import "fake-indexeddb/auto";
 import { cases } from "./support/sync_client_cases.ts";
-import { memoryStores, postgresStores } from "./support/sync_server.ts";
-import { testDatabase } from "./support/postgres.ts";
+import { onMemoryAndPostgres } from "./support/sync_server.ts";
 
-Deno.test({
-  name: "offline sync over the memory store",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: cases(memoryStores()),
-});
-
-const database = await testDatabase();
-
-Deno.test({
-  name: "offline sync over PostgreSQL",
-  ignore: database === undefined,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn(t) {
-    try {
-      await cases(postgresStores(database!))(t);
-    } finally {
-      await database!.close();
-    }
-  },
-});
+await onMemoryAndPostgres("offline sync", cases);

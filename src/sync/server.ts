@@ -433,7 +433,7 @@ export function syncHandler<C extends Command = Command>(
     command: PushCommand,
     clientId: string,
     who: SyncPrincipal,
-    known: CommandRecord | undefined | unknown,
+    existing: CommandRecord | undefined,
   ): Promise<PushResult> {
     const { mid, commandId } = command;
     const answer = (outcome: SyncOutcome, duplicate = false): PushResult => ({
@@ -451,8 +451,6 @@ export function syncHandler<C extends Command = Command>(
         },
       });
     }
-    if (known instanceof Error) return answer(failedOutcome(known));
-    const existing = known as CommandRecord | undefined;
     if (existing && existing.status !== "failed") {
       if (!ownedBy(existing, clientId, who)) {
         return answer({

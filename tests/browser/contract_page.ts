@@ -9,8 +9,7 @@ import {
   IndexedDbSnapshotStore,
   VerdictDatabase,
 } from "@verdict/verdict/indexeddb";
-import { DexieProjectionStore } from "@verdict/verdict/dexie";
-import { MemoryEventStore } from "@verdict/verdict/memory";
+import { dexieProjectionCases } from "../support/dexie_suite.ts";
 import { memorySuites } from "../support/memory_suites.ts";
 import { indexedDbDamage } from "../support/indexeddb_damage.ts";
 import {
@@ -92,18 +91,7 @@ const suites: [string, ContractCase[]][] = [
   ],
   [
     "Dexie read models (no inline projections)",
-    projectionContract(() => {
-      const documents = new DexieProjectionStore({ name: `browser-dexie-${n++}` });
-      const events = new MemoryEventStore();
-      return {
-        events,
-        documents,
-        close: async () => {
-          await events.close();
-          await documents.close();
-        },
-      };
-    }, { inline: false }),
+    dexieProjectionCases("browser-dexie"),
   ],
   [
     "command log",

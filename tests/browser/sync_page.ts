@@ -6,6 +6,7 @@ import {
   type SyncCommandState,
 } from "@verdict/verdict/browser";
 import { accountDecider, type BankCommand, bankStreams } from "../../examples/bank.ts";
+import { comparable } from "../support/sync_events.ts";
 
 let client: SyncClient | undefined;
 const heard: SyncCommandState[] = [];
@@ -32,15 +33,7 @@ const api = {
   heard: () => heard.map((command) => command.commandId),
   status: () => client!.status,
   leader: () => client!.isLeader,
-  events: async () =>
-    (await client!.readAll()).map((e) => ({
-      id: e.id,
-      streamId: e.streamId,
-      version: e.version,
-      position: e.position,
-      type: e.type,
-      data: e.data,
-    })),
+  events: async () => (await client!.readAll()).map(comparable),
   balance: async (accountId: string) =>
     (await client!.state(`account-${accountId}`, accountDecider)).balance,
   sync: () => client!.sync(),

@@ -3,10 +3,8 @@
 // syncHandler over the bank, the network between them cut, lossy or back.
 import "fake-indexeddb/auto";
 import assert from "node:assert/strict";
-import type { RecordedEvent } from "@verdict/verdict";
 import {
   CommandAlreadyDispatchedError,
-  type LocalEvent,
   SyncClient,
   type SyncClientOptions,
 } from "@verdict/verdict/browser";
@@ -17,13 +15,14 @@ import {
   createBank,
 } from "../../examples/bank.ts";
 import { syncHandler } from "@verdict/verdict/sync";
+import { comparable } from "./sync_events.ts";
 import {
   bankServer,
   bearer,
   network,
+  serverEvents,
   type StoreFactory,
   type TestNetwork,
-  type TestServer,
 } from "./sync_server.ts";
 
 let names = 0;
@@ -53,29 +52,6 @@ async function client(
     });
   }
   return sync;
-}
-
-/** The server's events, as the client keeps them. */
-async function serverEvents(server: TestServer): Promise<unknown[]> {
-  const events: RecordedEvent[] = [];
-  for (let after = 0;;) {
-    const page = await server.stores.events.readAll({ after, limit: 1000 });
-    if (page.length === 0) break;
-    events.push(...page);
-    after = page[page.length - 1].position;
-  }
-  return events.map(comparable);
-}
-
-function comparable(event: RecordedEvent | LocalEvent) {
-  return {
-    id: event.id,
-    streamId: event.streamId,
-    version: event.version,
-    position: event.position,
-    type: event.type,
-    data: event.data,
-  };
 }
 
 async function balance(sync: SyncClient, accountId: string): Promise<number> {

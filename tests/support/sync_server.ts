@@ -15,7 +15,8 @@ import {
   type SyncPrincipal,
 } from "@verdict/verdict/sync";
 import { type BankCommand, createBank } from "../../examples/bank.ts";
-import type { TestDatabase } from "./postgres.ts";
+import { type TestDatabase, testDatabase } from "./postgres.ts";
+import { comparable } from "./sync_events.ts";
 
 export interface ServerStores {
   readonly events: EventStore;
@@ -144,4 +145,45 @@ export function network(server: () => SyncHandler): TestNetwork {
     },
   };
   return net;
+}
+
+/** The server's events, every one, as the sync tests compare them. */
+export async function serverEvents(server: TestServer): Promise<unknown[]> {
+  const events: unknown[] = [];
+  for (let after = 0;;) {
+    const page = await server.stores.events.readAll({ after, limit: 1000 });
+    if (page.length === 0) return events;
+    events.push(...page.map(comparable));
+    after = page[page.length - 1].position;
+  }
+}
+
+/**
+ * Registers `cases` as two tests, "{title} over the memory store" and
+ * "{title} over PostgreSQL" (skipped, saying so, where there is none).
+ */
+export async function onMemoryAndPostgres(
+  title: string,
+  cases: (open: StoreFactory) => (t: Deno.TestContext) => Promise<void>,
+): Promise<void> {
+  Deno.test({
+    name: `${title} over the memory store`,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    fn: cases(memoryStores()),
+  });
+  const database = await testDatabase();
+  Deno.test({
+    name: `${title} over PostgreSQL`,
+    ignore: database === undefined,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    async fn(t) {
+      try {
+        await cases(postgresStores(database!))(t);
+      } finally {
+        await database!.close();
+      }
+    },
+  });
 }

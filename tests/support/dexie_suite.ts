@@ -1,0 +1,26 @@
+/**
+ * The Dexie projection store's contract cases: every projection-store case
+ * but the inline ones (no event store writes to Dexie), each on a fresh
+ * database beside a memory event store. Run by tests/dexie_test.ts and, in
+ * real Chromium, by tests/browser/contract_page.ts.
+ */
+import { DexieProjectionStore } from "@verdict/verdict/dexie";
+import { MemoryEventStore } from "@verdict/verdict/memory";
+import { type ContractCase, projectionContract } from "@verdict/verdict/testing";
+
+let databases = 0;
+
+export function dexieProjectionCases(prefix: string): ContractCase[] {
+  return projectionContract(() => {
+    const documents = new DexieProjectionStore({ name: `${prefix}-${databases++}` });
+    const events = new MemoryEventStore();
+    return {
+      events,
+      documents,
+      close: async () => {
+        await events.close();
+        await documents.close();
+      },
+    };
+  }, { inline: false });
+}

@@ -1,0 +1,8 @@
+/** The sync tests' Deno KV stores: a new file under `dir` at each call. */
+import { openKvStores } from "@verdict/verdict/kv";
+import type { StoreFactory } from "./sync_server.ts";
+
+export function kvStores(dir: string): StoreFactory {
+  let n = 0;
+  return () => openKvStores(`${dir}/sync-${n++}.kv`);
+}
