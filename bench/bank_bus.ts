@@ -14,7 +14,7 @@ import {
   type EventStore,
   type Middleware,
 } from "@verdict/verdict";
-import { accountDecider, type BankCommand, bankStreams } from "../examples/bank.ts";
+import { accountDefinition, type BankCommand } from "../examples/bank.ts";
 
 /**
  * The bank bus on `store`, audited into `log` when one is given, with
@@ -29,11 +29,7 @@ export function benchBank(
   if (outermost) bus.use(outermost);
   if (log) bus.use(audit(log));
   bus.use(correlation());
-  const handler = deciderHandler({
-    decider: accountDecider,
-    store,
-    streamId: bankStreams,
-  });
+  const handler = deciderHandler({ ...accountDefinition, store });
   return bus
     .register("OpenAccount", handler)
     .register("Deposit", handler)

@@ -8,14 +8,19 @@
 
 import type { CommandBus, CommandResult, Middleware } from "@verdict/verdict";
 import { MemoryCommandLog, MemoryEventStore } from "@verdict/verdict/memory";
-import { type Account, accountDecider, type BankCommand } from "../examples/bank.ts";
+import {
+  type Account,
+  type AccountCommand,
+  accountDecider,
+  type BankCommand,
+} from "../examples/bank.ts";
 import { benchBank } from "./bank_bus.ts";
 
 /** Commands per timed iteration or round. */
 export const COMMANDS = 10_000;
 
 /** A deposit of 1 into `accountId`. */
-export const depositTo = (accountId: string): BankCommand => ({
+export const depositTo = (accountId: string): AccountCommand & BankCommand => ({
   type: "Deposit",
   data: { accountId, amount: 1 },
 });

@@ -11,7 +11,9 @@ import { type DBSchema, type IDBPDatabase, type IDBPTransaction, openDB } from "
 import { CommandRejectedError, ValidationError, VerdictError } from "../src/errors.ts";
 import { idProblem, jsonProblem } from "../src/stored_data.ts";
 import type { Command } from "../src/command_bus.ts";
-import { type Decider, fold } from "../src/decider.ts";
+import { fold } from "../src/decider.ts";
+import type { DeciderDefinition, StateFold } from "../src/decider_definition.ts";
+import { type CommandPlan, planCommand } from "../src/_command_plan.ts";
 import type { EventMetadata, RecordedEvent } from "../src/event.ts";
 import { eventIdOf, uuidv7 } from "../src/uuid.ts";
 import {
@@ -25,34 +27,6 @@ import {
   type SyncOutcome,
   type SyncRefusal,
 } from "../src/sync/protocol.ts";
-
-/**
- * How one command type is decided in the page: the decider and streams the
- * server's `deciderHandler` uses for it.
- *
- * @example
- * ```ts
- * import type { Command, Decider } from "@verdict/verdict";
- * import type { SyncCommandDefinition } from "@verdict/verdict/browser";
- *
- * type Increment = Command<"Increment", { id: string }>;
- * const counter: Decider<Increment, number, { type: "Incremented"; data: null }> = {
- *   initialState: () => 0,
- *   decide: () => [{ type: "Incremented", data: null }],
- *   evolve: (n) => n + 1,
- * };
- * const definition: SyncCommandDefinition<Increment, number, { type: "Incremented"; data: null }> = {
- *   decider: counter,
- *   streamId: (command) => `counter-${command.data.id}`,
- * };
- * ```
- */
-export interface SyncCommandDefinition<C extends Command, S, E extends { type: string }> {
-  /** The domain logic, shared with the server. */
-  readonly decider: Decider<C, S, E>;
-  /** The stream (or streams) the command acts on, as on the server. */
-  readonly streamId: (command: C) => string | readonly string[];
-}
 
 /** Where the sync connection stands, as a UI shows it.
  *
@@ -271,8 +245,13 @@ type Message =
   | { kind: "outcome"; command: SyncCommandState }
   | { kind: "sync" };
 
-// deno-lint-ignore no-explicit-any
-type AnyDefinition = SyncCommandDefinition<any, any, any>;
+type AnyDefinition = DeciderDefinition<Command, { type: string }>;
+
+/** A stream's state as the page sees it, and the version it was folded to. */
+interface Folded {
+  state: unknown;
+  version: number;
+}
 
 /**
  * The page's side of offline sync.
@@ -292,16 +271,14 @@ type AnyDefinition = SyncCommandDefinition<any, any, any>;
  * @example
  * ```ts ignore
  * import { SyncClient } from "@verdict/verdict/browser";
- * import { accountDecider, bankStreams } from "./bank.ts";
+ * import { bankDefinitions } from "./bank.ts";
  *
  * const sync = await SyncClient.open({
  *   name: "bank",
  *   url: "/sync",
  *   headers: () => ({ authorization: `Bearer ${token}` }),
  * });
- * for (const type of ["OpenAccount", "Deposit", "Withdraw", "Transfer"]) {
- *   sync.register(type, { decider: accountDecider, streamId: bankStreams });
- * }
+ * sync.registerAll(bankDefinitions);
  * sync.onOutcome((command) => {
  *   if (command.state === "rejected") alert(`${command.type}: ${command.reason?.message}`);
  * });
@@ -403,15 +380,32 @@ export class SyncClient {
     return this.#leader;
   }
 
-  /** Registers how a command type is decided in the page. */
-  register<C extends Command, S, E extends { type: string }>(
+  /**
+   * Registers how a command type is decided in the page: the same
+   * definition (decider and stream, or multi-stream decider and streams)
+   * the server's `deciderHandler` is built from.
+   */
+  register<C extends Command, E extends { type: string }>(
     type: C["type"],
-    definition: SyncCommandDefinition<C, S, E>,
+    definition: DeciderDefinition<C, E>,
   ): this {
     if (this.#definitions.has(type)) {
       throw new Error(`A definition for "${type}" is already registered`);
     }
     this.#definitions.set(type, definition as AnyDefinition);
+    return this;
+  }
+
+  /**
+   * Registers a definition per command type, as a record by type: the
+   * record a server's handlers are built from.
+   */
+  registerAll(
+    definitions: { readonly [type: string]: DeciderDefinition<never, { type: string }> },
+  ): this {
+    for (const [type, definition] of Object.entries(definitions)) {
+      this.register(type, definition as AnyDefinition);
+    }
     return this;
   }
 
@@ -447,12 +441,21 @@ export class SyncClient {
         reason: refusalOf(new ValidationError(command.type, issues)),
       };
     }
-    const streamIds = streamIdsOf(definition, command);
+    let plan: CommandPlan<{ type: string }>;
+    try {
+      plan = planCommand(definition, command);
+    } catch (error) {
+      if (error instanceof CommandRejectedError) {
+        return { status: "rejected", commandId, reason: refusalOf(error) };
+      }
+      throw error;
+    }
+    const streamIds = plan.streams.map((stream) => stream.streamId);
     const tx = this.#write();
-    const states = await this.#states(tx, definition, streamIds);
+    const states = await this.#states(tx, plan);
     let tentative: OutboxRow["tentative"];
     try {
-      tentative = decideOn(definition, command, commandId, streamIds, states);
+      tentative = decideOn(plan, commandId, states);
     } catch (error) {
       tx.abort();
       await tx.done.catch(() => {});
@@ -488,8 +491,8 @@ export class SyncClient {
     this.#tell({ kind: "changed" });
     this.#tell({ kind: "outbox" });
     const events: LocalEvent[] = [];
-    for (const { streamId, events: decided } of tentative) {
-      const base = states.get(streamId)!.version;
+    for (const [s, { streamId, events: decided }] of tentative.entries()) {
+      const base = states[s].version;
       decided.forEach((event, i) =>
         events.push(localEvent(event, streamId, base + i + 1))
       );
@@ -509,7 +512,7 @@ export class SyncClient {
   /** A stream's state by a decider, over {@linkcode readStream}. */
   async state<S>(
     streamId: string,
-    decider: Pick<Decider<never, S, never>, "initialState" | "evolve">,
+    decider: StateFold<S, never>,
   ): Promise<S> {
     return fold(decider, await this.readStream(streamId) as never[]);
   }
@@ -660,18 +663,13 @@ export class SyncClient {
     });
   }
 
-  /** The states of streams by a decider, over what the page sees of each ({@linkcode readStream}). */
-  async #states(
-    tx: Tx,
-    definition: AnyDefinition,
-    streamIds: readonly string[],
-  ): Promise<Map<string, { state: unknown; version: number }>> {
-    const states = new Map<string, { state: unknown; version: number }>();
-    for (const streamId of streamIds) {
-      if (states.has(streamId)) continue;
-      const events = await this.#streamEvents(tx, streamId);
-      states.set(streamId, {
-        state: fold(definition.decider, events),
+  /** The states of a command's streams, over what the page sees of each ({@linkcode readStream}). */
+  async #states(tx: Tx, plan: CommandPlan<unknown>): Promise<Folded[]> {
+    const states: Folded[] = [];
+    for (const stream of plan.streams) {
+      const events = await this.#streamEvents(tx, stream.streamId);
+      states.push({
+        state: fold(stream.fold, events),
         version: events.length > 0 ? events[events.length - 1].version : 0,
       });
     }
@@ -715,8 +713,8 @@ export class SyncClient {
     const outbox = tx.objectStore("outbox");
     const rows = distinctRows(await outbox.index("applied").getAll());
     const mirror = tx.objectStore("events").index("stream");
-    type Decider = AnyDefinition["decider"];
-    const states = new Map<Decider, Map<string, { state: unknown; version: number }>>();
+    type Decider = StateFold<unknown, unknown>;
+    const states = new Map<Decider, Map<string, Folded>>();
     const walked: OutboxRow[] = [];
     const stateOf = async (decider: Decider, streamId: string) => {
       let byStream = states.get(decider);
@@ -747,19 +745,14 @@ export class SyncClient {
       const definition = this.#definitions.get(row.type);
       // A type this tab does not know stays as it was decided.
       if (row.state === "pending" && !row.landed && definition) {
-        const current = new Map<string, { state: unknown; version: number }>();
-        for (const streamId of row.streamIds) {
-          current.set(streamId, await stateOf(definition.decider, streamId));
-        }
         let next: OutboxRow;
         try {
-          const tentative = decideOn(
-            definition,
-            { type: row.type, data: row.data },
-            row.commandId,
-            row.streamIds,
-            current,
-          );
+          const plan = planCommand(definition, { type: row.type, data: row.data });
+          const current: Folded[] = [];
+          for (const stream of plan.streams) {
+            current.push(await stateOf(stream.fold, stream.streamId));
+          }
+          const tentative = decideOn(plan, row.commandId, current);
           next = { ...row, tentative, predicted: { status: "accepted" } };
         } catch (error) {
           const reason = error instanceof CommandRejectedError ? refusalOf(error) : {
@@ -1264,40 +1257,30 @@ function distinctRows(rows: OutboxRow[]): OutboxRow[] {
   return [...byMid.values()].sort((a, b) => a.mid! - b.mid!);
 }
 
-function streamIdsOf(definition: AnyDefinition, command: Command): string[] {
-  const ids = definition.streamId(command);
-  return typeof ids === "string" ? [ids] : [...ids];
-}
-
 /**
  * The decider's events for a command, per stream, as the server's decider
- * handler decides them: each stream on its own state, the events' ids
- * derived from the command id and their index.
+ * handler decides them: the events' ids derived from the command id and
+ * their index among the command's events.
  */
 function decideOn(
-  definition: AnyDefinition,
-  command: Command,
+  plan: CommandPlan<{ type: string; data?: unknown; metadata?: EventMetadata }>,
   commandId: string,
-  streamIds: readonly string[],
-  states: Map<string, { state: unknown; version: number }>,
+  states: readonly Folded[],
 ): OutboxRow["tentative"] {
+  const decided = plan.decide(
+    states.map((folded) => folded.state),
+    states.map((folded) => folded.version),
+  );
   const metadata: EventMetadata = { correlationId: commandId, causationId: commandId };
   let offset = 0;
-  return streamIds.map((streamId) => {
-    const decided = definition.decider.decide(command, states.get(streamId)!.state);
-    if (!Array.isArray(decided)) {
-      throw new TypeError("decide() must return an array of events");
-    }
-    const events = decided.map((
-      event: { type: string; data?: unknown; metadata?: EventMetadata },
-      i,
-    ) => ({
+  return plan.streams.map(({ streamId }, s) => {
+    const events = decided[s].map((event, i) => ({
       id: eventIdOf(commandId, offset + i),
       type: event.type,
       data: event.data,
       metadata: event.metadata ? { ...metadata, ...event.metadata } : metadata,
     }));
-    offset += decided.length;
+    offset += events.length;
     return { streamId, events };
   });
 }

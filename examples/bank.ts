@@ -13,20 +13,33 @@ import {
   CommandRejectedError,
   correlation,
   type Decider,
+  type DeciderDefinition,
   deciderHandler,
+  type DeciderHandlerSettings,
   type DocumentProjection,
   type EventStore,
+  type MultiStreamDecider,
+  type MultiStreamDefinition,
   type RetryPolicy,
+  type SingleStreamDefinition,
   validate,
 } from "@verdict/verdict";
 import { z } from "zod";
 
-/** The bank's commands. */
-export type BankCommand =
+/** The commands on one account. */
+export type AccountCommand =
   | Command<"OpenAccount", { accountId: string; owner: string }>
   | Command<"Deposit", { accountId: string; amount: number }>
-  | Command<"Withdraw", { accountId: string; amount: number }>
-  | Command<"Transfer", { transferId: string; from: string; to: string; amount: number }>;
+  | Command<"Withdraw", { accountId: string; amount: number }>;
+
+/** A transfer between two accounts. */
+export type TransferCommand = Command<
+  "Transfer",
+  { transferId: string; from: string; to: string; amount: number }
+>;
+
+/** The bank's commands. */
+export type BankCommand = AccountCommand | TransferCommand;
 
 /** The bank's events. */
 export type BankEvent =
@@ -67,8 +80,8 @@ function mustCover(account: Account, amount: number): void {
   }
 }
 
-/** An account's rules. A transfer is decided by both accounts, each on its own state. */
-export const accountDecider: Decider<BankCommand, Account, BankEvent> = {
+/** An account's rules. */
+export const accountDecider: Decider<AccountCommand, Account, BankEvent> = {
   initialState: () => ({ balance: 0 }),
   decide(command, account) {
     switch (command.type) {
@@ -89,25 +102,6 @@ export const accountDecider: Decider<BankCommand, Account, BankEvent> = {
         mustBeOpen(account, command.data.accountId);
         mustCover(account, command.data.amount);
         return [{ type: "MoneyWithdrawn", data: command.data }];
-      case "Transfer": {
-        const { transferId, from, to, amount } = command.data;
-        if (from === to) {
-          throw new CommandRejectedError("a transfer needs two different accounts", {
-            code: "same_account",
-          });
-        }
-        if (account.accountId === from) {
-          mustCover(account, amount);
-          return [{ type: "TransferSent", data: { transferId, to, amount } }];
-        }
-        if (account.accountId === to) {
-          return [{ type: "TransferReceived", data: { transferId, from, amount } }];
-        }
-        throw new CommandRejectedError(
-          `transfer ${transferId}: account ${from} or ${to} does not exist`,
-          { code: "account_not_found", details: { from, to } },
-        );
-      }
     }
   },
   evolve(account, event) {
@@ -121,6 +115,34 @@ export const accountDecider: Decider<BankCommand, Account, BankEvent> = {
       case "TransferSent":
         return { ...account, balance: account.balance - event.data.amount };
     }
+  },
+};
+
+/** The two accounts of a transfer, each folded by the account's own rules. */
+export interface TransferStates {
+  readonly from: Account;
+  readonly to: Account;
+}
+
+/** A transfer's rule: both accounts exist, the sender covers the amount. */
+export const transferDecider: MultiStreamDecider<
+  TransferCommand,
+  TransferStates,
+  BankEvent
+> = {
+  states: { from: accountDecider, to: accountDecider },
+  decide(command, { from, to }) {
+    const { transferId, amount } = command.data;
+    mustBeOpen(from, command.data.from);
+    mustBeOpen(to, command.data.to);
+    mustCover(from, amount);
+    return {
+      from: [{ type: "TransferSent", data: { transferId, to: command.data.to, amount } }],
+      to: [{
+        type: "TransferReceived",
+        data: { transferId, from: command.data.from, amount },
+      }],
+    };
   },
 };
 
@@ -155,11 +177,44 @@ export const balancesProjection: DocumentProjection<BankEvent, AccountBalance> =
 /** The stream of one account. */
 export const accountStream = (accountId: string): string => `account-${accountId}`;
 
-/** The streams a bank command writes: both accounts of a transfer, else its account. */
-export const bankStreams = (command: BankCommand): string | string[] =>
-  command.type === "Transfer"
-    ? [accountStream(command.data.from), accountStream(command.data.to)]
-    : accountStream(command.data.accountId);
+/** An account command: the account's rules, on the account's stream. */
+export const accountDefinition: SingleStreamDefinition<
+  AccountCommand,
+  Account,
+  BankEvent
+> = {
+  decider: accountDecider,
+  streamId: (command) => accountStream(command.data.accountId),
+};
+
+/** A transfer: its rule, on the two accounts' streams. */
+export const transferDefinition: MultiStreamDefinition<
+  TransferCommand,
+  TransferStates,
+  BankEvent
+> = {
+  decider: transferDecider,
+  streams: (command) => ({
+    from: accountStream(command.data.from),
+    to: accountStream(command.data.to),
+  }),
+};
+
+/**
+ * Every bank command's definition, by type: what a server's handlers are
+ * built from and what a page's `SyncClient` registers.
+ */
+export const bankDefinitions: {
+  readonly [T in BankCommand["type"]]: DeciderDefinition<
+    Extract<BankCommand, { type: T }>,
+    BankEvent
+  >;
+} = {
+  OpenAccount: accountDefinition,
+  Deposit: accountDefinition,
+  Withdraw: accountDefinition,
+  Transfer: transferDefinition,
+};
 
 const id = z.string().min(1).max(100);
 const amount = z.number().positive().max(1_000_000_000);
@@ -186,22 +241,21 @@ export interface BankOptions {
   readonly retry?: RetryPolicy;
 }
 
-/** A command bus running the bank: audit, correlation, validation, the account decider. */
+/** A command bus running the bank: audit, correlation, validation, the deciders. */
 export function createBank(options: BankOptions): CommandBus<BankCommand> {
   const bus = new CommandBus<BankCommand>({ onError: options.onError });
   if (options.log) bus.use(audit(options.log));
   bus.use(correlation());
   bus.use(validate<BankCommand>(bankSchemas, { unknownCommands: "reject" }));
-  const handler = deciderHandler({
-    decider: accountDecider,
+  const settings: DeciderHandlerSettings = {
     store: options.store,
     onConflict: options.onConflict,
     retry: options.retry,
-    streamId: bankStreams,
-  });
+  };
+  const account = deciderHandler({ ...accountDefinition, ...settings });
   return bus
-    .register("OpenAccount", handler)
-    .register("Deposit", handler)
-    .register("Withdraw", handler)
-    .register("Transfer", handler);
+    .register("OpenAccount", account)
+    .register("Deposit", account)
+    .register("Withdraw", account)
+    .register("Transfer", deciderHandler({ ...transferDefinition, ...settings }));
 }

@@ -5,7 +5,13 @@
  * @module
  */
 
-import { assertValidStreamId } from "./append_rules.ts";
+import {
+  type CommandPlan,
+  decisionOf,
+  planCommand,
+  requireOf,
+  targetOf,
+} from "./_command_plan.ts";
 import type {
   Command,
   CommandContext,
@@ -14,6 +20,13 @@ import type {
   StreamVersion,
 } from "./command_bus.ts";
 import { type Decider, fold } from "./decider.ts";
+import type {
+  DeciderDefinition,
+  MultiStreamDefinition,
+  SingleStreamDefinition,
+  StateFold,
+  StreamTarget,
+} from "./decider_definition.ts";
 import {
   CommandRejectedError,
   CommandTimeoutError,
@@ -30,54 +43,24 @@ import type { SnapshotPolicy } from "./snapshot.ts";
 import { StateCache } from "./state_cache.ts";
 
 /**
- * Options of {@linkcode deciderHandler}.
+ * What every {@linkcode deciderHandler} is given besides its definition:
+ * the store, and how conflicts, metadata and retries are handled.
  *
- * @example A transfer decided by both accounts
+ * @example
  * ```ts
- * import { type Command, CommandRejectedError, type Decider, type DeciderHandlerOptions } from "@verdict/verdict";
+ * import type { DeciderHandlerSettings } from "@verdict/verdict";
  * import { MemoryEventStore } from "@verdict/verdict/memory";
  *
- * type Transfer = Command<"Transfer", { from: string; to: string; amount: number }>;
- * type Moved = { type: "Sent" | "Received"; data: { amount: number } };
- * type Account = { id?: string; balance: number };
- * const account: Decider<Transfer, Account, Moved> = {
- *   initialState: () => ({ balance: 0 }),
- *   decide(command, state) {
- *     if (state.id === command.data.from) {
- *       if (state.balance < command.data.amount) throw new CommandRejectedError("insufficient funds");
- *       return [{ type: "Sent", data: { amount: command.data.amount } }];
- *     }
- *     return [{ type: "Received", data: { amount: command.data.amount } }];
- *   },
- *   evolve: (state, event) => ({
- *     ...state,
- *     balance: state.balance + (event.type === "Sent" ? -1 : 1) * event.data.amount,
- *   }),
- * };
- * const options: DeciderHandlerOptions<Transfer, Account, Moved> = {
- *   decider: account,
+ * const settings: DeciderHandlerSettings = {
  *   store: new MemoryEventStore(),
- *   // Both accounts' events commit in one append, or neither does.
- *   streamId: (command) => [`account-${command.data.from}`, `account-${command.data.to}`],
  *   retry: { maxAttempts: 5 },
+ *   onConflict: (error, attempt) => console.debug("conflict", error.streamId, attempt),
  * };
  * ```
  */
-export interface DeciderHandlerOptions<C extends Command, S, E extends Event> {
-  /** The domain logic. */
-  readonly decider: Decider<C, S, E>;
+export interface DeciderHandlerSettings<C extends Command = Command> {
   /** Where the events live. */
   readonly store: EventStore;
-  /**
-   * The stream (or streams) a command acts on. With several, each stream's
-   * state is decided on separately and all events commit atomically.
-   */
-  readonly streamId: (command: C) => string | readonly string[];
-  /**
-   * The state cache (default: a new one of 10,000 streams); `false` reads
-   * every stream fully on every command.
-   */
-  readonly cache?: StateCache<S> | false;
   /** How conflicts are retried (default: 10 attempts, jittered backoff). */
   readonly retry?: RetryPolicy;
   /**
@@ -90,6 +73,57 @@ export interface DeciderHandlerOptions<C extends Command, S, E extends Event> {
    * before giving up): for metrics, logs or a UI that shows contention.
    */
   readonly onConflict?: (error: ConcurrencyError, attempt: number) => void;
+}
+
+/**
+ * Options of a {@linkcode deciderHandler} over one stream.
+ *
+ * @example A list that must exist before an item is added to it
+ * ```ts
+ * import { type Command, CommandBus, type Decider, deciderHandler } from "@verdict/verdict";
+ * import { MemoryEventStore } from "@verdict/verdict/memory";
+ * import assert from "node:assert/strict";
+ *
+ * type ListCommand =
+ *   | Command<"CreateList", { listId: string }>
+ *   | Command<"AddItem", { listId: string; item: string }>;
+ * type ListEvent =
+ *   | { type: "ListCreated"; data: { listId: string } }
+ *   | { type: "ItemAdded"; data: { item: string } };
+ * const list: Decider<ListCommand, string[], ListEvent> = {
+ *   initialState: () => [],
+ *   decide: (command) =>
+ *     command.type === "CreateList"
+ *       ? [{ type: "ListCreated", data: command.data }]
+ *       : [{ type: "ItemAdded", data: { item: command.data.item } }],
+ *   evolve: (items, event) => event.type === "ItemAdded" ? [...items, event.data.item] : items,
+ * };
+ *
+ * const store = new MemoryEventStore();
+ * const handler = deciderHandler({
+ *   decider: list,
+ *   store,
+ *   streamId: (command) => ({
+ *     streamId: `list-${command.data.listId}`,
+ *     require: command.type === "CreateList" ? "absent" : "exists",
+ *   }),
+ * });
+ * const bus = new CommandBus<ListCommand>()
+ *   .register("CreateList", handler)
+ *   .register("AddItem", handler);
+ *
+ * const result = await bus.dispatch({ type: "AddItem", data: { listId: "missing", item: "milk" } });
+ * assert.equal(result.status === "rejected" && result.reason.code, "stream_not_found");
+ * assert.equal(await store.streamVersion("list-missing"), 0);
+ * ```
+ */
+export interface DeciderHandlerOptions<C extends Command, S, E extends Event>
+  extends DeciderHandlerSettings<C>, SingleStreamDefinition<C, S, E> {
+  /**
+   * The state cache (default: a new one of 10,000 streams); `false` reads
+   * every stream fully on every command.
+   */
+  readonly cache?: StateCache<S> | false;
   /**
    * Snapshots: a stream not in the cache is loaded from its latest snapshot
    * (of the same schema version) and the events after it; a snapshot is
@@ -98,8 +132,55 @@ export interface DeciderHandlerOptions<C extends Command, S, E extends Event> {
   readonly snapshots?: SnapshotPolicy;
 }
 
+/**
+ * Options of a {@linkcode deciderHandler} over several named streams: a
+ * {@linkcode MultiStreamDecider} and the stream behind each name. See
+ * {@linkcode MultiStreamDecider} for a whole example.
+ *
+ * @example
+ * ```ts
+ * import type { Command, MultiStreamDecider, MultiStreamHandlerOptions } from "@verdict/verdict";
+ * import { MemoryEventStore } from "@verdict/verdict/memory";
+ *
+ * type Move = Command<"Move", { from: string; to: string }>;
+ * type Moved = { type: "Left" | "Arrived"; data: null };
+ * const box = { initialState: () => 0, evolve: (n: number) => n + 1 };
+ * const move: MultiStreamDecider<Move, { from: number; to: number }, Moved> = {
+ *   states: { from: box, to: box },
+ *   decide: () => ({
+ *     from: [{ type: "Left", data: null }],
+ *     to: [{ type: "Arrived", data: null }],
+ *   }),
+ * };
+ * const options: MultiStreamHandlerOptions<Move, { from: number; to: number }, Moved> = {
+ *   decider: move,
+ *   store: new MemoryEventStore(),
+ *   streams: (command) => ({
+ *     from: { streamId: `box-${command.data.from}`, require: "exists" },
+ *     to: `box-${command.data.to}`,
+ *   }),
+ * };
+ * ```
+ */
+export interface MultiStreamHandlerOptions<
+  C extends Command,
+  S extends object,
+  E extends Event,
+> extends DeciderHandlerSettings<C>, MultiStreamDefinition<C, S, E> {
+  /**
+   * The state cache of every name's stream: give the one a single-stream
+   * handler over the same decider uses, and the two share what they read
+   * (the names' states must be the same fold, as a transfer's two accounts
+   * are). `false` reads every stream fully on every command. Default: a
+   * cache of 10,000 streams for each of the decider's state folds.
+   */
+  readonly cache?: StateCache<S[keyof S]> | false;
+}
+
 interface LoadedStream<S> {
   readonly streamId: string;
+  /** How the state was built, and so how to carry it forward. */
+  readonly stateFold: StateFold<S, unknown>;
   readonly state: S;
   readonly version: number;
   /** False when the state came from the cache without being checked. */
@@ -188,13 +269,72 @@ export function defaultEventMetadata(
  */
 export function deciderHandler<C extends Command, S, E extends Event>(
   options: DeciderHandlerOptions<C, S, E>,
+): CommandHandler<C>;
+/**
+ * A command handler that runs a {@linkcode MultiStreamDecider} against an
+ * event store: every named stream is loaded, `decide` sees all their
+ * states, and the events of every stream commit in one append that checks
+ * each stream's version, the streams given no events included.
+ *
+ * @example See {@linkcode MultiStreamDecider}.
+ * ```ts
+ * import { CommandBus, deciderHandler, type MultiStreamDecider } from "@verdict/verdict";
+ * import { MemoryEventStore } from "@verdict/verdict/memory";
+ *
+ * type Link = { type: "Link"; data: { a: string; b: string } };
+ * type Linked = { type: "Linked"; data: { to: string } };
+ * const node = { initialState: (): string[] => [], evolve: (s: string[], e: Linked) => [...s, e.data.to] };
+ * const link: MultiStreamDecider<Link, { a: string[]; b: string[] }, Linked> = {
+ *   states: { a: node, b: node },
+ *   decide: (command) => ({
+ *     a: [{ type: "Linked", data: { to: command.data.b } }],
+ *     b: [{ type: "Linked", data: { to: command.data.a } }],
+ *   }),
+ * };
+ * new CommandBus<Link>().register("Link", deciderHandler({
+ *   decider: link,
+ *   store: new MemoryEventStore(),
+ *   streams: (command) => ({ a: `node-${command.data.a}`, b: `node-${command.data.b}` }),
+ * }));
+ * ```
+ */
+export function deciderHandler<
+  C extends Command,
+  S extends object,
+  E extends Event,
+>(options: MultiStreamHandlerOptions<C, S, E>): CommandHandler<C>;
+export function deciderHandler<C extends Command, E extends Event>(
+  options:
+    | DeciderHandlerOptions<C, unknown, E>
+    | MultiStreamHandlerOptions<C, object, E>,
 ): CommandHandler<C> {
-  const { decider, store } = options;
-  const cache = options.cache === false
-    ? undefined
-    : options.cache ?? new StateCache<S>();
+  type S = unknown;
+  const { store } = options;
+  const single = "streamId" in options ? options : undefined;
+  const multi = "streams" in options ? options : undefined;
+  if (single && multi) {
+    throw new TypeError(
+      "deciderHandler() takes streamId (one stream) or streams, not both",
+    );
+  }
+  if (!single && !multi) {
+    throw new TypeError(
+      "deciderHandler() needs streamId (the command's stream) or streams (its named streams)",
+    );
+  }
+  const decider = single?.decider as Decider<C, S, E> | undefined;
+  const given = options.cache as StateCache<S> | false | undefined;
+  /** Each state fold's cache, when none is given for all. */
+  const caches = new Map<StateFold<S, unknown>, StateCache<S>>();
+  const cacheOf = (stateFold: StateFold<S, unknown>): StateCache<S> | undefined => {
+    if (given !== undefined) return given || undefined;
+    let found = caches.get(stateFold);
+    if (!found) caches.set(stateFold, found = new StateCache<S>());
+    return found;
+  };
+  const caching = given !== false;
   const policy = resolveRetryPolicy(options.retry);
-  const snapshots = options.snapshots;
+  const snapshots = single?.snapshots;
   const snapshotSchema = snapshots?.schemaVersion ?? 1;
   if (snapshots && (!Number.isSafeInteger(snapshots.every) || snapshots.every < 1)) {
     throw new RangeError(
@@ -207,25 +347,34 @@ export function deciderHandler<C extends Command, S, E extends Event>(
   /** The cached state of a stream not marked for refresh, unchecked. */
   function cachedState(
     streamId: string,
+    stateFold: StateFold<S, unknown>,
     mustRefresh: readonly string[],
   ): LoadedStream<S> | undefined {
     if (mustRefresh.length > 0 && mustRefresh.includes(streamId)) return undefined;
-    const cached = cache?.get(streamId);
+    const cached = cacheOf(stateFold)?.get(streamId);
     return cached &&
-      { streamId, state: cached.state, version: cached.version, checked: false };
+      {
+        streamId,
+        stateFold,
+        state: cached.state,
+        version: cached.version,
+        checked: false,
+      };
   }
 
   /** Reads the stream: the events after the cached or snapshot state, or all of them. */
   async function load(
     streamId: string,
+    stateFold: StateFold<S, unknown>,
     signal?: AbortSignal,
   ): Promise<LoadedStream<S>> {
-    const cached = cache?.get(streamId);
+    const foldCache = cacheOf(stateFold);
+    const cached = foldCache?.get(streamId);
     // Start from the cached state, else from a snapshot of the same schema
     // version, else from the beginning; read only the events after it.
     let base: { state: S; version: number } | undefined = cached &&
       { state: cached.state, version: cached.version };
-    if (!base && snapshots) {
+    if (!base && snapshots && stateFold === decider) {
       const snapshot = await snapshots.store.load<S>(streamId);
       if (snapshot && snapshot.schemaVersion === snapshotSchema) base = snapshot;
     }
@@ -234,12 +383,12 @@ export function deciderHandler<C extends Command, S, E extends Event>(
       streamId,
       signal ? { from, signal } : { from },
     );
-    const state = fold(decider, events, base ? base.state : undefined);
+    const state = fold(stateFold, events, base ? base.state : undefined);
     const version = events.length > 0
       ? events[events.length - 1].version
       : base?.version ?? 0;
-    cache?.set(streamId, state, version);
-    return { streamId, state, version, checked: true };
+    foldCache?.set(streamId, state, version);
+    return { streamId, stateFold, state, version, checked: true };
   }
 
   /** Whether an unchecked stream's cached version is no longer current. */
@@ -400,11 +549,11 @@ export function deciderHandler<C extends Command, S, E extends Event>(
     result: AppendResult<E>,
     context: CommandContext<C>,
   ): Promise<void> | undefined {
-    if (!cache && !snapshots) return undefined;
-    const state = fold(decider, decided, from.state);
-    cache?.set(result.streamId, state, result.nextExpectedVersion);
+    if (!caching && !snapshots) return undefined;
+    const state = fold(from.stateFold, decided, from.state);
+    cacheOf(from.stateFold)?.set(result.streamId, state, result.nextExpectedVersion);
     if (
-      !snapshots ||
+      !snapshots || from.stateFold !== decider ||
       Math.floor(result.nextExpectedVersion / snapshots.every) <=
         Math.floor(from.version / snapshots.every)
     ) return undefined;
@@ -420,7 +569,8 @@ export function deciderHandler<C extends Command, S, E extends Event>(
 
   /** The common case, one stream: no arrays to build around it. */
   async function decideOne(
-    streamId: string,
+    decider: Decider<C, S, E>,
+    { streamId, require }: StreamTarget,
     command: C,
     context: CommandContext<C>,
   ): Promise<HandlerOutcome> {
@@ -429,13 +579,14 @@ export function deciderHandler<C extends Command, S, E extends Event>(
     while (true) {
       throwIfPastDeadline(context);
       // A cached state is used as it is, without a trip through a promise.
-      const loaded = (refresh ? undefined : cachedState(streamId, NONE)) ??
-        await load(streamId, context.signal);
+      const loaded = (refresh ? undefined : cachedState(streamId, decider, NONE)) ??
+        await load(streamId, decider, context.signal);
       refresh = false;
 
       let decided: readonly E[];
       try {
-        decided = decisionOf(decider.decide(command, loaded.state));
+        if (require) requireOf({ name: streamId, streamId, require }, loaded.version);
+        decided = decisionOf(decider.decide(command, loaded.state), "decide()");
       } catch (error) {
         // A refusal made on cached state counts only if that state was current.
         if (error instanceof CommandRejectedError && await isStale(loaded)) {
@@ -491,10 +642,9 @@ export function deciderHandler<C extends Command, S, E extends Event>(
     }
   }
 
-  /** Several streams: each decided on its own state, all appended atomically. */
+  /** Several named streams: decided together, all appended atomically. */
   async function decideMany(
-    streamIds: readonly string[],
-    command: C,
+    plan: CommandPlan<E>,
     context: CommandContext<C>,
   ): Promise<HandlerOutcome> {
     // Streams to read before the next decision; empty on the happy path.
@@ -503,14 +653,18 @@ export function deciderHandler<C extends Command, S, E extends Event>(
     while (true) {
       throwIfPastDeadline(context);
       const loaded = await Promise.all(
-        streamIds.map((id) => cachedState(id, mustRefresh) ?? load(id, context.signal)),
+        plan.streams.map(({ streamId, fold: stateFold }) =>
+          cachedState(streamId, stateFold, mustRefresh) ??
+            load(streamId, stateFold, context.signal)
+        ),
       );
       if (mustRefresh.length > 0) mustRefresh = [];
 
       let decided: (readonly E[])[];
       try {
-        decided = loaded.map((stream) =>
-          decisionOf(decider.decide(command, stream.state))
+        decided = plan.decide(
+          loaded.map((stream) => stream.state),
+          loaded.map((stream) => stream.version),
         );
       } catch (error) {
         // A refusal made on cached state counts only if that state was current.
@@ -584,19 +738,11 @@ export function deciderHandler<C extends Command, S, E extends Event>(
 
   return (command, context) => {
     try {
-      const target = options.streamId(command);
-      if (typeof target === "string") {
-        assertValidStreamId(target);
-        return decideOne(target, command, context);
+      if (decider) {
+        const target = targetOf(single!.streamId(command), "streamId()");
+        return decideOne(decider, target, command, context);
       }
-      const streamIds = [...new Set(target)];
-      if (streamIds.length === 0) {
-        throw new TypeError(`streamId() returned no stream for ${command.type}`);
-      }
-      for (const id of streamIds) assertValidStreamId(id);
-      return streamIds.length === 1
-        ? decideOne(streamIds[0], command, context)
-        : decideMany(streamIds, command, context);
+      return decideMany(planCommand(multi as DeciderDefinition<C, E>, command), context);
     } catch (error) {
       // Bad input fails the returned promise, as every other failure does.
       return Promise.reject(error);
@@ -611,20 +757,4 @@ function throwIfPastDeadline(context: CommandContext): void {
   if (context.deadline !== undefined && context.clock.now() >= context.deadline) {
     throw new CommandTimeoutError(context.command.type, context.deadline);
   }
-}
-
-/** What `decide` returned, when it is the array of events it must be. */
-function decisionOf<E>(decided: readonly E[]): readonly E[] {
-  if (!Array.isArray(decided)) {
-    throw new TypeError(
-      `decide() must return an array of events (an empty one to decide nothing), got ${
-        decided === null
-          ? "null"
-          : typeof decided === "object"
-          ? "an object"
-          : typeof decided
-      }`,
-    );
-  }
-  return decided;
 }

@@ -4,8 +4,10 @@ import {
   CommandTimeoutError,
   ConcurrencyError,
   deciderHandler,
+  type Event,
   type EventStore,
   fold,
+  type MultiStreamDecider,
   StateCache,
 } from "@verdict/verdict";
 import { MemoryEventStore } from "@verdict/verdict/memory";
@@ -13,9 +15,11 @@ import { ManualClock } from "@verdict/verdict/testing";
 import {
   type Account,
   accountDecider,
+  accountDefinition,
   accountStream,
   type BankCommand,
   type BankEvent,
+  transferDefinition,
 } from "../examples/bank.ts";
 import { SpyStore } from "./support/spy_store.ts";
 
@@ -27,21 +31,18 @@ function bankBus(
     maxAttempts?: number;
   } = {},
 ) {
-  const bus = new CommandBus<BankCommand>({ clock: options.clock });
-  const handler = deciderHandler({
-    decider: accountDecider,
+  // One cache for both handlers, so a transfer sees what deposits cached.
+  const settings = {
     store,
-    cache: options.cache,
+    cache: options.cache ?? new StateCache<Account>(),
     retry: { maxAttempts: options.maxAttempts ?? 10, baseDelayMs: 1, maxDelayMs: 4 },
-    streamId: (command: BankCommand) =>
-      command.type === "Transfer"
-        ? [accountStream(command.data.from), accountStream(command.data.to)]
-        : accountStream(command.data.accountId),
-  });
-  for (const type of ["OpenAccount", "Deposit", "Withdraw", "Transfer"] as const) {
-    bus.register(type, handler);
-  }
-  return bus;
+  };
+  const account = deciderHandler({ ...accountDefinition, ...settings });
+  return new CommandBus<BankCommand>({ clock: options.clock })
+    .register("OpenAccount", account)
+    .register("Deposit", account)
+    .register("Withdraw", account)
+    .register("Transfer", deciderHandler({ ...transferDefinition, ...settings }));
 }
 
 const open = (accountId: string): BankCommand => ({
@@ -346,19 +347,30 @@ Deno.test("deciderHandler", async (t) => {
     if (result.status === "accepted") assert.deepEqual(result.events, []);
   });
 
-  await t.step("a streamId() that gives no stream fails clearly", async () => {
-    const bus = new CommandBus<{ type: "X"; data: null }>();
-    bus.register(
-      "X",
-      deciderHandler({
-        decider: { initialState: () => 0, decide: () => [], evolve: (s) => s },
-        store: new MemoryEventStore(),
-        streamId: () => [],
-      }),
-    );
-    const result = await bus.dispatch({ type: "X", data: null });
-    assert.equal(result.status, "failed");
-    if (result.status === "failed") assert.match(result.error.message, /no stream/);
+  await t.step("a streamId() that gives no stream id fails clearly", async () => {
+    for (
+      const [given, message] of [
+        [
+          ["a", "b"],
+          /streamId\(\) must give a stream id or \{ streamId, require \}, got an array/,
+        ],
+        [{ streamId: "a", require: "maybe" }, /require must be "exists" or "absent"/],
+        ["", /stream id/],
+      ] as const
+    ) {
+      const bus = new CommandBus<{ type: "X"; data: null }>();
+      bus.register(
+        "X",
+        deciderHandler({
+          decider: { initialState: () => 0, decide: () => [], evolve: (s) => s },
+          store: new MemoryEventStore(),
+          streamId: () => given as never,
+        }),
+      );
+      const result = await bus.dispatch({ type: "X", data: null });
+      assert.equal(result.status, "failed");
+      if (result.status === "failed") assert.match(result.error.message, message);
+    }
   });
 });
 
@@ -377,30 +389,38 @@ Deno.test("StateCache evicts a stream not rewritten recently before one that was
 });
 
 Deno.test("deciderHandler: a decide() that returns no array fails the command, saying what it must return", async () => {
-  type Ping = { type: "Ping"; data: { streams: number } };
-  for (const streams of [1, 2]) {
-    for (const returned of [{ type: "Ponged", data: {} }, null, undefined]) {
-      const store = new MemoryEventStore();
-      const bus = new CommandBus<Ping>().register(
-        "Ping",
-        deciderHandler({
+  type Ping = { type: "Ping"; data: null };
+  const count = { initialState: () => 0, evolve: (n: number) => n };
+  const cases: [unknown, "one" | "named", RegExp][] = [
+    [{ type: "Ponged", data: {} }, "one", /decide\(\) must return an array of events/],
+    [null, "one", /decide\(\) must return an array of events .* got null/],
+    [undefined, "one", /got undefined/],
+    [[], "named", /must return an object of events by name, got an array/],
+    [null, "named", /must return an object of events by name, got null/],
+    [{ a: null }, "named", /decide\(\)'s "a" must return an array of events/],
+    [{ a: { type: "Ponged" } }, "named", /"a" must return an array .* got an object/],
+    [{ c: [] }, "named", /returned events for "c", which is not one of its streams/],
+  ];
+  for (const [returned, kind, message] of cases) {
+    const store = new MemoryEventStore();
+    const decide = () => returned as never;
+    const bus = new CommandBus<Ping>().register(
+      "Ping",
+      kind === "one"
+        ? deciderHandler({ decider: { ...count, decide }, store, streamId: () => "a" })
+        : deciderHandler({
           decider: {
-            initialState: () => 0,
-            decide: () => returned as never,
-            evolve: (n: number) => n,
-          },
+            states: { a: count, b: count },
+            decide,
+          } satisfies MultiStreamDecider<Ping, { a: number; b: number }, Event>,
           store,
-          streamId: (command: Ping) => command.data.streams === 1 ? "a" : ["a", "b"],
+          streams: () => ({ a: "a", b: "b" }),
         }),
-      );
-      const result = await bus.dispatch({ type: "Ping", data: { streams } });
-      assert.equal(result.status, "failed");
-      assert.ok(result.status === "failed" && result.error instanceof TypeError);
-      assert.match(
-        result.status === "failed" ? result.error.message : "",
-        /decide\(\) must return an array of events/,
-      );
-      assert.deepEqual(await store.readAll(), []);
-    }
+    );
+    const result = await bus.dispatch({ type: "Ping", data: null });
+    assert.equal(result.status, "failed", `${kind}: ${JSON.stringify(returned)}`);
+    assert.ok(result.status === "failed" && result.error instanceof TypeError);
+    assert.match(result.error.message, message);
+    assert.deepEqual(await store.readAll(), []);
   }
 });

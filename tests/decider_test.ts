@@ -7,7 +7,7 @@ import {
   uuidv7,
 } from "@verdict/verdict";
 import { AssertionFailure, deciderSpec } from "@verdict/verdict/testing";
-import { accountDecider, type BankEvent } from "../examples/bank.ts";
+import { accountDecider, type BankEvent, transferDecider } from "../examples/bank.ts";
 
 const opened: BankEvent = {
   type: "AccountOpened",
@@ -43,19 +43,33 @@ Deno.test("the bank's rules, as given/when/then specs", async (t) => {
   });
 
   await t.step("a transfer is sent by the source and received by the target", () => {
-    const transfer = {
+    const transfer = (amount: number) => ({
       type: "Transfer" as const,
-      data: { transferId: "t", from: "a", to: "b", amount: 5 },
-    };
-    spec.given([opened, deposited(5)]).when(transfer).then([
-      { type: "TransferSent", data: { transferId: "t", to: "b", amount: 5 } },
-    ]);
-    spec.given([{ type: "AccountOpened", data: { accountId: "b", owner: "Bo" } }])
-      .when(transfer)
-      .then([{
-        type: "TransferReceived",
-        data: { transferId: "t", from: "a", amount: 5 },
-      }]);
+      data: { transferId: "t", from: "a", to: "b", amount },
+    });
+    const a = fold(accountDecider, [opened, deposited(5)]);
+    const b = fold(accountDecider, [{
+      type: "AccountOpened",
+      data: { accountId: "b", owner: "Bo" },
+    }]);
+    assert.deepEqual(transferDecider.decide(transfer(5), { from: a, to: b }), {
+      from: [{ type: "TransferSent", data: { transferId: "t", to: "b", amount: 5 } }],
+      to: [{ type: "TransferReceived", data: { transferId: "t", from: "a", amount: 5 } }],
+    });
+    assert.throws(
+      () => transferDecider.decide(transfer(6), { from: a, to: b }),
+      (error) =>
+        error instanceof CommandRejectedError && error.code === "insufficient_funds",
+    );
+    // Money is not created: neither an empty sender nor a missing receiver.
+    const nobody = accountDecider.initialState();
+    for (const states of [{ from: nobody, to: b }, { from: a, to: nobody }]) {
+      assert.throws(
+        () => transferDecider.decide(transfer(0), states),
+        (error) =>
+          error instanceof CommandRejectedError && error.code === "account_not_found",
+      );
+    }
   });
 });
 

@@ -9,9 +9,8 @@ import { SyncClient } from "@verdict/verdict/browser";
 import { DexieProjectionStore, syncProjections } from "@verdict/verdict/dexie";
 import {
   type AccountBalance,
-  accountDecider,
   balancesProjection,
-  bankStreams,
+  bankDefinitions,
 } from "../examples/bank.ts";
 import { bankServer, memoryStores, network } from "./support/sync_server.ts";
 import { dexieProjectionCases } from "./support/dexie_suite.ts";
@@ -67,9 +66,7 @@ Deno.test({
       pollIntervalMs: 3_600_000,
       retryDelayMs: { min: 3_600_000, max: 3_600_000 },
     });
-    for (const type of ["OpenAccount", "Deposit", "Withdraw", "Transfer"] as const) {
-      sync.register(type, { decider: accountDecider, streamId: bankStreams });
-    }
+    sync.registerAll(bankDefinitions);
     const documents = new DexieProjectionStore({ name: `dexie-views-${names++}` });
     const views = syncProjections(sync, documents, [balancesProjection]);
     await views.ready;

@@ -14,28 +14,25 @@ import {
   uuidv7,
 } from "@verdict/verdict";
 import { MemoryCommandLog, MemoryEventStore } from "@verdict/verdict/memory";
-import { accountDecider, accountStream, type BankCommand } from "../examples/bank.ts";
+import {
+  accountDefinition,
+  accountStream,
+  type BankCommand,
+  transferDefinition,
+} from "../examples/bank.ts";
 import { SpyStore } from "./support/spy_store.ts";
 
 /** A bus as a new process would build it, over the same store and log. */
 function bankBus(store: EventStore, log: MemoryCommandLog) {
-  const handler = deciderHandler({
-    decider: accountDecider,
-    store,
-    cache: false,
-    streamId: (command: BankCommand) =>
-      command.type === "Transfer"
-        ? [accountStream(command.data.from), accountStream(command.data.to)]
-        : accountStream(command.data.accountId),
-  });
-  const bus = new CommandBus<BankCommand>({
+  const handler = deciderHandler({ ...accountDefinition, store, cache: false });
+  return new CommandBus<BankCommand>({
     onError: (error) => assert.fail(String(error)),
   })
-    .use(audit(log));
-  for (const type of ["OpenAccount", "Deposit", "Withdraw", "Transfer"] as const) {
-    bus.register(type, handler);
-  }
-  return bus;
+    .use(audit(log))
+    .register("OpenAccount", handler)
+    .register("Deposit", handler)
+    .register("Withdraw", handler)
+    .register("Transfer", deciderHandler({ ...transferDefinition, store, cache: false }));
 }
 
 Deno.test("eventIdOf and commandIdOf", async (t) => {

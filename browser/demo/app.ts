@@ -13,10 +13,9 @@ import { DexieProjectionStore, syncProjections } from "@verdict/verdict/dexie";
 import { liveQuery } from "dexie";
 import {
   type AccountBalance,
-  accountDecider,
   balancesProjection,
   type BankCommand,
-  bankStreams,
+  bankDefinitions,
 } from "../../examples/bank.ts";
 
 const user = new URL(location.href).searchParams.get("user") ?? "alice";
@@ -27,9 +26,7 @@ const sync = await SyncClient.open({
   pollIntervalMs: 5_000,
   retryDelayMs: { min: 250, max: 2_000 },
 });
-for (const type of ["OpenAccount", "Deposit", "Withdraw", "Transfer"] as const) {
-  sync.register(type, { decider: accountDecider, streamId: bankStreams });
-}
+sync.registerAll(bankDefinitions);
 
 // The balances are a read model in Dexie, kept equal to what the page sees
 // (the server's events, pending commands on top), rendered by a live query.

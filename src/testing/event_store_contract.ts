@@ -974,6 +974,29 @@ export function eventStoreContract(
     checkEqual((await store.readAll()).length, 3, "no event written");
   });
 
+  test("appendToStreams() checks a stream given no events: a decision read from it holds, or nothing is written", async (store) => {
+    await appendOne(store, "read");
+    const stale = await checkRejects(
+      store.appendToStreams([
+        { streamId: "written", events: [ev("Decided")], expectedVersion: "no_stream" },
+        { streamId: "read", events: [], expectedVersion: 0 },
+      ]),
+      "an append whose read-only stream moved",
+    );
+    checkConflict(stale, "read", 0, 1, "the read-only stream");
+    checkEqual(await store.streamVersion("written"), 0, "nothing written");
+    const results = await store.appendToStreams([
+      { streamId: "written", events: [ev("Decided")], expectedVersion: "no_stream" },
+      { streamId: "read", events: [], expectedVersion: 1 },
+    ]);
+    checkEqual(
+      results.map((r) => [r.streamId, r.nextExpectedVersion, r.events.length]),
+      [["written", 1, 1], ["read", 1, 0]],
+      "results per stream",
+    );
+    checkEqual(await store.streamVersion("read"), 1, "the read-only stream unchanged");
+  });
+
   test(`race: ${writers} multi-stream appends over shared streams never half-commit`, async (store) => {
     const outcomes = await Promise.allSettled(
       Array.from(

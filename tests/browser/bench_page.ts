@@ -8,7 +8,7 @@ import {
   deciderHandler,
   openIndexedDbStores,
 } from "@verdict/verdict/browser";
-import { accountDecider, type BankCommand } from "../../examples/bank.ts";
+import { accountDefinition, type BankCommand } from "../../examples/bank.ts";
 
 const ROUNDS = 7;
 const COMMANDS = 60;
@@ -39,14 +39,7 @@ const row = (i: number) => ({
 
 const stores = openIndexedDbStores("bench-verdict");
 const bus = new CommandBus<BankCommand>();
-const handler = deciderHandler({
-  decider: accountDecider,
-  store: stores.events,
-  streamId: (command: BankCommand) =>
-    command.type === "Transfer"
-      ? [`account-${command.data.from}`, `account-${command.data.to}`]
-      : `account-${command.data.accountId}`,
-});
+const handler = deciderHandler({ ...accountDefinition, store: stores.events });
 bus.register("OpenAccount", handler).register("Deposit", handler);
 await bus.dispatch({ type: "OpenAccount", data: { accountId: "a1", owner: "o" } });
 const command: BankCommand = { type: "Deposit", data: { accountId: "a1", amount: 1 } };

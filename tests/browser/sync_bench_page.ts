@@ -2,7 +2,7 @@
 // figure beside its raw floor, driven through `window.syncBench`.
 import { openDB } from "idb";
 import { SyncClient } from "@verdict/verdict/browser";
-import { accountDecider, type BankCommand, bankStreams } from "../../examples/bank.ts";
+import { type BankCommand, bankDefinitions } from "../../examples/bank.ts";
 
 const HOUR = 3_600_000;
 let opened = 0;
@@ -19,9 +19,7 @@ async function client(url: string, user: string): Promise<SyncClient> {
     pollIntervalMs: HOUR,
     retryDelayMs: { min: HOUR, max: HOUR },
   });
-  for (const type of ["OpenAccount", "Deposit", "Withdraw", "Transfer"] as const) {
-    sync.register(type, { decider: accountDecider, streamId: bankStreams });
-  }
+  sync.registerAll(bankDefinitions);
   return sync;
 }
 

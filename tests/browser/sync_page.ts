@@ -5,7 +5,11 @@ import {
   SyncClient,
   type SyncCommandState,
 } from "@verdict/verdict/browser";
-import { accountDecider, type BankCommand, bankStreams } from "../../examples/bank.ts";
+import {
+  accountDecider,
+  type BankCommand,
+  bankDefinitions,
+} from "../../examples/bank.ts";
 import { comparable } from "../support/sync_events.ts";
 
 let client: SyncClient | undefined;
@@ -21,9 +25,7 @@ const api = {
       retryDelayMs: { min: 100, max: 400 },
       requestTimeoutMs: 5_000,
     });
-    for (const type of ["OpenAccount", "Deposit", "Withdraw", "Transfer"] as const) {
-      client.register(type, { decider: accountDecider, streamId: bankStreams });
-    }
+    client.registerAll(bankDefinitions);
     client.onOutcome((command) => heard.push(command));
     return client.clientId;
   },

@@ -11,7 +11,7 @@ import {
 import {
   accountDecider,
   type BankCommand,
-  bankStreams,
+  bankDefinitions,
   createBank,
 } from "../../examples/bank.ts";
 import { syncHandler } from "@verdict/verdict/sync";
@@ -45,12 +45,7 @@ async function client(
     retryDelayMs: { min: HOUR, max: HOUR },
     ...options,
   });
-  for (const type of ["OpenAccount", "Deposit", "Withdraw", "Transfer"] as const) {
-    sync.register(type, {
-      decider: accountDecider,
-      streamId: bankStreams,
-    });
-  }
+  sync.registerAll(bankDefinitions);
   return sync;
 }
 
@@ -205,6 +200,58 @@ export function cases(open: StoreFactory) {
         );
         await reopened.close();
         await ada.close();
+        await server.close();
+      },
+    );
+
+    await t.step(
+      "a transfer is decided offline over both accounts by the same multi-stream decider as the server's",
+      async () => {
+        const server = await bankServer(open, { basePath: "/sync" });
+        const net = network(() => server.handler);
+        const sync = await client(net);
+        net.up = false;
+        for (const accountId of ["T-1", "T-2"]) {
+          await sync.dispatch({
+            type: "OpenAccount",
+            data: { accountId, owner: accountId },
+          });
+        }
+        await sync.dispatch({ type: "Deposit", data: { accountId: "T-1", amount: 40 } });
+        const transfer = (transferId: string, to: string, amount: number) =>
+          sync.dispatch({
+            type: "Transfer",
+            data: { transferId, from: "T-1", to, amount },
+          });
+        // Refused in the page: more than the sender holds, a receiver that does not exist.
+        const overdraft = await transfer("x-1", "T-2", 41);
+        assert.equal(
+          overdraft.status === "rejected" && overdraft.reason.code,
+          "insufficient_funds",
+        );
+        const nowhere = await transfer("x-2", "T-9", 1);
+        assert.equal(
+          nowhere.status === "rejected" && nowhere.reason.code,
+          "account_not_found",
+        );
+        const same = await transfer("x-3", "T-1", 1);
+        assert.equal(same.status === "rejected" && same.reason.code, "same_stream");
+        const sent = await transfer("t-1", "T-2", 30);
+        assert.equal(sent.status, "pending");
+        assert.deepEqual(
+          sent.status === "pending" && sent.events.map((e) => [e.streamId, e.type]),
+          [["account-T-1", "TransferSent"], ["account-T-2", "TransferReceived"]],
+        );
+        assert.equal(await balance(sync, "T-1"), 10);
+        assert.equal(await balance(sync, "T-2"), 30);
+        net.up = true;
+        while ((await sync.pending()).length > 0) await sync.sync();
+        assert.equal((await sync.outcome(sent.commandId))?.state, "accepted");
+        assert.deepEqual(
+          (await sync.readAll()).map(comparable),
+          await serverEvents(server),
+        );
+        await sync.close();
         await server.close();
       },
     );
