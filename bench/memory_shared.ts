@@ -98,7 +98,7 @@ function leastRecord(kept: unknown[]): Middleware<BankCommand> {
     kept.push({
       id: context.commandId,
       correlationId: context.correlationId ?? context.commandId,
-      commandType: context.command.type,
+      type: context.command.type,
       payload: JSON.stringify(context.command),
       status: result.status,
       eventIds: accepted ? result.events.map((event) => event.id) : [],

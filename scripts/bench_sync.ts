@@ -141,7 +141,7 @@ try {
         await server.stop();
         const decided = (await server.server.stores.commandLog.list({ limit: 2000 }))
           .records
-          .filter((record) => record.commandType !== CLIENT_CLAIMED);
+          .filter((record) => record.type !== CLIENT_CLAIMED);
         if (decided.length !== COMMANDS) {
           throw new Error(`server decided ${decided.length}`);
         }

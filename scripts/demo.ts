@@ -165,7 +165,7 @@ do {
       ? `${record.eventIds.length} event(s)`
       : `${record.error?.code ?? record.error?.name}: ${record.error?.message}`;
     console.log(
-      `  ${record.timestamp.toISOString()}  ${record.commandType.padEnd(11)} ${
+      `  ${record.timestamp.toISOString()}  ${record.type.padEnd(11)} ${
         record.status.toUpperCase().padEnd(8)
       } by ${String(record.metadata.userId).padEnd(6)} ${outcome}`,
     );
@@ -178,7 +178,7 @@ console.log(
 );
 const transfer = await log.get(transferCommandId);
 if (transfer) {
-  console.log(`  command ${transfer.id} (${transfer.commandType}, ${transfer.status})`);
+  console.log(`  command ${transfer.id} (${transfer.type}, ${transfer.status})`);
   console.log(`  payload  ${JSON.stringify(jsonCodec.decode(transfer.payload))}`);
   for (const event of all.filter((e) => e.metadata.causationId === transfer.id)) {
     console.log(

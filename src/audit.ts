@@ -245,7 +245,7 @@ export function audit<C extends Command>(
       const record: Mutable<CommandRecord> = {
         id: context.commandId,
         correlationId: correlationOf(context),
-        commandType: sent.type,
+        type: sent.type,
         payload,
         payloadCodec: codec.name,
         metadata: metadataOf(context),

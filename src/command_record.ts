@@ -82,7 +82,7 @@ export interface CommandRecordError {
  *
  * const [event] = await store.readStream("thing-1");
  * const record: CommandRecord | undefined = await log.get(event.metadata.causationId!);
- * assert.equal(record?.commandType, "Touch");
+ * assert.equal(record?.type, "Touch");
  * assert.equal(record?.metadata.userId, "ada");
  * ```
  */
@@ -93,8 +93,8 @@ export interface CommandRecord {
   readonly correlationId: string;
   /** The id of the command or event that caused this command, if any. */
   readonly causationId?: string;
-  /** The command's type. */
-  readonly commandType: string;
+  /** The command's type (its `type`). */
+  readonly type: string;
   /** The command as the user sent it, after redaction, encoded by `payloadCodec`. */
   readonly payload: string | Uint8Array;
   /** The name of the codec that encoded `payload` (`"json"`, `"cbor"`, …). */
@@ -126,7 +126,7 @@ export interface CommandRecord {
  * const log = new MemoryCommandLog();
  * const today = new Date(new Date().toDateString());
  * const query: CommandQuery = {
- *   after: new Date(today.getTime() - 86_400_000),
+ *   since: new Date(today.getTime() - 86_400_000),
  *   before: today,
  *   status: "failed",
  *   limit: 50,
@@ -135,8 +135,8 @@ export interface CommandRecord {
  * ```
  */
 export interface CommandQuery {
-  /** Only records with `timestamp >= after`. */
-  readonly after?: Date;
+  /** Only records with `timestamp >= since` (inclusive). */
+  readonly since?: Date;
   /** Only records with `timestamp < before`. */
   readonly before?: Date;
   /** Only records with this status (or one of these). */
@@ -145,6 +145,46 @@ export interface CommandQuery {
   readonly limit?: number;
   /** The `nextCursor` of the previous page. */
   readonly cursor?: string;
+}
+
+/**
+ * The page size a {@linkcode CommandQuery} asks for (default 100), after
+ * checking the query: a `limit` that is not an integer ≥ 1 is a
+ * `RangeError`; `since` and `before` that are not valid dates, or an
+ * `after` (a time bound is `since`: `after` is exclusive everywhere in
+ * verdict, a time bound is not), are a `TypeError`. Every command log
+ * checks its queries with it.
+ *
+ * @example
+ * ```ts
+ * import { commandQueryLimit } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(commandQueryLimit({}), 100);
+ * assert.equal(commandQueryLimit({ since: new Date(0), limit: 5 }), 5);
+ * assert.throws(() => commandQueryLimit({ limit: 0 }), RangeError);
+ * assert.throws(() => commandQueryLimit({ after: new Date() } as never), /use `since`/);
+ * ```
+ */
+export function commandQueryLimit(query: CommandQuery): number {
+  if ((query as { after?: unknown }).after !== undefined) {
+    throw new TypeError(
+      "A command query has no `after`: use `since` (timestamp >= since) and `before` (timestamp < before)",
+    );
+  }
+  for (const bound of ["since", "before"] as const) {
+    const value = query[bound];
+    if (
+      value !== undefined && (!(value instanceof Date) || Number.isNaN(value.getTime()))
+    ) {
+      throw new TypeError(`A command query's ${bound} must be a valid Date`);
+    }
+  }
+  const limit = query.limit ?? 100;
+  if (!Number.isSafeInteger(limit) || limit < 1) {
+    throw new RangeError(`limit must be an integer >= 1, got ${limit}`);
+  }
+  return limit;
 }
 
 /**
@@ -205,7 +245,7 @@ export interface CommandLogStore {
   /** Every record of one correlation, in timestamp order. */
   findByCorrelation(correlationId: string): Promise<CommandRecord[]>;
   /** Records of one command type, paged. */
-  findByType(commandType: string, query?: CommandQuery): Promise<CommandPage>;
+  findByType(type: string, query?: CommandQuery): Promise<CommandPage>;
   /** All records, paged. */
   list(query?: CommandQuery): Promise<CommandPage>;
   /** Releases the log's resources. */
@@ -347,8 +387,31 @@ export function compareCommandOrder(a: CommandCursor, b: CommandCursor): number 
 }
 
 /**
+ * A command record as read back from a store that keeps records whole (Deno
+ * KV, IndexedDB): records written by verdict 0.1 named the command's type
+ * `commandType`; they read with `type`, as every record now does.
+ *
+ * @example
+ * ```ts
+ * import { type CommandRecord, storedCommandRecord } from "@verdict/verdict";
+ * import { sampleCommandRecord } from "@verdict/verdict/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const { type, ...rest } = sampleCommandRecord({ type: "Deposit" });
+ * const old = { ...rest, commandType: type } as unknown as CommandRecord;
+ * assert.equal(storedCommandRecord(old).type, "Deposit");
+ * ```
+ */
+export function storedCommandRecord(stored: CommandRecord): CommandRecord {
+  const old = stored as CommandRecord & { commandType?: string };
+  if (old.type !== undefined || typeof old.commandType !== "string") return stored;
+  const { commandType, ...record } = old;
+  return { ...record, type: commandType };
+}
+
+/**
  * Throws a `TypeError` unless `record` has the fields every command log
- * needs: non-empty `id`, `correlationId` and `commandType`, a valid `Date`
+ * needs: non-empty `id`, `correlationId` and `type`, a valid `Date`
  * timestamp and a known status.
  *
  * @example
@@ -365,7 +428,7 @@ export function assertValidCommandRecord(record: CommandRecord): void {
   if (typeof record !== "object" || record === null) {
     throw new TypeError("A command record must be an object");
   }
-  for (const field of ["id", "correlationId", "commandType"] as const) {
+  for (const field of ["id", "correlationId", "type"] as const) {
     if (typeof record[field] !== "string" || record[field].length === 0) {
       throw new TypeError(`A command record needs a non-empty string ${field}`);
     }
@@ -467,7 +530,7 @@ export function storableRecord(
   let result: Mutable<CommandRecord> = record;
   const change = () => (result === record ? (result = { ...record }) : result);
 
-  for (const field of ["correlationId", "commandType", "causationId"] as const) {
+  for (const field of ["correlationId", "type", "causationId"] as const) {
     const value = record[field];
     if (value === undefined) continue;
     const safe = text(value, field);
@@ -678,7 +741,7 @@ export function retriedRecord(
   return {
     ...record,
     correlationId: existing.correlationId,
-    commandType: existing.commandType,
+    type: existing.type,
     timestamp: existing.timestamp,
   };
 }

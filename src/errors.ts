@@ -343,22 +343,36 @@ export class CommandTimeoutError extends VerdictError {
 }
 
 /**
- * A command was dispatched for which no handler is registered.
+ * A command of a type the application does not know: no handler is
+ * registered for it, or (with `validate(…, { unknownCommands: "reject" })`)
+ * no schema. It is a rejection with the code `unknown_command`, whichever
+ * of the two refused it: the sender asked for something that does not
+ * exist, nothing broke.
  *
  * @example
  * ```ts
- * import { UnknownCommandError } from "@verdict/verdict";
+ * import { CommandBus, CommandRejectedError, UnknownCommandError } from "@verdict/verdict";
  * import assert from "node:assert/strict";
  *
- * assert.equal(new UnknownCommandError("Refund").commandType, "Refund");
+ * const result = await new CommandBus().dispatch({ type: "Refund", data: null });
+ * assert.equal(result.status, "rejected");
+ * if (result.status === "rejected") {
+ *   assert.ok(result.reason instanceof UnknownCommandError);
+ *   assert.ok(result.reason instanceof CommandRejectedError);
+ *   assert.equal(result.reason.code, "unknown_command");
+ *   assert.equal(result.reason.commandType, "Refund");
+ * }
  * ```
  */
-export class UnknownCommandError extends VerdictError {
-  /** The command type without a handler. */
+export class UnknownCommandError extends CommandRejectedError {
+  /** The command type nothing handles. */
   readonly commandType: string;
-  /** Creates the error for the unhandled command type. */
+  /** Creates the error for the unknown command type. */
   constructor(commandType: string) {
-    super(`No handler is registered for command type "${commandType}"`);
+    super(`Unknown command type "${commandType}": nothing is registered for it`, {
+      code: "unknown_command",
+      details: { type: commandType },
+    });
     this.name = "UnknownCommandError";
     this.commandType = commandType;
   }

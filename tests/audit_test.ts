@@ -67,7 +67,7 @@ Deno.test("audit() records every outcome", async (t) => {
       const record = await log.get(result.commandId);
       assert.ok(record);
       assert.equal(record.status, "accepted");
-      assert.equal(record.commandType, "Ping");
+      assert.equal(record.type, "Ping");
       assert.equal(
         record.correlationId,
         result.commandId,
@@ -300,9 +300,9 @@ Deno.test("the causation chain command → events → follow-up command can be w
   const cause = (await store.readAll()).find((e) => e.id === bonusRecord?.causationId);
   assert.equal(cause?.type, "AccountOpened");
   const origin = await log.get(cause!.metadata.causationId!);
-  assert.equal(origin?.commandType, "OpenAccount");
+  assert.equal(origin?.type, "OpenAccount");
   assert.deepEqual(
-    (await log.findByCorrelation("signup-1")).map((r) => r.commandType),
+    (await log.findByCorrelation("signup-1")).map((r) => r.type),
     ["OpenAccount", "Deposit"],
   );
 });

@@ -9,6 +9,7 @@ import {
   type Middleware,
   NextCalledTwiceError,
   UnknownCommandError,
+  validate,
   ValidationError,
 } from "@verdict/verdict";
 
@@ -220,15 +221,25 @@ Deno.test("CommandBus", async (t) => {
     if (result.status === "failed") assert.equal(result.error.message, "a string");
   });
 
-  await t.step("an unknown command type fails with UnknownCommandError", async () => {
-    const bus = new CommandBus();
-    const result = await bus.dispatch({ type: "Nope", data: null });
-    assert.equal(result.status, "failed");
-    if (result.status === "failed") {
-      assert.ok(result.error instanceof UnknownCommandError);
-      assert.equal(result.error.commandType, "Nope");
-    }
-  });
+  await t.step(
+    "an unknown command type is rejected (unknown_command), as validate() rejects one without a schema",
+    async () => {
+      const bare = await new CommandBus().dispatch({ type: "Nope", data: null });
+      const validated = await new CommandBus()
+        .use(validate({}, { unknownCommands: "reject" }))
+        .register("Nope", () => ({ events: [], streams: [] }))
+        .dispatch({ type: "Nope", data: null });
+      for (const result of [bare, validated]) {
+        assert.equal(result.status, "rejected");
+        if (result.status === "rejected") {
+          assert.ok(result.reason instanceof UnknownCommandError);
+          assert.equal(result.reason.code, "unknown_command");
+          assert.equal(result.reason.commandType, "Nope");
+          assert.deepEqual(result.reason.details, { type: "Nope" });
+        }
+      }
+    },
+  );
 
   await t.step("a malformed command is rejected as invalid", async () => {
     const bus = new CommandBus();

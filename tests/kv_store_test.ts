@@ -22,6 +22,7 @@ import {
   eventStoreDamageContract,
   exactlyOnceContract,
   projectionContract,
+  sampleCommandRecord,
   snapshotStoreContract,
   streamHeads,
 } from "@verdict/verdict/testing";
@@ -510,4 +511,26 @@ Deno.test("Deno KV: a commit still locked by another handle at the busy deadline
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("Deno KV: a command record written by verdict 0.1 (commandType) reads with type, and is found by type", async () => {
+  await withTempKv(async (open) => {
+    const kv = await open();
+    const log = new KvCommandLog(kv, { prefix: ["old"], ownsKv: true });
+    const { type, ...rest } = sampleCommandRecord({ type: "Deposit" });
+    const old = { ...rest, commandType: type };
+    const ts = old.timestamp.getTime();
+    await kv.atomic()
+      .set(["old", "c", "r", old.id], old)
+      .set(["old", "c", "t", ts, old.id], null)
+      .set(["old", "c", "k", old.correlationId, ts, old.id], null)
+      .set(["old", "c", "y", type, ts, old.id], null)
+      .commit();
+    assert.equal((await log.get(old.id))?.type, "Deposit");
+    assert.deepEqual((await log.findByType("Deposit")).records.map((r) => r.type), [
+      "Deposit",
+    ]);
+    assert.equal((await log.findByCorrelation(old.correlationId))[0]?.type, "Deposit");
+    await log.close();
+  });
 });

@@ -157,7 +157,7 @@ Deno.test({
         log.record(
           sampleCommandRecord({
             correlationId: `corr-${i % 1_000}`,
-            commandType: `Type${i % 50}`,
+            type: `Type${i % 50}`,
             timestamp: new Date(Date.UTC(2026, 0, 1) + i),
           }),
         )),
@@ -181,7 +181,7 @@ Deno.test({
       /"Index Name":"commands_by_correlation"/,
       `findByCorrelation plan: ${byCorrelation}`,
     );
-    const byType = commandPageQuery(schema, { commandType: "Type7", limit: 101 });
+    const byType = commandPageQuery(schema, { type: "Type7", limit: 101 });
     const byTypePlan = await plan(byType.text, byType.parameters);
     assert.match(
       byTypePlan,

@@ -5,7 +5,7 @@
  */
 
 import type { Command, Middleware } from "../command_bus.ts";
-import { ValidationError, type ValidationIssue } from "../errors.ts";
+import { UnknownCommandError, ValidationError, type ValidationIssue } from "../errors.ts";
 
 /**
  * The part of a schema the validation middleware uses: zod's `safeParse`.
@@ -118,10 +118,7 @@ export function validate<C extends Command>(
       : undefined;
     if (!schema) {
       if (options.unknownCommands === "reject") {
-        throw new ValidationError(command.type, [{
-          path: ["type"],
-          message: `no schema is registered for command type "${command.type}"`,
-        }]);
+        throw new UnknownCommandError(command.type);
       }
       return next();
     }

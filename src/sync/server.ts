@@ -8,7 +8,7 @@
 
 import type { Command, CommandBus, CommandResult } from "../command_bus.ts";
 import type { CommandLogStore, CommandRecord } from "../command_record.ts";
-import { ValidationError } from "../errors.ts";
+import { UnknownCommandError, ValidationError } from "../errors.ts";
 import { commandIdOf } from "../uuid.ts";
 import type { RecordedEvent } from "../event.ts";
 import type { EventStore } from "../event_store.ts";
@@ -405,7 +405,7 @@ export function syncHandler<C extends Command = Command>(
     const record: CommandRecord = {
       id: claimId,
       correlationId: claimId,
-      commandType: CLIENT_CLAIMED,
+      type: CLIENT_CLAIMED,
       payload: JSON.stringify({ clientId }),
       payloadCodec: "json",
       metadata: {
@@ -443,11 +443,13 @@ export function syncHandler<C extends Command = Command>(
       outcome,
     });
     if (!bus.handles(command.type)) {
+      const unknown = new UnknownCommandError(command.type);
       return answer({
         status: "rejected",
         reason: {
-          code: "unknown_command",
-          message: `The server has no command "${command.type}"`,
+          code: unknown.code,
+          message: unknown.message,
+          details: unknown.details,
         },
       });
     }

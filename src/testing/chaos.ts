@@ -230,7 +230,7 @@ export function chaosCommandLog(
     record: (record: CommandRecord) => run(() => log.record(record)),
     get: (id) => log.get(id),
     findByCorrelation: (correlationId) => log.findByCorrelation(correlationId),
-    findByType: (commandType, query) => log.findByType(commandType, query),
+    findByType: (type, query) => log.findByType(type, query),
     list: (query) => log.list(query),
     close: () => log.close(),
   };

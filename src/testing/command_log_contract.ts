@@ -76,7 +76,7 @@ export function sampleCommandRecord(
   return {
     id: uuidv7(),
     correlationId: "corr-default",
-    commandType: "Deposit",
+    type: "Deposit",
     payload: JSON.stringify({ type: "Deposit", data: { amount: 5 } }),
     payloadCodec: "json",
     metadata: { userId: "ada", tenantId: "t-1", ip: "127.0.0.1" },
@@ -213,7 +213,7 @@ export function commandLogContract(
       sampleCommandRecord({ payload: "" }),
       sampleCommandRecord({ payload: new Uint8Array(0), payloadCodec: "cbor" }),
       sampleCommandRecord({
-        commandType: "Überweisung-送金-🙂",
+        type: "Überweisung-送金-🙂",
         correlationId: "korrelation-ünï",
         payload: JSON.stringify({ note: "naïve café ☃ 🙂" }),
         metadata: { userId: "José 山田", nested: { list: [1, "zwei", null] } },
@@ -226,17 +226,17 @@ export function commandLogContract(
       // the prototype of the log's copy (outside Deno that is what
       // `copy[key] = value` does).
       sampleCommandRecord({
-        commandType: "ProtoKey",
+        type: "ProtoKey",
         metadata: JSON.parse('{"ip":"10.0.0.1","__proto__":{"userId":"root"}}'),
       }),
     ];
     for (const record of records) await log.record(record);
     for (const record of records) {
       const read = await log.get(record.id);
-      checkEqual(read, record, `record ${record.commandType}`);
+      checkEqual(read, record, `record ${record.type}`);
       check(
         Object.getPrototypeOf(read?.metadata) === Object.prototype,
-        `the metadata of ${record.commandType} is a plain object`,
+        `the metadata of ${record.type} is a plain object`,
       );
     }
   });
@@ -283,7 +283,7 @@ export function commandLogContract(
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
     const record = sampleCommandRecord({
-      commandType: "Odd\u0000Type",
+      type: "Odd\u0000Type",
       correlationId: "corr-\uDC00",
       metadata: { note: "a\u0000b", ["k\u0000"]: 1, when: new Date(0), loop: cyclic },
       status: "rejected",
@@ -297,7 +297,7 @@ export function commandLogContract(
     await log.record(record);
     const stored = await log.get(record.id);
     check(stored !== undefined, "the record is stored");
-    checkEqual(stored.commandType, "Odd\uFFFDType", "the command type");
+    checkEqual(stored.type, "Odd\uFFFDType", "the command type");
     checkEqual(stored.correlationId, "corr-\uFFFD", "the correlation id");
     checkEqual(stored.error?.message, "refused \uFFFD", "the error message");
     checkEqual(
@@ -320,7 +320,7 @@ export function commandLogContract(
       altered,
       [
         "correlationId",
-        "commandType",
+        "type",
         "metadata.note",
         "metadata.k\uFFFD",
         "metadata.loop.self",
@@ -359,14 +359,14 @@ export function commandLogContract(
     const deposits: CommandRecord[] = [];
     for (let i = 0; i < 25; i++) {
       const deposit = sampleCommandRecord({
-        commandType: "Deposit",
+        type: "Deposit",
         timestamp: new Date(BASE_TIME + i),
       });
       deposits.push(deposit);
       await log.record(deposit);
       await log.record(
         sampleCommandRecord({
-          commandType: "Withdraw",
+          type: "Withdraw",
           timestamp: new Date(BASE_TIME + i),
         }),
       );
@@ -380,14 +380,14 @@ export function commandLogContract(
     checkEqual(none.nextCursor, undefined, "no next page");
   });
 
-  test("list() filters by time range: after inclusive, before exclusive", async (log) => {
+  test("list() filters by time range: since inclusive, before exclusive", async (log) => {
     const records = Array.from(
       { length: 10 },
       (_, i) => sampleCommandRecord({ timestamp: new Date(BASE_TIME + i * 1000) }),
     );
     for (const record of records) await log.record(record);
     const range = await allPages((q) => log.list(q), {
-      after: new Date(BASE_TIME + 3000),
+      since: new Date(BASE_TIME + 3000),
       before: new Date(BASE_TIME + 7000),
     });
     checkEqual(ids(range), ids(records.slice(3, 7)), "records from 3s to before 7s");
@@ -397,7 +397,7 @@ export function commandLogContract(
       "before 2s",
     );
     checkEqual(
-      ids((await log.list({ after: new Date(BASE_TIME + 8000) })).records),
+      ids((await log.list({ since: new Date(BASE_TIME + 8000) })).records),
       ids(records.slice(8)),
       "from 8s",
     );
@@ -531,7 +531,7 @@ export function commandLogContract(
       "the retry's outcome at the first attempt's time",
     );
     checkEqual(
-      (await log.findByType(failed.commandType)).records.map((r) => r.status),
+      (await log.findByType(failed.type)).records.map((r) => r.status),
       ["accepted"],
       "one record in the type index",
     );
@@ -551,7 +551,7 @@ export function commandLogContract(
     );
   });
 
-  test("bad queries are refused: a malformed cursor, a non-positive limit", async (log) => {
+  test("bad queries are refused: a malformed cursor, a non-positive limit, a time bound that is no date, `after` for `since`", async (log) => {
     await log.record(sampleCommandRecord());
     const badCursor = await checkRejects(
       log.list({ cursor: "not-a-cursor" }),
@@ -560,6 +560,20 @@ export function commandLogContract(
     check(badCursor instanceof TypeError, `a TypeError, got ${String(badCursor)}`);
     const badLimit = await checkRejects(log.list({ limit: 0 }), "limit 0");
     check(badLimit instanceof RangeError, `a RangeError, got ${String(badLimit)}`);
+    const badSince = await checkRejects(
+      log.findByType("T", { since: new Date(Number.NaN) }),
+      "an invalid since",
+    );
+    check(badSince instanceof TypeError, `a TypeError, got ${String(badSince)}`);
+    // `after` is exclusive everywhere in verdict; a time bound is `since`.
+    const after = await checkRejects(
+      log.list({ after: new Date(0) } as CommandQuery),
+      "after",
+    );
+    check(
+      after instanceof TypeError && /use `since`/.test(after.message),
+      `a TypeError that says to use since, got ${String(after)}`,
+    );
   });
 
   test("returned records do not alias stored ones", async (log) => {

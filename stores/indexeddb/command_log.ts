@@ -10,6 +10,7 @@ import {
   type CommandLogStore,
   type CommandPage,
   type CommandQuery,
+  commandQueryLimit,
   type CommandRecord,
   type CommandStatus,
   decodeCommandCursor,
@@ -17,6 +18,7 @@ import {
   retriedRecord,
   storableRecord,
   StoreClosedError,
+  storedCommandRecord,
 } from "../../mod.ts";
 import {
   type StoredCommandRow,
@@ -24,8 +26,6 @@ import {
   VerdictDatabase,
   type VerdictSchema,
 } from "./database.ts";
-
-const DEFAULT_LIMIT = 100;
 
 type StoreName =
   | "events"
@@ -111,7 +111,9 @@ export class IndexedDbCommandLog implements CommandLogStore {
       return;
     }
     // A retry of a failed command replaces its record; a final one refuses.
-    await commands.put(toRow(retriedRecord(existing.record as CommandRecord, record)));
+    await commands.put(
+      toRow(retriedRecord(storedCommandRecord(existing.record as CommandRecord), record)),
+    );
   }
 
   /** Stores a record. */
@@ -139,7 +141,7 @@ export class IndexedDbCommandLog implements CommandLogStore {
     this.#assertOpen();
     const db = await this.#database.open();
     const row = await db.get("commands", id);
-    return row && (row.record as CommandRecord);
+    return row && storedCommandRecord(row.record as CommandRecord);
   }
 
   /** The records with these ids, in order; `undefined` where there is none. */
@@ -149,7 +151,7 @@ export class IndexedDbCommandLog implements CommandLogStore {
     const tx = db.transaction("commands", "readonly");
     const rows = await Promise.all(ids.map((id) => tx.store.get(id)));
     await tx.done;
-    return rows.map((row) => row && (row.record as CommandRecord));
+    return rows.map((row) => row && storedCommandRecord(row.record as CommandRecord));
   }
 
   /** Every record of one correlation, in timestamp order. */
@@ -165,12 +167,12 @@ export class IndexedDbCommandLog implements CommandLogStore {
         "\uffff",
       ]),
     );
-    return rows.map((row) => row.record as CommandRecord);
+    return rows.map((row) => storedCommandRecord(row.record as CommandRecord));
   }
 
   /** Records of one command type, paged. */
-  findByType(commandType: string, query: CommandQuery = {}): Promise<CommandPage> {
-    return this.#page("type", [commandType], query);
+  findByType(type: string, query: CommandQuery = {}): Promise<CommandPage> {
+    return this.#page("type", [type], query);
   }
 
   /** All records, paged. */
@@ -184,22 +186,19 @@ export class IndexedDbCommandLog implements CommandLogStore {
     query: CommandQuery,
   ): Promise<CommandPage> {
     this.#assertOpen();
-    const limit = query.limit ?? DEFAULT_LIMIT;
-    if (!Number.isSafeInteger(limit) || limit < 1) {
-      throw new RangeError(`limit must be an integer >= 1, got ${limit}`);
-    }
+    const limit = commandQueryLimit(query);
     const cursor = query.cursor === undefined
       ? undefined
       : decodeCommandCursor(query.cursor);
     const statuses = query.status === undefined ? undefined : new Set<CommandStatus>(
       typeof query.status === "string" ? [query.status] : query.status,
     );
-    // Lower bound: after the cursor (exclusive) or from `after` (inclusive).
-    const after = query.after?.getTime() ?? -Infinity;
-    const useCursor = cursor !== undefined && cursor.timestamp >= after;
+    // Lower bound: after the cursor (exclusive) or from `since` (inclusive).
+    const since = query.since?.getTime() ?? -Infinity;
+    const useCursor = cursor !== undefined && cursor.timestamp >= since;
     const lower = useCursor
       ? [...prefix, cursor!.timestamp, cursor!.id]
-      : [...prefix, after];
+      : [...prefix, since];
     const upper = [...prefix, query.before?.getTime() ?? Infinity];
     const range = IDBKeyRange.bound(lower, upper, useCursor, true);
     const db = await this.#database.open();
@@ -209,7 +208,7 @@ export class IndexedDbCommandLog implements CommandLogStore {
       c;
       c = await c.continue()
     ) {
-      const record = c.value.record as CommandRecord;
+      const record = storedCommandRecord(c.value.record as CommandRecord);
       if (statuses && !statuses.has(record.status)) continue;
       if (records.length === limit) {
         const last = records[records.length - 1];
@@ -242,7 +241,7 @@ function toRow(record: CommandRecord): StoredCommandRow {
   return {
     id: record.id,
     correlationId: record.correlationId,
-    commandType: record.commandType,
+    commandType: record.type,
     ts: record.timestamp.getTime(),
     record,
   };

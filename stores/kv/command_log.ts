@@ -8,7 +8,7 @@
  * | `[P, "c", "r", id]`                        | the record  |
  * | `[P, "c", "t", timestamp, id]`             | `null`: timestamp order |
  * | `[P, "c", "k", correlationId, timestamp, id]` | `null`: by correlation |
- * | `[P, "c", "y", commandType, timestamp, id]`   | `null`: by type |
+ * | `[P, "c", "y", type, timestamp, id]`          | `null`: by type |
  *
  * @module
  */
@@ -19,6 +19,7 @@ import {
   type CommandLogStore,
   type CommandPage,
   type CommandQuery,
+  commandQueryLimit,
   type CommandRecord,
   type CommandStatus,
   decodeCommandCursor,
@@ -26,6 +27,7 @@ import {
   retriedRecord,
   storableRecord,
   StoreClosedError,
+  storedCommandRecord,
 } from "../../mod.ts";
 import { GET_MANY, getManyStrong } from "./get_many.ts";
 import { KV_LIMITS, KvBudget, valueSize } from "./limits.ts";
@@ -49,8 +51,6 @@ export interface KvCommandLogOptions {
   /** Close the KV handle when the log closes (default false). */
   readonly ownsKv?: boolean;
 }
-
-const DEFAULT_LIMIT = 100;
 
 /**
  * A command log on Deno KV: records with indexes by time, correlation and
@@ -113,7 +113,7 @@ export class KvCommandLog implements CommandLogStore {
     });
     // A retry of a failed command replaces its record, which keeps its time,
     // correlation and type: the index keys stay as they are.
-    if (failed) record = retriedRecord(failed.value, record);
+    if (failed) record = retriedRecord(storedCommandRecord(failed.value), record);
     const what = `the command record ${record.id}`;
     const ts = record.timestamp.getTime();
     const recordKey = this.#key("r", record.id);
@@ -123,7 +123,7 @@ export class KvCommandLog implements CommandLogStore {
       [recordKey, record],
       [this.#key("t", ts, record.id), null],
       [this.#key("k", record.correlationId, ts, record.id), null],
-      [this.#key("y", record.commandType, ts, record.id), null],
+      [this.#key("y", record.type, ts, record.id), null],
     ];
     for (const [key, value] of writes) {
       budget.set(key, value, what);
@@ -143,7 +143,7 @@ export class KvCommandLog implements CommandLogStore {
     });
     if (existing.versionstamp === null) return undefined;
     if (existing.value.status !== "failed") {
-      throw new CommandAlreadyRecordedError(id, existing.value);
+      throw new CommandAlreadyRecordedError(id, storedCommandRecord(existing.value));
     }
     return existing as Deno.KvEntry<CommandRecord>;
   }
@@ -174,7 +174,7 @@ export class KvCommandLog implements CommandLogStore {
     const entry = await this.#kv.get<CommandRecord>(this.#key("r", id), {
       consistency: "strong",
     });
-    return entry.value ?? undefined;
+    return entry.value ? storedCommandRecord(entry.value) : undefined;
   }
 
   /** The records with these ids, in order; `undefined` where there is none. */
@@ -184,7 +184,9 @@ export class KvCommandLog implements CommandLogStore {
       this.#kv,
       ids.map((id) => this.#key("r", id)),
     );
-    return entries.map((entry) => entry.value ?? undefined);
+    return entries.map((entry) =>
+      entry.value ? storedCommandRecord(entry.value) : undefined
+    );
   }
 
   async #records(ids: readonly string[]): Promise<CommandRecord[]> {
@@ -192,7 +194,9 @@ export class KvCommandLog implements CommandLogStore {
       this.#kv,
       ids.map((id) => this.#key("r", id)),
     );
-    return entries.flatMap((entry) => (entry.value ? [entry.value] : []));
+    return entries.flatMap((
+      entry,
+    ) => (entry.value ? [storedCommandRecord(entry.value)] : []));
   }
 
   /** Every record of one correlation, in timestamp order. */
@@ -208,8 +212,8 @@ export class KvCommandLog implements CommandLogStore {
   }
 
   /** Records of one command type, paged. */
-  findByType(commandType: string, query: CommandQuery = {}): Promise<CommandPage> {
-    return this.#page(this.#key("y", commandType), query);
+  findByType(type: string, query: CommandQuery = {}): Promise<CommandPage> {
+    return this.#page(this.#key("y", type), query);
   }
 
   /** All records, paged. */
@@ -220,20 +224,17 @@ export class KvCommandLog implements CommandLogStore {
   /** Pages through an index whose keys end in (timestamp, id). */
   async #page(index: Deno.KvKey, query: CommandQuery): Promise<CommandPage> {
     this.#assertOpen();
-    const limit = query.limit ?? DEFAULT_LIMIT;
-    if (!Number.isSafeInteger(limit) || limit < 1) {
-      throw new RangeError(`limit must be an integer >= 1, got ${limit}`);
-    }
+    const limit = commandQueryLimit(query);
     const statuses = query.status === undefined ? undefined : new Set<CommandStatus>(
       typeof query.status === "string" ? [query.status] : query.status,
     );
-    let start: Deno.KvKey | undefined = query.after === undefined
+    let start: Deno.KvKey | undefined = query.since === undefined
       ? undefined
-      : [...index, query.after.getTime()];
+      : [...index, query.since.getTime()];
     if (query.cursor !== undefined) {
       const cursor = decodeCommandCursor(query.cursor);
       // The smallest key after (timestamp, id): the id with a zero byte appended.
-      if (query.after === undefined || cursor.timestamp >= query.after.getTime()) {
+      if (query.since === undefined || cursor.timestamp >= query.since.getTime()) {
         start = [...index, cursor.timestamp, cursor.id + "\0"];
       }
     }

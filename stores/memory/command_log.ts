@@ -10,6 +10,7 @@ import {
   type CommandLogStore,
   type CommandPage,
   type CommandQuery,
+  commandQueryLimit,
   type CommandRecord,
   type CommandRecordError,
   type CommandStatus,
@@ -35,7 +36,7 @@ class Entry implements CommandCursor {
   readonly timestamp: number;
   readonly correlationId: string;
   causationId: string | undefined;
-  readonly commandType: string;
+  readonly type: string;
   payload: string | Uint8Array;
   payloadCodec: string;
   /** `undefined` when empty. */
@@ -51,7 +52,7 @@ class Entry implements CommandCursor {
     this.id = record.id;
     this.timestamp = record.timestamp.getTime();
     this.correlationId = record.correlationId;
-    this.commandType = record.commandType;
+    this.type = record.type;
     this.causationId = undefined;
     this.payload = "";
     this.payloadCodec = "";
@@ -87,7 +88,7 @@ class Entry implements CommandCursor {
     const record: { -readonly [K in keyof CommandRecord]: CommandRecord[K] } = {
       id: this.id,
       correlationId: this.correlationId,
-      commandType: this.commandType,
+      type: this.type,
       payload: typeof this.payload === "string" ? this.payload : this.payload.slice(),
       payloadCodec: this.payloadCodec,
       metadata: this.metadata === undefined ? {} : cloneData(this.metadata),
@@ -116,8 +117,6 @@ function expandIds(ids: string | readonly string[]): string[] {
   return typeof ids === "string" ? [ids] : ids.slice();
 }
 
-const DEFAULT_LIMIT = 100;
-
 /**
  * A command log in this process's memory, kept in timestamp order with
  * indexes by id, correlation and type. Records are copied in and out. Pass it
@@ -133,7 +132,7 @@ const DEFAULT_LIMIT = 100;
  * await log.record({
  *   id: "cmd-1",
  *   correlationId: "req-1",
- *   commandType: "Deposit",
+ *   type: "Deposit",
  *   payload: '{"amount":5}',
  *   payloadCodec: "json",
  *   metadata: {},
@@ -216,7 +215,7 @@ export class MemoryCommandLog implements CommandLogStore {
     for (; this.#indexed < inserted.length; this.#indexed++) {
       const entry = inserted[this.#indexed];
       insertOrdered(indexList(this.#byCorrelation, entry.correlationId), entry);
-      insertOrdered(indexList(this.#byType, entry.commandType), entry);
+      insertOrdered(indexList(this.#byType, entry.type), entry);
     }
   }
 
@@ -248,11 +247,11 @@ export class MemoryCommandLog implements CommandLogStore {
   }
 
   /** Records of one command type, paged. */
-  findByType(commandType: string, query: CommandQuery = {}): Promise<CommandPage> {
+  findByType(type: string, query: CommandQuery = {}): Promise<CommandPage> {
     return settle(() => {
       this.#assertOpen();
       this.#catchUpIndexes();
-      return page(this.#byType.get(commandType) ?? [], query);
+      return page(this.#byType.get(type) ?? [], query);
     });
   }
 
@@ -304,10 +303,7 @@ function firstAfter(list: readonly Entry[], cursor: CommandCursor): number {
 }
 
 function page(list: readonly Entry[], query: CommandQuery): CommandPage {
-  const limit = query.limit ?? DEFAULT_LIMIT;
-  if (!Number.isSafeInteger(limit) || limit < 1) {
-    throw new RangeError(`limit must be an integer >= 1, got ${limit}`);
-  }
+  const limit = commandQueryLimit(query);
   const statuses = query.status === undefined ? undefined : new Set<CommandStatus>(
     typeof query.status === "string" ? [query.status] : query.status,
   );
@@ -315,11 +311,11 @@ function page(list: readonly Entry[], query: CommandQuery): CommandPage {
   if (query.cursor !== undefined) {
     start = firstAfter(list, decodeCommandCursor(query.cursor));
   }
-  if (query.after !== undefined) {
-    // The last entry before `after` in order is (after - 1ms, any id).
+  if (query.since !== undefined) {
+    // The last entry before `since` in order is (since - 1ms, any id).
     start = Math.max(
       start,
-      firstAfter(list, { timestamp: query.after.getTime() - 1, id: "\uffff" }),
+      firstAfter(list, { timestamp: query.since.getTime() - 1, id: "\uffff" }),
     );
   }
   const before = query.before?.getTime() ?? Infinity;

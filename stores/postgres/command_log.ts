@@ -13,6 +13,7 @@ import {
   type CommandLogStore,
   type CommandPage,
   type CommandQuery,
+  commandQueryLimit,
   type CommandRecord,
   decodeCommandCursor,
   encodeCommandCursor,
@@ -55,7 +56,6 @@ export interface PostgresCommandLogOptions {
   readonly callTimeoutMs?: number;
 }
 
-const DEFAULT_LIMIT = 100;
 const UNIQUE_VIOLATION = "23505";
 const COLUMNS =
   "id, correlation_id, causation_id, command_type, payload_text, payload_bytes, payload_codec, metadata, status, error, event_ids, stream_ids, duration_ms, recorded_at";
@@ -194,8 +194,8 @@ export class PostgresCommandLog implements CommandLogStore {
   }
 
   /** Records of one command type, paged. */
-  findByType(commandType: string, query: CommandQuery = {}): Promise<CommandPage> {
-    return this.#page(commandType, query);
+  findByType(type: string, query: CommandQuery = {}): Promise<CommandPage> {
+    return this.#page(type, query);
   }
 
   /** All records, paged. */
@@ -204,13 +204,10 @@ export class PostgresCommandLog implements CommandLogStore {
   }
 
   async #page(
-    commandType: string | undefined,
+    type: string | undefined,
     query: CommandQuery,
   ): Promise<CommandPage> {
-    const limit = query.limit ?? DEFAULT_LIMIT;
-    if (!Number.isSafeInteger(limit) || limit < 1) {
-      throw new RangeError(`limit must be an integer >= 1, got ${limit}`);
-    }
+    const limit = commandQueryLimit(query);
     const cursor = query.cursor === undefined
       ? undefined
       : decodeCommandCursor(query.cursor);
@@ -221,9 +218,9 @@ export class PostgresCommandLog implements CommandLogStore {
       ? [query.status]
       : [...query.status];
     const { text, parameters } = commandPageQuery(this.#schema, {
-      commandType,
+      type,
       cursor,
-      after: query.after,
+      since: query.since,
       before: query.before,
       statuses,
       limit: limit + 1,
@@ -253,9 +250,9 @@ export class PostgresCommandLog implements CommandLogStore {
 
 /** What a page of the command log is asked for. */
 interface PageFilter {
-  readonly commandType?: string;
+  readonly type?: string;
   readonly cursor?: { timestamp: number; id: string };
-  readonly after?: Date;
+  readonly since?: Date;
   readonly before?: Date;
   readonly statuses?: readonly string[];
   readonly limit: number;
@@ -276,8 +273,8 @@ export function commandPageQuery(
     parameters.push(value);
     return `$${parameters.length}::${cast}`;
   };
-  if (filter.commandType !== undefined) {
-    conditions.push(`command_type = ${parameter(filter.commandType, "text")}`);
+  if (filter.type !== undefined) {
+    conditions.push(`command_type = ${parameter(filter.type, "text")}`);
   }
   if (filter.cursor) {
     conditions.push(
@@ -286,8 +283,8 @@ export function commandPageQuery(
       }, ${parameter(filter.cursor.id, "text")})`,
     );
   }
-  if (filter.after) {
-    conditions.push(`recorded_at >= ${parameter(filter.after, "timestamptz")}`);
+  if (filter.since) {
+    conditions.push(`recorded_at >= ${parameter(filter.since, "timestamptz")}`);
   }
   if (filter.before) {
     conditions.push(`recorded_at < ${parameter(filter.before, "timestamptz")}`);

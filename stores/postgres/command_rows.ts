@@ -24,7 +24,7 @@ export function recordParameters(given: CommandRecord): unknown[] {
     record.id,
     record.correlationId,
     record.causationId ?? null,
-    record.commandType,
+    record.type,
     typeof record.payload === "string" ? record.payload : null,
     typeof record.payload === "string" ? null : record.payload,
     record.payloadCodec,
@@ -80,7 +80,7 @@ export function recordOfRow(row: CommandRow): CommandRecord {
   const record: { -readonly [K in keyof CommandRecord]: CommandRecord[K] } = {
     id: row.id,
     correlationId: row.correlation_id,
-    commandType: row.command_type,
+    type: row.command_type,
     payload: row.payload_text ??
       (row.payload_bytes ? new Uint8Array(row.payload_bytes) : ""),
     payloadCodec: row.payload_codec,

@@ -49,7 +49,7 @@ export async function checkAtomicAudit(
       );
       assert.equal(await store.streamVersion(accountStream("b")), 0);
       assert.deepEqual(await store.readStream(accountStream("b")), []);
-      assert.equal((await log.get(taken.id))?.commandType, taken.commandType);
+      assert.equal((await log.get(taken.id))?.type, taken.type);
     },
   );
 
@@ -69,7 +69,7 @@ export async function checkAtomicAudit(
   });
 
   await t.step("a conflicting append writes neither events nor the record", async () => {
-    const record = sampleCommandRecord({ commandType: "Deposit" });
+    const record = sampleCommandRecord({ type: "Deposit" });
     await assert.rejects(
       store.appendToStream(accountStream("a"), [{ type: "MoneyDeposited", data: {} }], {
         expectedVersion: 7,

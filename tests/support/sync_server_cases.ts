@@ -142,7 +142,7 @@ export function cases(open: StoreFactory) {
             await (await handler()(push("olga", body("olga-phone", [opened])))).json();
           assert.equal(first.results[0].outcome.status, "accepted");
           const claim = await server.stores.commandLog.get(clientClaimId("olga-phone"));
-          assert.equal(claim?.commandType, CLIENT_CLAIMED);
+          assert.equal(claim?.type, CLIENT_CLAIMED);
           assert.equal(claim?.metadata.userId, "olga");
           const events = (await server.stores.events.readAll()).length;
           const records = (await server.stores.commandLog.list({})).records.length;
