@@ -431,6 +431,60 @@ async function openTransaction(url: string): Promise<{ end(): Promise<void> }> {
   };
 }
 
+Deno.test({
+  name:
+    "PostgreSQL: stores left open do not keep a process alive once idle, and do while it waits for events",
+  ignore: db === undefined,
+  async fn() {
+    const script = new URL("./support/unclosed_postgres.ts", import.meta.url).pathname;
+    const run = (schema: string, mode: string) => {
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", script, db!.url, schema, mode],
+        stdout: "piped",
+        stderr: "inherit",
+      }).spawn();
+      // A process that never ends fails the test instead of hanging it.
+      const kill = setTimeout(() => child.kill("SIGKILL"), 30_000);
+      const lines = child.stdout.pipeThrough(new TextDecoderStream()).values();
+      return {
+        async next(): Promise<string | undefined> {
+          const { value } = await lines.next();
+          return value?.trim();
+        },
+        async ended(): Promise<Deno.CommandStatus> {
+          for await (const _ of lines) { /* drain */ }
+          const status = await child.status;
+          clearTimeout(kill);
+          return status;
+        },
+      };
+    };
+
+    // Idle after its append: the process ends by itself (the old pool's 60 s
+    // idle timer kept it alive past the 30 s this test allows).
+    const idle = run(db!.schema(), "append");
+    assert.equal(await idle.next(), "appended");
+    const idleStatus = await idle.ended();
+    assert.equal(idleStatus.signal, null, "ended by itself, not killed");
+    assert.equal(idleStatus.code, 0);
+
+    // Waiting for events: the process stays until an event arrives.
+    const schema = db!.schema();
+    const waiter = run(schema, "wait");
+    assert.equal(await waiter.next(), "waiting");
+    // Time for the child to reach its wait: an event there before it waits
+    // would end it without testing that the wait keeps it alive.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const store = new PostgresEventStore(db!.sql, { schema });
+    await store.appendToStream("from-outside", [{ type: "Poke", data: {} }]);
+    assert.equal(await waiter.next(), "woken", "it was still there to hear the event");
+    const waiterStatus = await waiter.ended();
+    assert.equal(waiterStatus.signal, null, "ended by itself, not killed");
+    assert.equal(waiterStatus.code, 0);
+    await store.close();
+  },
+});
+
 // Last: the tests above share the database.
 Deno.test({
   name: "PostgreSQL: close the behaviour tests' database",

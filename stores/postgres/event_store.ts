@@ -52,6 +52,7 @@ import type { PostgresProjectionStore } from "./projection_store.ts";
 import { commandRecordColumns, recordCasts, recordParameters } from "./command_rows.ts";
 import { migrate, PER_TRANSACTION } from "./schema.ts";
 import { ThrottledSignal } from "../throttled_signal.ts";
+import { whileActive } from "./idle_exit.ts";
 
 /**
  * Options of {@linkcode PostgresEventStore}.
@@ -695,7 +696,12 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
    * horizon) are looked for again shortly — 5 ms, doubling to 500 ms while
    * they stay held — as their release sends no NOTIFY.
    */
-  async waitForEvents(position: number, signal: AbortSignal): Promise<void> {
+  waitForEvents(position: number, signal: AbortSignal): Promise<void> {
+    // A wait keeps the process alive, as a call in flight does.
+    return whileActive(this.#sql, () => this.#waitForEvents(position, signal));
+  }
+
+  async #waitForEvents(position: number, signal: AbortSignal): Promise<void> {
     if (signal.aborted || this.#closed) return;
     await this.#ready();
     this.#listening ??= this.#sql.listen(this.#channel, () => this.#wakeWaiters());

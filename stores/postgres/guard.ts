@@ -11,6 +11,7 @@
 
 import type { Sql } from "postgres";
 import { VerdictError } from "../../mod.ts";
+import { type PoolActivity, trackActivity } from "./idle_exit.ts";
 
 /** The deadline of one call, by default, in milliseconds. */
 export const DEFAULT_CALL_TIMEOUT_MS = 30_000;
@@ -93,7 +94,7 @@ const healing = new WeakSet<Sql>();
  * terminated (a connection reset leaves its queries unsettled, and the pool
  * stops connecting): without this, a store stops answering.
  */
-export function healingPool(open: () => Sql, ms: number): Sql {
+export function healingPool(open: () => Sql, ms: number, activity?: PoolActivity): Sql {
   let current = open();
   let replacedAt = -Infinity;
   const replace = (failed: Sql) => {
@@ -116,16 +117,20 @@ export function healingPool(open: () => Sql, ms: number): Sql {
         const call = Reflect.get(target, property) as (
           ...args: unknown[]
         ) => PromiseLike<unknown>;
-        return (...args: unknown[]) =>
+        const guarded = (...args: unknown[]) =>
           withinDeadline(call.apply(target, args), ms).catch((error) => {
             if (error instanceof PostgresCallTimeoutError) replace(target);
             throw error;
           });
+        return activity
+          ? (...args: unknown[]) => activity.hold(() => guarded(...args))
+          : guarded;
       }
       const value = Reflect.get(target, property);
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
   healing.add(pool);
+  if (activity) trackActivity(pool, activity);
   return pool;
 }

@@ -34,6 +34,7 @@ export * from "./projection_store.ts";
 export { assertSchemaName } from "./schema.ts";
 export { PostgresCallTimeoutError } from "./guard.ts";
 import { DEFAULT_CALL_TIMEOUT_MS, healingPool } from "./guard.ts";
+import { PoolActivity } from "./idle_exit.ts";
 
 /**
  * The three PostgreSQL stores on one pool, opened by {@linkcode openPostgresStores}.
@@ -87,27 +88,38 @@ export function openPostgresStores(
   } = {},
 ): PostgresStores {
   const callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+  // The pool's sockets are unref'd while it is idle: a process that did not
+  // close the stores still ends when its work does.
+  const activity = new PoolActivity();
   const sql = typeof connection === "string"
-    ? healingPool(() =>
-      postgres(connection, {
-        max: options.max ?? 16,
-        onnotice: () => {},
-        // Limits, so that nothing waits for ever: a connection attempt, an
-        // idle connection (closed, and opened again when needed), a
-        // statement, and a transaction left idle by a client that went away.
-        connect_timeout: 10,
-        idle_timeout: 60,
-        // postgres.js counts connection errors for the whole pool and waits
-        // up to 3^errors / 100 s (capped at 20 s) before reconnecting: after a
-        // few dozen terminated backends every connection waits 20 s and the
-        // pool stops answering. At most a second here, with jitter.
-        backoff: (errors: number) =>
-          (0.5 + Math.random() / 2) * Math.min(0.05 * 2 ** Math.min(errors, 5), 1),
-        connection: {
-          statement_timeout: 30_000,
-          idle_in_transaction_session_timeout: 60_000,
-        },
-      }), callTimeoutMs)
+    ? healingPool(
+      () =>
+        postgres(connection, {
+          max: options.max ?? 16,
+          onnotice: () => {},
+          // A socket factory is a postgres.js option its types leave out.
+          ...{ socket: activity.socket } as object,
+          // Limits, so that nothing waits for ever: a connection attempt, a
+          // statement, and a transaction left idle by a client that went away.
+          connect_timeout: 10,
+          // No idle or lifetime timer: postgres.js's would keep the process
+          // alive (60 s, 30–60 min) after its work is done.
+          idle_timeout: 0,
+          max_lifetime: 0,
+          // postgres.js counts connection errors for the whole pool and waits
+          // up to 3^errors / 100 s (capped at 20 s) before reconnecting: after a
+          // few dozen terminated backends every connection waits 20 s and the
+          // pool stops answering. At most a second here, with jitter.
+          backoff: (errors: number) =>
+            (0.5 + Math.random() / 2) * Math.min(0.05 * 2 ** Math.min(errors, 5), 1),
+          connection: {
+            statement_timeout: 30_000,
+            idle_in_transaction_session_timeout: 60_000,
+          },
+        }),
+      callTimeoutMs,
+      activity,
+    )
     : connection;
   const schema = options.schema ?? "verdict";
   const commandLog = new PostgresCommandLog(sql, { schema, callTimeoutMs });
