@@ -8,7 +8,8 @@
  *    JSR requires, so declarations need no whole-program check).
  * 2. Writes `npm/package.json` from `deno.json`: exports mirroring deno.json
  *    with `types` and `default` conditions, optional peer dependencies from
- *    the `npm:` imports the package really uses; copies README and LICENSE. The build
+ *    the `npm:` imports the package really uses; copies README.node.md (as README.md),
+ *    LICENSE and docs/. The build
  *    fails when the two exports maps differ.
  * 3. Compiles the test suites too (`npm/test/`, not published), installs
  *    the dependencies with npm, and runs the tests with Node's test runner
@@ -183,7 +184,7 @@ const manifest = {
   sideEffects: false,
   engines: { node: ">=20" },
   exports: exportsMap,
-  files: ["**/*.js", "**/*.d.ts", "!test/**", "README.md", "LICENSE"],
+  files: ["**/*.js", "**/*.d.ts", "!test/**", "README.md", "LICENSE", "docs/**/*.md"],
   // Each is used by one store or codec only: an app installs the ones its
   // subpaths need (`npm i postgres` for `/postgres`), and a memory-only
   // install pulls nothing.
@@ -196,8 +197,21 @@ await Deno.writeTextFile(
   new URL("package.json", out),
   JSON.stringify(manifest, null, 2) + "\n",
 );
-await Deno.copyFile(new URL("README.md", root), new URL("README.md", out));
+// npm gets the Node-first README (its JavaScript runs under plain Node), and
+// the guides it points to.
+await Deno.copyFile(new URL("README.node.md", root), new URL("README.md", out));
 await Deno.copyFile(new URL("LICENSE", root), new URL("LICENSE", out));
+for (const dir of ["docs", "docs/stores"]) {
+  await Deno.mkdir(new URL(`${dir}/`, out), { recursive: true });
+  for (const entry of Deno.readDirSync(new URL(`${dir}/`, root))) {
+    if (entry.isFile && entry.name.endsWith(".md")) {
+      await Deno.copyFile(
+        new URL(`${dir}/${entry.name}`, root),
+        new URL(`${dir}/${entry.name}`, out),
+      );
+    }
+  }
+}
 
 const written = JSON.parse(await Deno.readTextFile(new URL("package.json", out)));
 const denoKeys = Object.keys(npmExports).sort();

@@ -15,6 +15,10 @@ const ok = await runSteps("check", [
   { name: "types", args: ["check", "."] },
   { name: "public docs", args: ["doc", "--lint", ...entryPoints] },
   {
+    name: "Markdown links resolve (READMEs, docs/, bench/)",
+    args: ["run", "-A", "scripts/link_check.ts"],
+  },
+  {
     name: "every public symbol has JSDoc with an @example",
     args: ["run", "-A", "scripts/doc_check.ts"],
   },

@@ -2,7 +2,8 @@
  * `deno task test`: every suite the project has, in one command — the
  * checks, the Deno tests (core, memory, Deno KV and PostgreSQL stores,
  * contract suites, doc examples), the demo, the npm build with its tests
- * under Node (PostgreSQL included), and the JSR publish dry-run.
+ * under Node (PostgreSQL included), the README's and the guide's code run
+ * from empty projects, and the JSR publish dry-run.
  *
  * PostgreSQL is the one `DATABASE_URL` names, or an embedded server started
  * here on 127.0.0.1 and always stopped, even when a step fails.
@@ -44,6 +45,10 @@ try {
       env,
     },
     {
+      name: "Markdown examples (READMEs, docs/)",
+      args: ["test", "-A", "--doc", "README.md", "README.node.md", "docs/"],
+    },
+    {
       name: "demo runs (Deno KV file, the default)",
       args: ["run", "-A", "scripts/demo.ts"],
     },
@@ -54,6 +59,12 @@ try {
     {
       name: "npm build: tests under Node, ESM and TypeScript consumers",
       args: ["run", "-A", "scripts/build_npm.ts"],
+      env,
+    },
+    {
+      name:
+        "the README and the guide, followed from empty directories (Deno, Node, Chromium)",
+      args: ["run", "-A", "scripts/quickstart.ts"],
       env,
     },
     {
