@@ -18,7 +18,6 @@ import {
 } from "@verdict/verdict";
 import { openKvStores } from "@verdict/verdict/kv";
 import { MemoryCommandLog, MemoryEventStore } from "@verdict/verdict/memory";
-import { openPostgresStores } from "@verdict/verdict/postgres";
 import { demoArgsOrExit, firstLine } from "./demo_args.ts";
 import {
   type Account,
@@ -44,6 +43,8 @@ async function openStores(choice: string | undefined): Promise<DemoStores> {
     return { name: "memory", store, log, close: () => store.close() };
   }
   if (choice?.startsWith("postgres://") || choice?.startsWith("postgresql://")) {
+    // Loaded only for a PostgreSQL demo.
+    const { openPostgresStores } = await import("@verdict/verdict/postgres");
     const pg = openPostgresStores(choice, { schema: "bank_demo", max: 4 });
     return {
       name: `PostgreSQL ${choice.replace(/:[^:@/]*@/, ":***@")} (schema bank_demo)`,

@@ -50,11 +50,19 @@ try {
     },
     {
       name: "demo runs (Deno KV file, the default)",
-      args: ["run", "-A", "scripts/demo.ts"],
+      args: ["run", "-A", "--config", "scripts/demo.json", "scripts/demo.ts"],
     },
     {
       name: "demo runs on PostgreSQL",
-      args: ["run", "-A", "scripts/demo.ts", "--store", postgres.url],
+      args: [
+        "run",
+        "-A",
+        "--config",
+        "scripts/demo.json",
+        "scripts/demo.ts",
+        "--store",
+        postgres.url,
+      ],
     },
     {
       name: "npm build: tests under Node, ESM and TypeScript consumers",
