@@ -44,10 +44,11 @@ const config: DenoConfig = JSON.parse(
 );
 
 /**
- * Subpaths that only run on Deno (Deno KV is part of the Deno runtime): they
- * are left out of the npm package, and so are the tests that use them.
+ * Subpaths that only run on Deno: left out of the npm package, and so are the
+ * tests that use them. None now: `./kv` runs in Node on the `@deno/kv`
+ * package.
  */
-const DENO_ONLY: Record<string, string> = { "./kv": "Deno KV is built into Deno" };
+const DENO_ONLY: Record<string, string> = {};
 const npmExports = Object.fromEntries(
   Object.entries(config.exports).filter(([key]) => !(key in DENO_ONLY)),
 );
@@ -169,6 +170,9 @@ for (const file of library) {
     dependencies[name] = npmVersion(name);
   }
 }
+// Imported by a name given at run time (so Deno never fetches it): Deno KV
+// for Node, used by `./kv` outside Deno.
+dependencies["@deno/kv"] = npmVersion("@deno/kv");
 const exportsMap: Record<string, { types: string; default: string }> = {};
 for (const [key, target] of Object.entries(npmExports)) {
   const base = target.replace(/\.ts$/, "");
@@ -228,9 +232,10 @@ for (const key of denoKeys) {
     throw new Error(`export "${key}" points at ${expected}, which was not built`);
   });
 }
+const left = Object.entries(DENO_ONLY).map(([key, why]) => `${key} (${why})`);
 console.log(
-  `Wrote npm/package.json: ${npmKeys.length} exports, deno.json's but for the Deno-only ${
-    Object.entries(DENO_ONLY).map(([key, why]) => `${key} (${why})`).join(", ")
+  `Wrote npm/package.json: ${npmKeys.length} exports, ${
+    left.length ? `deno.json's but for the Deno-only ${left.join(", ")}` : "deno.json's"
   }; optional peer dependencies ${JSON.stringify(dependencies)}`,
 );
 

@@ -227,6 +227,12 @@ try {
       await run("node", ["npm-main.mjs"], app),
       npmFiles.get("main.mjs")!,
     );
+    await run("npm", ["install", "--no-audit", "--no-fund", "@deno/kv@0.14.0"], app);
+    checkOutput(
+      "npm README, Deno KV in Node",
+      await run("node", ["npm-kv.mjs"], app),
+      npmFiles.get("kv.mjs")!,
+    );
     const url = Deno.env.get("DATABASE_URL");
     if (url) {
       await run("npm", ["install", "--no-audit", "--no-fund", "postgres@3.4.9"], app);

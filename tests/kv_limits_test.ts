@@ -1,3 +1,4 @@
+// deno-only: Deno KV files, child processes and Deno's own KV handle (tests/kv_contract_test.ts runs the contracts in Node too).
 // Deno KV's limits are part of the store's contract: at the limit an append
 // lands; one byte, mutation or check over, it fails with a KvLimitError that
 // names the limit and the excess, and nothing is written.

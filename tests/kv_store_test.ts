@@ -1,3 +1,4 @@
+// deno-only: Deno KV files, child processes and Deno's own KV handle (tests/kv_contract_test.ts runs the contracts in Node too).
 import {
   type DeadLetter,
   type DocumentProjection,

@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { Kv, KvKey } from "./kv.ts";
 import { DEFAULT_BUSY_TIMEOUT_MS, whileBusy } from "./busy.ts";
 import {
   assertValidCheckpoint,
@@ -26,7 +27,7 @@ import {
  */
 export interface KvCheckpointStoreOptions {
   /** The key prefix (default `["verdict"]`). */
-  readonly prefix?: Deno.KvKey;
+  readonly prefix?: KvKey;
   /** Close the KV handle when the store closes (default false). */
   readonly ownsKv?: boolean;
 }
@@ -47,13 +48,13 @@ export interface KvCheckpointStoreOptions {
  * ```
  */
 export class KvCheckpointStore implements CheckpointStore {
-  readonly #kv: Deno.Kv;
-  readonly #prefix: Deno.KvKey;
+  readonly #kv: Kv;
+  readonly #prefix: KvKey;
   readonly #ownsKv: boolean;
   #closed = false;
 
   /** Creates a checkpoint store over a KV handle. */
-  constructor(kv: Deno.Kv, options: KvCheckpointStoreOptions = {}) {
+  constructor(kv: Kv, options: KvCheckpointStoreOptions = {}) {
     this.#kv = kv;
     this.#prefix = options.prefix ?? ["verdict"];
     this.#ownsKv = options.ownsKv ?? false;

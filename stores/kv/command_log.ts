@@ -13,6 +13,14 @@
  * @module
  */
 
+import type {
+  AtomicOperation,
+  Kv,
+  KvEntry,
+  KvKey,
+  KvKeyPart,
+  KvListSelector,
+} from "./kv.ts";
 import { DEFAULT_BUSY_TIMEOUT_MS, whileBusy } from "./busy.ts";
 import {
   CommandAlreadyRecordedError,
@@ -47,7 +55,7 @@ import { KV_LIMITS, KvBudget, valueSize } from "./limits.ts";
  */
 export interface KvCommandLogOptions {
   /** The key prefix (default `["verdict"]`); use the event store's for atomic audit. */
-  readonly prefix?: Deno.KvKey;
+  readonly prefix?: KvKey;
   /** Close the KV handle when the log closes (default false). */
   readonly ownsKv?: boolean;
 }
@@ -74,24 +82,24 @@ export interface KvCommandLogOptions {
  * ```
  */
 export class KvCommandLog implements CommandLogStore {
-  readonly #kv: Deno.Kv;
-  readonly #prefix: Deno.KvKey;
+  readonly #kv: Kv;
+  readonly #prefix: KvKey;
   readonly #ownsKv: boolean;
   #closed = false;
 
   /** Creates a log over a KV handle. */
-  constructor(kv: Deno.Kv, options: KvCommandLogOptions = {}) {
+  constructor(kv: Kv, options: KvCommandLogOptions = {}) {
     this.#kv = kv;
     this.#prefix = options.prefix ?? ["verdict"];
     this.#ownsKv = options.ownsKv ?? false;
   }
 
   /** Whether this log writes to `kv` (so an event store there can commit with it). */
-  sharesKv(kv: Deno.Kv): boolean {
+  sharesKv(kv: Kv): boolean {
     return kv === this.#kv;
   }
 
-  #key(...parts: Deno.KvKeyPart[]): Deno.KvKey {
+  #key(...parts: KvKeyPart[]): KvKey {
     return [...this.#prefix, "c", ...parts];
   }
 
@@ -100,10 +108,10 @@ export class KvCommandLog implements CommandLogStore {
    * operation: how a `KvEventStore` commits the record with its events.
    */
   addToOperation(
-    operation: Deno.AtomicOperation,
+    operation: AtomicOperation,
     budget: KvBudget,
     record: CommandRecord,
-    failed?: Deno.KvEntry<CommandRecord>,
+    failed?: KvEntry<CommandRecord>,
   ): void {
     this.#assertOpen();
     // Within KV's value limit, by the policy every log follows.
@@ -119,7 +127,7 @@ export class KvCommandLog implements CommandLogStore {
     const recordKey = this.#key("r", record.id);
     budget.check(recordKey, what);
     operation.check({ key: recordKey, versionstamp: failed?.versionstamp ?? null });
-    const writes: [Deno.KvKey, unknown][] = [
+    const writes: [KvKey, unknown][] = [
       [recordKey, record],
       [this.#key("t", ts, record.id), null],
       [this.#key("k", record.correlationId, ts, record.id), null],
@@ -137,7 +145,7 @@ export class KvCommandLog implements CommandLogStore {
    *
    * @throws {CommandAlreadyRecordedError} when the command has a final record.
    */
-  async failedRecord(id: string): Promise<Deno.KvEntry<CommandRecord> | undefined> {
+  async failedRecord(id: string): Promise<KvEntry<CommandRecord> | undefined> {
     const existing = await this.#kv.get<CommandRecord>(this.#key("r", id), {
       consistency: "strong",
     });
@@ -145,12 +153,12 @@ export class KvCommandLog implements CommandLogStore {
     if (existing.value.status !== "failed") {
       throw new CommandAlreadyRecordedError(id, storedCommandRecord(existing.value));
     }
-    return existing as Deno.KvEntry<CommandRecord>;
+    return existing as KvEntry<CommandRecord>;
   }
 
   /** Stores a record. */
   async record(record: CommandRecord): Promise<void> {
-    let failed: Deno.KvEntry<CommandRecord> | undefined;
+    let failed: KvEntry<CommandRecord> | undefined;
     for (let attempt = 1;; attempt++) {
       const operation = this.#kv.atomic();
       const budget = new KvBudget();
@@ -222,13 +230,13 @@ export class KvCommandLog implements CommandLogStore {
   }
 
   /** Pages through an index whose keys end in (timestamp, id). */
-  async #page(index: Deno.KvKey, query: CommandQuery): Promise<CommandPage> {
+  async #page(index: KvKey, query: CommandQuery): Promise<CommandPage> {
     this.#assertOpen();
     const limit = commandQueryLimit(query);
     const statuses = query.status === undefined ? undefined : new Set<CommandStatus>(
       typeof query.status === "string" ? [query.status] : query.status,
     );
-    let start: Deno.KvKey | undefined = query.since === undefined
+    let start: KvKey | undefined = query.since === undefined
       ? undefined
       : [...index, query.since.getTime()];
     if (query.cursor !== undefined) {
@@ -238,10 +246,10 @@ export class KvCommandLog implements CommandLogStore {
         start = [...index, cursor.timestamp, cursor.id + "\0"];
       }
     }
-    const end: Deno.KvKey | undefined = query.before === undefined
+    const end: KvKey | undefined = query.before === undefined
       ? undefined
       : [...index, query.before.getTime()];
-    const selector: Deno.KvListSelector = start && end
+    const selector: KvListSelector = start && end
       ? { start, end }
       : start
       ? { prefix: index, start }

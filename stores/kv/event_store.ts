@@ -15,9 +15,25 @@
  * times 1,024 plus its index within the commit: strictly increasing in
  * commit order, which is the order a reader of `[P, "g"]` sees.
  *
+ * A handle without `commitVersionstamp` (the `@deno/kv` npm package, in
+ * Node) numbers its commits itself, in the same format: one after the last
+ * key of `[P, "g"]`, on the condition that `[P, "n"]` (which every commit
+ * moves) has not moved since it was read — so no commit can land between,
+ * and the global order
+ * stays gap-free when handles of both kinds share a file. Its events carry
+ * the commit's key (`c`), as their versionstamp is not it.
+ *
  * @module
  */
 
+import type {
+  AtomicOperation,
+  Kv,
+  KvEntry,
+  KvEntryMaybe,
+  KvKey,
+  KvKeyPart,
+} from "./kv.ts";
 import {
   type AppendNotifier,
   type AppendOptions,
@@ -73,7 +89,7 @@ import { DEFAULT_BUSY_TIMEOUT_MS, whileBusy } from "./busy.ts";
  */
 export interface KvEventStoreOptions {
   /** The key prefix of this store's data (default `["verdict"]`): apps can share one KV. */
-  readonly prefix?: Deno.KvKey;
+  readonly prefix?: KvKey;
   /**
    * A command log on the same KV whose records commit in the same atomic
    * operation as this store's appends (for atomic audit).
@@ -104,6 +120,12 @@ interface StoredEvent {
   readonly timestamp: number;
   /** Index of the event within its commit. */
   readonly i: number;
+  /**
+   * The commit's key in the global log, when it is not the commit's
+   * versionstamp: written through a handle without `commitVersionstamp`
+   * (the `@deno/kv` npm package), which numbers commits itself.
+   */
+  readonly c?: string;
 }
 
 /**
@@ -162,9 +184,15 @@ function positionOf(versionstamp: string, index: number): number {
 
 /** The versionstamp key part of the commit holding `position`. */
 function commitOf(position: number): string {
-  const commit = Math.floor((position - 1) / PER_COMMIT);
-  return commit.toString(16).padStart(16, "0") + "0000";
+  return commitKey(Math.floor((position - 1) / PER_COMMIT));
 }
+
+/** A commit counter written as a versionstamp is: 16 hex digits, then "0000". */
+function commitKey(counter: number): string {
+  return counter.toString(16).padStart(16, "0") + "0000";
+}
+
+const COMMIT_KEY = /^[0-9a-f]{16}0000$/;
 
 /**
  * An event store on Deno KV — a local file by default, so verdict needs no
@@ -192,8 +220,14 @@ function commitOf(position: number): string {
 export class KvEventStore implements EventStore, AppendNotifier {
   /** The log whose records commit atomically with appends, if one was given. */
   readonly commandLog?: KvCommandLog;
-  readonly #kv: Deno.Kv;
-  readonly #prefix: Deno.KvKey;
+  readonly #kv: Kv;
+  /** Whether the handle stamps keys with the commit's versionstamp (Deno's does). */
+  readonly #stamped: boolean;
+  /** The last numbered append of this store, which the next one waits for. */
+  #turns: Promise<unknown> = Promise.resolve();
+  /** Waiters woken by this store's appends (on a handle without KV watch). */
+  readonly #appended = new Set<() => void>();
+  readonly #prefix: KvKey;
   readonly #ownsKv: boolean;
   readonly #clock: Clock;
   readonly #busyTimeout: number;
@@ -207,8 +241,9 @@ export class KvEventStore implements EventStore, AppendNotifier {
   #closed = false;
 
   /** Creates a store over a KV handle. */
-  constructor(kv: Deno.Kv, options: KvEventStoreOptions = {}) {
+  constructor(kv: Kv, options: KvEventStoreOptions = {}) {
     this.#kv = kv;
+    this.#stamped = typeof kv.commitVersionstamp === "function";
     this.#prefix = options.prefix ?? ["verdict"];
     this.#ownsKv = options.ownsKv ?? false;
     this.#clock = options.clock ?? systemClock;
@@ -216,21 +251,21 @@ export class KvEventStore implements EventStore, AppendNotifier {
     this.commandLog = options.commandLog;
     if (this.commandLog && !this.commandLog.sharesKv(kv)) {
       throw new TypeError(
-        "The command log must live on the same Deno.Kv as the event store",
+        "The command log must live on the same Kv as the event store",
       );
     }
     if (options.inlineProjections) {
       assertValidProjections(options.inlineProjections.projections);
       if (!options.inlineProjections.store.sharesKv(kv)) {
         throw new TypeError(
-          "The inline projections' store must live on the same Deno.Kv as the event store",
+          "The inline projections' store must live on the same Kv as the event store",
         );
       }
       this.#inline = options.inlineProjections;
     }
   }
 
-  #key(...parts: Deno.KvKeyPart[]): Deno.KvKey {
+  #key(...parts: KvKeyPart[]): KvKey {
     return [...this.#prefix, ...parts];
   }
 
@@ -256,7 +291,19 @@ export class KvEventStore implements EventStore, AppendNotifier {
     return this.#append(appends, options);
   }
 
-  async #append<E extends Event>(
+  #append<E extends Event>(
+    given: readonly StreamAppend<E>[],
+    options: Pick<AppendOptions, "commandRecord" | "signal">,
+  ): Promise<AppendResult<E>[]> {
+    if (this.#stamped) return this.#appendNow(given, options);
+    // Appends that number their commits would only conflict on the number
+    // (each checks the one before): in this process they take turns.
+    const turn = this.#turns.then(() => this.#appendNow(given, options));
+    this.#turns = turn.catch(() => {});
+    return turn;
+  }
+
+  async #appendNow<E extends Event>(
     given: readonly StreamAppend<E>[],
     options: Pick<AppendOptions, "commandRecord" | "signal">,
   ): Promise<AppendResult<E>[]> {
@@ -286,6 +333,7 @@ export class KvEventStore implements EventStore, AppendNotifier {
     if (options.commandRecord) {
       preflight.check(this.#key("c", "r", ""), "the command record");
     }
+    if (!this.#stamped) preflight.check(this.#key("n"), "the append notification");
     preflight.assertWithin("this append");
     // Writer-chosen ids are checked to be free at commit when the checks
     // budget allows; beyond it they are still looked up before writing.
@@ -296,7 +344,7 @@ export class KvEventStore implements EventStore, AppendNotifier {
     const { ids, record } = planAppend(appends, options);
     const total = ids.reduce((n, streamIds) => n + streamIds.length, 0);
 
-    let failedRecord: Deno.KvEntry<CommandRecord> | undefined;
+    let failedRecord: KvEntry<CommandRecord> | undefined;
     for (let attempt = 1;; attempt++) {
       const heads = attempt === 1 && this.#knownHeads(appends) ||
         await this.#readHeads(appends);
@@ -335,7 +383,13 @@ export class KvEventStore implements EventStore, AppendNotifier {
       }
       const documents = this.#inline &&
         await this.#inlineDocuments(this.#inline, appends, ids, actual, timestamp);
-      const operation = this.#operation(
+      // Without commit versionstamps, this append numbers its commit: one
+      // after the last in the global log, on the condition that no other
+      // append committed meanwhile (every append moves the commit token).
+      const numbering = total > 0 && !this.#stamped
+        ? await this.#nextCommit()
+        : undefined;
+      const { operation, commit } = this.#operation(
         appends,
         ids,
         actual,
@@ -345,6 +399,7 @@ export class KvEventStore implements EventStore, AppendNotifier {
         checkIds,
         documents,
         failedRecord,
+        numbering,
       );
       options.signal?.throwIfAborted();
       const committed = await whileBusy(
@@ -353,6 +408,7 @@ export class KvEventStore implements EventStore, AppendNotifier {
         () => operation.commit(),
       );
       if (committed.ok) {
+        for (const wake of this.#appended) wake();
         appends.forEach((append, s) =>
           this.#rememberHead(append.streamId, {
             version: actual[s] + append.events.length,
@@ -370,7 +426,10 @@ export class KvEventStore implements EventStore, AppendNotifier {
             metadata: event.metadata ?? {},
             streamId: append.streamId,
             version: actual[s] + e + 1,
-            position: positionOf(committed.versionstamp, indexIn(appends, s, e)),
+            position: positionOf(
+              commit ?? committed.versionstamp,
+              indexIn(appends, s, e),
+            ),
             timestamp: new Date(timestamp),
           } as RecordedEvent<E>)),
         }));
@@ -396,22 +455,49 @@ export class KvEventStore implements EventStore, AppendNotifier {
     }
   }
 
+  /**
+   * The key of the next commit, for a handle without commit versionstamps:
+   * one after the last key of the global log (whichever handle wrote it),
+   * and the versionstamp of the append notification (which every commit
+   * moves) that the commit must still find.
+   */
+  async #nextCommit(): Promise<{ key: string; token: string | null }> {
+    const token = await this.#kv.get(this.#key("n"), { consistency: "strong" });
+    let last = 0;
+    for await (
+      const entry of this.#kv.list({ prefix: this.#key("g") }, {
+        reverse: true,
+        limit: 1,
+        consistency: "strong",
+      })
+    ) {
+      const key = entry.key.at(-1);
+      if (typeof key === "string" && COMMIT_KEY.test(key)) {
+        last = parseInt(key.slice(0, 16), 16);
+      }
+    }
+    return { key: commitKey(last + 1), token: token.versionstamp };
+  }
+
   #operation<E extends Event>(
     appends: readonly StreamAppend<E>[],
     ids: readonly (readonly string[])[],
     actual: readonly number[],
-    heads: readonly Deno.KvEntryMaybe<{ version: number }>[],
+    heads: readonly KvEntryMaybe<{ version: number }>[],
     timestamp: number,
     record: CommandRecord | undefined,
     checkIds: boolean,
     documents?: {
       changes: DocumentChange[];
-      entries: Deno.KvEntryMaybe<unknown>[];
+      entries: KvEntryMaybe<unknown>[];
     },
-    failedRecord?: Deno.KvEntry<CommandRecord>,
-  ): Deno.AtomicOperation {
+    failedRecord?: KvEntry<CommandRecord>,
+    numbering?: { key: string; token: string | null },
+  ): { operation: AtomicOperation; commit?: string } {
     const kv = this.#kv;
     const operation = kv.atomic();
+    // The commit's key in the global log, when this store numbers commits.
+    const numbered = numbering?.key;
     const budget = new KvBudget();
     const commit: [string, number, number][] = [];
     let index = 0;
@@ -430,6 +516,7 @@ export class KvEventStore implements EventStore, AppendNotifier {
           metadata: event.metadata ?? {},
           timestamp,
           i: index++,
+          ...(numbered ? { c: numbered } : {}),
         };
         const what = `event ${e} (${event.type}) of stream "${append.streamId}"`;
         budget.set(key, stored, what);
@@ -452,9 +539,18 @@ export class KvEventStore implements EventStore, AppendNotifier {
       const globalKey = this.#key("g", "00000000000000000000");
       const entry: CommitEntry = { streams: commit };
       budget.set(globalKey, entry, "the global-log entry");
-      operation.set(this.#key("g", kv.commitVersionstamp()), entry);
-      budget.set(this.#key("n"), 0, "the append notification");
-      operation.set(this.#key("n"), timestamp);
+      // The notification key moves with every commit: an append that numbers
+      // its commit checks it, so no other commit can land in between.
+      const notification = this.#key("n");
+      budget.set(notification, 0, "the append notification");
+      operation.set(notification, timestamp);
+      if (numbered) {
+        budget.check(notification, "the append notification");
+        operation.check({ key: notification, versionstamp: numbering!.token });
+        operation.set(this.#key("g", numbered), entry);
+      } else {
+        operation.set(this.#key("g", kv.commitVersionstamp!()), entry);
+      }
     }
     if (record) this.commandLog!.addToOperation(operation, budget, record, failedRecord);
     if (documents) {
@@ -466,7 +562,7 @@ export class KvEventStore implements EventStore, AppendNotifier {
       );
     }
     budget.assertWithin("this append");
-    return operation;
+    return { operation, commit: numbered || undefined };
   }
 
   /**
@@ -480,7 +576,7 @@ export class KvEventStore implements EventStore, AppendNotifier {
     ids: readonly (readonly string[])[],
     actual: readonly number[],
     timestamp: number,
-  ): Promise<{ changes: DocumentChange[]; entries: Deno.KvEntryMaybe<unknown>[] }> {
+  ): Promise<{ changes: DocumentChange[]; entries: KvEntryMaybe<unknown>[] }> {
     const events = projectedEvents(appends, ids, actual, timestamp);
     const plan = planDocuments(inline.projections, events);
     const entries = await inline.store.readDocuments(plan);
@@ -490,8 +586,8 @@ export class KvEventStore implements EventStore, AppendNotifier {
   /** The heads as last seen, when every append expects exactly that version. */
   #knownHeads(
     appends: readonly StreamAppend[],
-  ): Deno.KvEntryMaybe<{ version: number }>[] | undefined {
-    const heads: Deno.KvEntryMaybe<{ version: number }>[] = [];
+  ): KvEntryMaybe<{ version: number }>[] | undefined {
+    const heads: KvEntryMaybe<{ version: number }>[] = [];
     for (const append of appends) {
       const known = this.#heads.get(append.streamId);
       if (!known || append.expectedVersion !== known.version) return undefined;
@@ -506,7 +602,7 @@ export class KvEventStore implements EventStore, AppendNotifier {
 
   async #readHeads(
     appends: readonly StreamAppend[],
-  ): Promise<Deno.KvEntryMaybe<{ version: number }>[]> {
+  ): Promise<KvEntryMaybe<{ version: number }>[]> {
     const heads = await this.#getMany<{ version: number }>(
       appends.map((append) => this.#key("h", append.streamId)),
     );
@@ -574,7 +670,7 @@ export class KvEventStore implements EventStore, AppendNotifier {
     return results;
   }
 
-  #getMany<T>(keys: readonly Deno.KvKey[]): Promise<Deno.KvEntryMaybe<T>[]> {
+  #getMany<T>(keys: readonly KvKey[]): Promise<KvEntryMaybe<T>[]> {
     return getManyStrong<T>(this.#kv, keys);
   }
 
@@ -618,18 +714,24 @@ export class KvEventStore implements EventStore, AppendNotifier {
   }
 
   #decode<E extends Event>(
-    entry: Deno.KvEntry<StoredEvent>,
+    entry: KvEntry<StoredEvent>,
     streamId: string,
     version: number,
   ): RecordedEvent<E> {
     const stored = entry.value;
     const whole = typeof stored === "object" && stored !== null;
     const index = whole && Number.isSafeInteger(stored.i) && stored.i >= 0 ? stored.i : 0;
-    const position = positionOf(entry.versionstamp, index);
+    const numbered = whole && stored.c !== undefined;
+    const commit = numbered && COMMIT_KEY.test(String(stored.c))
+      ? stored.c!
+      : entry.versionstamp;
+    const position = positionOf(commit, index);
     const problem = !whole
       ? `it is ${stored === null ? "null" : typeof stored}, not an object`
       : index !== stored.i
       ? "its index within the commit is damaged"
+      : numbered && commit !== stored.c
+      ? "its commit key is damaged"
       : storedEventProblem({
         id: stored.id,
         type: stored.type,
@@ -669,7 +771,7 @@ export class KvEventStore implements EventStore, AppendNotifier {
     entries.forEach((entry, i) => {
       if (entry.versionstamp === null) return;
       const [streamId, version] = known[i].value!;
-      out.push(this.#decode<E>(entry as Deno.KvEntry<StoredEvent>, streamId, version));
+      out.push(this.#decode<E>(entry as KvEntry<StoredEvent>, streamId, version));
     });
     return out;
   }
@@ -725,7 +827,15 @@ export class KvEventStore implements EventStore, AppendNotifier {
         if (entry.versionstamp === null) {
           throw new EventDecodeError(position, undefined, "the event is missing", where);
         }
-        if (entry.versionstamp !== versionstamp) {
+        // Written by the commit of this global-log entry, and not since: a
+        // stamped event's versionstamp is the entry's key; a numbered one
+        // names the key, and was written with the entry.
+        const numbered = (entry.value as StoredEvent | null)?.c;
+        if (
+          numbered === undefined
+            ? entry.versionstamp !== versionstamp
+            : numbered !== versionstamp || entry.versionstamp !== commit.versionstamp
+        ) {
           throw new EventDecodeError(
             position,
             entry.value,
@@ -734,7 +844,7 @@ export class KvEventStore implements EventStore, AppendNotifier {
           );
         }
         out.push(
-          this.#decode<E>(entry as Deno.KvEntry<StoredEvent>, ref.streamId, ref.version),
+          this.#decode<E>(entry as KvEntry<StoredEvent>, ref.streamId, ref.version),
         );
       });
       if (out.length >= limit) break;
@@ -759,6 +869,10 @@ export class KvEventStore implements EventStore, AppendNotifier {
    */
   async waitForEvents(position: number, signal: AbortSignal): Promise<void> {
     if (signal.aborted || this.#closed) return;
+    // The @deno/kv package's watch misses keys that do not exist yet and
+    // fails when cancelled: on such a handle, this store's own appends wake
+    // waiters, and followers poll for the rest.
+    if (!this.#stamped) return await this.#waitForOwnAppend(position, signal);
     const watcher = new AbortController();
     this.#watchers.add(watcher);
     const stop = () => watcher.abort();
@@ -781,10 +895,25 @@ export class KvEventStore implements EventStore, AppendNotifier {
     }
   }
 
+  async #waitForOwnAppend(position: number, signal: AbortSignal): Promise<void> {
+    let wake!: () => void;
+    const woken = new Promise<void>((resolve) => wake = resolve);
+    this.#appended.add(wake);
+    signal.addEventListener("abort", wake, { once: true });
+    try {
+      if ((await this.readAll({ after: position, limit: 1 })).length > 0) return;
+      await woken;
+    } finally {
+      this.#appended.delete(wake);
+      signal.removeEventListener("abort", wake);
+    }
+  }
+
   /** Closes the store (and the KV handle, when it owns it). */
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
+    for (const wake of this.#appended) wake();
     for (const watcher of this.#watchers) watcher.abort();
     if (this.#ownsKv) this.#kv.close();
     return Promise.resolve();
@@ -810,7 +939,7 @@ function indexIn(
  * holds no valid version is damage, reported instead of read as 0 — an
  * append on it would overwrite the stream's first events.
  */
-function headVersion(head: Deno.KvEntryMaybe<unknown>, streamId: string): number {
+function headVersion(head: KvEntryMaybe<unknown>, streamId: string): number {
   if (head.versionstamp === null) return 0;
   const version = (head.value as { version?: unknown } | null)?.version;
   if (typeof version !== "number" || !Number.isSafeInteger(version) || version < 1) {

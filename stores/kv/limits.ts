@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { KvKey } from "./kv.ts";
 import { serialize } from "node:v8";
 import { VerdictError } from "../../mod.ts";
 
@@ -101,7 +102,7 @@ export class KvLimitError extends VerdictError {
  * assert.ok(keySize(["verdict", "s", "account-1", 1]) < 2048);
  * ```
  */
-export function keySize(key: Deno.KvKey): number {
+export function keySize(key: KvKey): number {
   let size = 0;
   for (const part of key) {
     if (typeof part === "string") {
@@ -250,7 +251,7 @@ export class KvBudget {
   #bounded: { value: unknown; size: number }[] = [];
 
   /** Counts a write of `value` under `key`; throws if either is too large. */
-  set(key: Deno.KvKey, value: unknown, what: string): void {
+  set(key: KvKey, value: unknown, what: string): void {
     const k = keySize(key);
     if (k > KV_LIMITS.keyBytes) {
       throw new KvLimitError("key size", k, KV_LIMITS.keyBytes, what);
@@ -265,14 +266,14 @@ export class KvBudget {
   }
 
   /** Counts a deletion of `key`; throws if the key is too long. */
-  delete(key: Deno.KvKey, what: string): void {
+  delete(key: KvKey, what: string): void {
     this.keyOnly(key, what);
     this.#mutations++;
     this.#bytes += keySize(key);
   }
 
   /** Throws if `key` is too long, without counting it. */
-  keyOnly(key: Deno.KvKey, what: string): void {
+  keyOnly(key: KvKey, what: string): void {
     const k = keySize(key);
     if (k > KV_LIMITS.keyBytes) {
       throw new KvLimitError("key size", k, KV_LIMITS.keyBytes, what);
@@ -285,7 +286,7 @@ export class KvBudget {
   }
 
   /** Counts a check of `key`. */
-  check(key: Deno.KvKey, what: string): void {
+  check(key: KvKey, what: string): void {
     const k = keySize(key);
     if (k > KV_LIMITS.keyBytes) {
       throw new KvLimitError("key size", k, KV_LIMITS.keyBytes, what);

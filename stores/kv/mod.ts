@@ -24,6 +24,7 @@
  * @module
  */
 
+import { type Kv, type KvKey, openKv } from "./kv.ts";
 import { DEFAULT_BUSY_TIMEOUT_MS, whileBusy } from "./busy.ts";
 import { KvCheckpointStore } from "./checkpoint_store.ts";
 import { KvCommandLog } from "./command_log.ts";
@@ -35,6 +36,7 @@ export * from "./command_log.ts";
 export * from "./checkpoint_store.ts";
 export * from "./snapshot_store.ts";
 export * from "./limits.ts";
+export * from "./kv.ts";
 
 /**
  * The three KV stores on one handle, opened by {@linkcode openKvStores}.
@@ -50,7 +52,7 @@ export * from "./limits.ts";
  */
 export interface KvStores {
   /** The KV handle they share. */
-  readonly kv: Deno.Kv;
+  readonly kv: Kv;
   /** The event store; its `commandLog` is `commandLog`, for atomic audit. */
   readonly events: KvEventStore;
   /** The command log. */
@@ -80,10 +82,10 @@ export interface KvStores {
  */
 export async function openKvStores(
   path: string | undefined,
-  options: { prefix?: Deno.KvKey } = {},
+  options: { prefix?: KvKey } = {},
 ): Promise<KvStores> {
   // Opening a file another process is writing can meet its lock too.
-  const kv = await whileBusy("Deno KV", DEFAULT_BUSY_TIMEOUT_MS, () => Deno.openKv(path));
+  const kv = await whileBusy("Deno KV", DEFAULT_BUSY_TIMEOUT_MS, () => openKv(path));
   const prefix = options.prefix ?? ["verdict"];
   const commandLog = new KvCommandLog(kv, { prefix });
   const events = new KvEventStore(kv, { prefix, commandLog });

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { AtomicOperation, Kv, KvEntryMaybe, KvKey } from "./kv.ts";
 import { DEFAULT_BUSY_TIMEOUT_MS, whileBusy } from "./busy.ts";
 import {
   assertValidDocumentKey,
@@ -39,7 +40,7 @@ import { KV_LIMITS, KvBudget, KvLimitError } from "./limits.ts";
  */
 export interface KvProjectionStoreOptions {
   /** The key prefix (default `["verdict"]`). */
-  readonly prefix?: Deno.KvKey;
+  readonly prefix?: KvKey;
   /** Close the KV handle when the store closes (default false). */
   readonly ownsKv?: boolean;
 }
@@ -88,28 +89,28 @@ const MAX_APPLY_ATTEMPTS = 100;
  * ```
  */
 export class KvProjectionStore implements ProjectionStore {
-  readonly #kv: Deno.Kv;
-  readonly #prefix: Deno.KvKey;
+  readonly #kv: Kv;
+  readonly #prefix: KvKey;
   readonly #ownsKv: boolean;
   #closed = false;
 
   /** Creates a projection store over a KV handle. */
-  constructor(kv: Deno.Kv, options: KvProjectionStoreOptions = {}) {
+  constructor(kv: Kv, options: KvProjectionStoreOptions = {}) {
     this.#kv = kv;
     this.#prefix = options.prefix ?? ["verdict"];
     this.#ownsKv = options.ownsKv ?? false;
   }
 
   /** Whether this store writes to `kv` (so an event store there can commit with it). */
-  sharesKv(kv: Deno.Kv): boolean {
+  sharesKv(kv: Kv): boolean {
     return kv === this.#kv;
   }
 
-  #documentKey(projection: string, id: string): Deno.KvKey {
+  #documentKey(projection: string, id: string): KvKey {
     return [...this.#prefix, "d", projection, id];
   }
 
-  #positionKey(projection: string): Deno.KvKey {
+  #positionKey(projection: string): KvKey {
     return [...this.#prefix, "dp", projection];
   }
 
@@ -253,7 +254,7 @@ export class KvProjectionStore implements ProjectionStore {
    *
    * @ignore
    */
-  readDocuments(plan: DocumentPlan): Promise<Deno.KvEntryMaybe<unknown>[]> {
+  readDocuments(plan: DocumentPlan): Promise<KvEntryMaybe<unknown>[]> {
     this.#assertOpen();
     const projections = [...new Set(plan.keys.map((key) => key.projection))];
     return getManyStrong(this.#kv, [
@@ -262,7 +263,7 @@ export class KvProjectionStore implements ProjectionStore {
     ]);
   }
 
-  #stampKey(projection: string): Deno.KvKey {
+  #stampKey(projection: string): KvKey {
     return [...this.#prefix, "dw", projection];
   }
 
@@ -273,7 +274,7 @@ export class KvProjectionStore implements ProjectionStore {
    */
   evolveDocuments(
     plan: DocumentPlan,
-    entries: readonly Deno.KvEntryMaybe<unknown>[],
+    entries: readonly KvEntryMaybe<unknown>[],
   ): DocumentChange[] {
     return plan.evolve((_, index) =>
       entries[index].versionstamp === null ? undefined : entries[index].value
@@ -290,14 +291,14 @@ export class KvProjectionStore implements ProjectionStore {
    * @ignore
    */
   addToOperation(
-    operation: Deno.AtomicOperation,
+    operation: AtomicOperation,
     budget: KvBudget,
     changes: readonly DocumentChange[],
-    entries: readonly Deno.KvEntryMaybe<unknown>[],
+    entries: readonly KvEntryMaybe<unknown>[],
   ): void {
     this.#assertOpen();
     const perDocument = budget.checks + changes.length <= KV_LIMITS.checks;
-    const stamps = new Map<string, Deno.KvEntryMaybe<unknown>>();
+    const stamps = new Map<string, KvEntryMaybe<unknown>>();
     for (let i = changes.length; i < entries.length; i++) {
       stamps.set(entries[i].key[entries[i].key.length - 1] as string, entries[i]);
     }
@@ -314,10 +315,10 @@ export class KvProjectionStore implements ProjectionStore {
   }
 
   #addChanges(
-    operation: Deno.AtomicOperation,
+    operation: AtomicOperation,
     budget: KvBudget,
     changes: readonly DocumentChange[],
-    checked: readonly Deno.KvEntryMaybe<unknown>[] | undefined,
+    checked: readonly KvEntryMaybe<unknown>[] | undefined,
   ): void {
     changes.forEach((change, i) => {
       const key = this.#documentKey(change.projection, change.id);
@@ -360,7 +361,7 @@ export class KvProjectionStore implements ProjectionStore {
   async #finishReset(projection: string): Promise<void> {
     const prefix = [...this.#prefix, "d", projection];
     while (true) {
-      const keys: Deno.KvKey[] = [];
+      const keys: KvKey[] = [];
       for await (const entry of this.#kv.list({ prefix }, { limit: 100 })) {
         keys.push(entry.key);
       }

@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { Kv, KvKey } from "./kv.ts";
 import { DEFAULT_BUSY_TIMEOUT_MS, whileBusy } from "./busy.ts";
 import {
   assertValidSnapshot,
@@ -28,7 +29,7 @@ import { KvBudget } from "./limits.ts";
  */
 export interface KvSnapshotStoreOptions {
   /** The key prefix (default `["verdict"]`). */
-  readonly prefix?: Deno.KvKey;
+  readonly prefix?: KvKey;
   /** Close the KV handle when the store closes (default false). */
   readonly ownsKv?: boolean;
 }
@@ -58,13 +59,13 @@ interface StoredSnapshot {
  * ```
  */
 export class KvSnapshotStore implements SnapshotStore {
-  readonly #kv: Deno.Kv;
-  readonly #prefix: Deno.KvKey;
+  readonly #kv: Kv;
+  readonly #prefix: KvKey;
   readonly #ownsKv: boolean;
   #closed = false;
 
   /** Creates a snapshot store over a KV handle. */
-  constructor(kv: Deno.Kv, options: KvSnapshotStoreOptions = {}) {
+  constructor(kv: Kv, options: KvSnapshotStoreOptions = {}) {
     this.#kv = kv;
     this.#prefix = options.prefix ?? ["verdict"];
     this.#ownsKv = options.ownsKv ?? false;

@@ -1,3 +1,4 @@
+// deno-only: Deno KV files, child processes and Deno's own KV handle (tests/kv_contract_test.ts runs the contracts in Node too).
 // Appends batches of 400 events to one KV file until killed, printing a line
 // after each commit. Used by the SIGKILL test: the parent kills it mid-batch.
 import { KvEventStore } from "@verdict/verdict/kv";

@@ -1,3 +1,4 @@
+// deno-only: Deno KV files, child processes and Deno's own KV handle (tests/kv_contract_test.ts runs the contracts in Node too).
 // One of the processes of the shared-KV-file test: dispatches audited
 // commands on counters that the other process writes too, through its own
 // handle on the same file, and prints every outcome as one JSON line.
