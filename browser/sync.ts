@@ -320,6 +320,8 @@ export class SyncClient {
     this.#base = new URL(options.url.replace(/\/+$/, ""), origin).href;
     if (typeof BroadcastChannel === "function") {
       this.#channel = new BroadcastChannel(`verdict-sync:${options.name}`);
+      // Outside a browser an open channel keeps the process alive.
+      (this.#channel as { unref?: () => void }).unref?.();
       this.#channel.onmessage = (message) => this.#hear(message.data as Message);
     }
   }

@@ -145,7 +145,8 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
   readonly #database: VerdictDatabase;
   readonly #durability: "strict" | "relaxed" | "default";
   readonly #clock: Clock;
-  readonly #channel?: BroadcastChannel;
+  /** The channel other tabs' appends are heard on, open while someone waits. */
+  #listening?: BroadcastChannel;
   readonly #waiters = new Set<() => void>();
   readonly #inline?: InlineProjections<IndexedDbProjectionStore>;
   readonly #announcements: ThrottledSignal;
@@ -178,22 +179,42 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
       }
       this.#inline = options.inlineProjections;
     }
+    // A channel is opened to post and closed at once: an open channel keeps
+    // a Deno or Node process alive (on fake-indexeddb), and a store left
+    // open must not.
     this.#announcements = new ThrottledSignal(
       "announceInterval",
       options.announceInterval ?? 10,
-      () =>
-        this.#channel?.postMessage(
+      () => {
+        const channel = new BroadcastChannel(this.#channelName);
+        channel.postMessage(
           { type: "appended", position: this.#lastCommitted } satisfies AppendedMessage,
-        ),
+        );
+        channel.close();
+      },
     );
     this.#durability = options.durability ?? "strict";
     this.#clock = options.clock ?? systemClock;
-    if (typeof BroadcastChannel === "function") {
-      this.#channel = new BroadcastChannel(`verdict:${this.#database.name}`);
-      this.#channel.onmessage = (message: MessageEvent<AppendedMessage>) => {
-        if (message.data?.type === "appended") this.#wake();
-      };
-    }
+  }
+
+  get #channelName(): string {
+    return `verdict:${this.#database.name}`;
+  }
+
+  /** Hears other tabs' appends while someone waits (a runtime without channels polls). */
+  #listen(): void {
+    if (this.#listening || typeof BroadcastChannel !== "function") return;
+    this.#listening = new BroadcastChannel(this.#channelName);
+    this.#listening.onmessage = (message: MessageEvent<AppendedMessage>) => {
+      if (message.data?.type === "appended") this.#wake();
+    };
+  }
+
+  /** Stops hearing once nobody waits. */
+  #unlisten(): void {
+    if (this.#waiters.size > 0 || !this.#listening) return;
+    this.#listening.close();
+    this.#listening = undefined;
   }
 
   /** The database this store writes to. */
@@ -390,7 +411,7 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
    */
   #announce(position: number): void {
     this.#wake();
-    if (!this.#channel) return;
+    if (typeof BroadcastChannel !== "function") return;
     this.#lastCommitted = position;
     this.#announcements.request();
   }
@@ -601,6 +622,8 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
     let wake!: () => void;
     const woken = new Promise<void>((resolve) => wake = resolve);
     this.#waiters.add(wake);
+    // Listening before looking: an append after the look is heard.
+    this.#listen();
     signal.addEventListener("abort", wake, { once: true });
     try {
       const db = await this.#database.open();
@@ -609,6 +632,7 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
       await woken;
     } finally {
       this.#waiters.delete(wake);
+      this.#unlisten();
       signal.removeEventListener("abort", wake);
     }
   }
@@ -619,8 +643,9 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
     this.#closed = true;
     // A held message goes out before the channel closes.
     await this.#announcements.close();
-    this.#channel?.close();
     this.#wake();
+    this.#listening?.close();
+    this.#listening = undefined;
     await this.#database.close();
   }
 
