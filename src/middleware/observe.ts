@@ -53,8 +53,8 @@ export interface Observer<C extends Command> {
  *     counts[result.status] = (counts[result.status] ?? 0) + 1;
  *   },
  * }));
- * await bus.dispatch({ type: "Nobody", data: null });
- * assert.deepEqual(counts, { failed: 1 });
+ * await bus.dispatch({ type: "Nobody", data: null }); // no handler: rejected
+ * assert.deepEqual(counts, { rejected: 1 });
  * ```
  */
 export function observe<C extends Command>(observer: Observer<C>): Middleware<C> {
