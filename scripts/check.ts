@@ -15,6 +15,10 @@ const ok = await runSteps("check", [
   { name: "types", args: ["check", "."] },
   { name: "public docs", args: ["doc", "--lint", ...entryPoints] },
   {
+    name: "no import cycle, no upward import between folders",
+    args: ["run", "-A", "scripts/import_check.ts"],
+  },
+  {
     name: "Markdown links resolve (READMEs, docs/, bench/)",
     args: ["run", "-A", "scripts/link_check.ts"],
   },

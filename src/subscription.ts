@@ -12,32 +12,6 @@ import type { EventStore } from "./event_store.ts";
 import { waitForMoreEvents } from "./wait_for_events.ts";
 
 /**
- * A store that can tell a follower when new events may have arrived, so the
- * follower need not poll. Stores implement it with what they have: an
- * in-process signal, a KV watch, LISTEN/NOTIFY, a BroadcastChannel.
- *
- * @example Wait for the next append
- * ```ts
- * import type { AppendNotifier } from "@verdict/verdict";
- * import { MemoryEventStore } from "@verdict/verdict/memory";
- *
- * const store = new MemoryEventStore();
- * const notifier: AppendNotifier = store;
- * const woken = notifier.waitForEvents(0, new AbortController().signal);
- * await store.appendToStream("s", [{ type: "A", data: {} }]);
- * await woken;
- * ```
- */
-export interface AppendNotifier {
-  /**
-   * Resolves once events after `position` may exist: at once if they already
-   * do, otherwise on the next append this store can see, or when `signal`
-   * aborts. It may also resolve early; followers re-read either way.
-   */
-  waitForEvents(position: number, signal: AbortSignal): Promise<void>;
-}
-
-/**
  * Options of {@linkcode follow}.
  *
  * @example Resume from a saved checkpoint

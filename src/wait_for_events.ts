@@ -7,8 +7,7 @@
  */
 
 import type { Clock } from "./clock.ts";
-import type { EventStore } from "./event_store.ts";
-import type { AppendNotifier } from "./subscription.ts";
+import type { AppendNotifier, EventStore } from "./event_store.ts";
 
 /** Resolves on new events after `position`, the next poll, or `signal` aborting. */
 export async function waitForMoreEvents(

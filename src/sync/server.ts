@@ -12,7 +12,7 @@ import { UnknownCommandError, ValidationError } from "../errors.ts";
 import { commandIdOf } from "../uuid.ts";
 import type { RecordedEvent } from "../event.ts";
 import type { EventStore } from "../event_store.ts";
-import type { AppendNotifier } from "../subscription.ts";
+import type { AppendNotifier } from "../event_store.ts";
 import {
   type PullResponse,
   type PushCommand,
