@@ -6,7 +6,7 @@
  *   deno run -A scripts/link_check.ts
  */
 const root = new URL("../", import.meta.url);
-const files = ["README.md", "README.node.md", "bench/README.md"];
+const files = ["README.md", "README.node.md", "ARCHITECTURE.md", "bench/README.md"];
 for (const dir of ["docs", "docs/stores"]) {
   for (const entry of Deno.readDirSync(new URL(`${dir}/`, root))) {
     if (entry.isFile && entry.name.endsWith(".md")) files.push(`${dir}/${entry.name}`);
