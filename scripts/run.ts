@@ -31,7 +31,7 @@ export async function runSteps(
 ): Promise<boolean> {
   const failed: string[] = [];
   const tails: string[] = [];
-  const skips = new Map<string, Skips>();
+  const counts = new Map<string, Counts>();
   for (const step of steps) {
     console.log(`\n━━ ${title}: ${step.name}\n   $ deno ${step.args.join(" ")}`);
     const started = performance.now();
@@ -47,8 +47,7 @@ export async function runSteps(
       relay(child.stderr, Deno.stderr, tail.stream()),
     ]);
     const { code } = await child.status;
-    const skipped = skipsIn(tail.all());
-    skips.set(step.name, skipped);
+    counts.set(step.name, countsIn(tail.all()));
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     console.log(
       `━━ ${step.name}: ${code === 0 ? "ok" : `FAILED (exit ${code})`} in ${seconds}s`,
@@ -63,14 +62,13 @@ export async function runSteps(
   let skippedTotal = 0;
   const reasons = new Set<string>();
   for (const step of steps) {
-    const skipped = skips.get(step.name) ?? { count: 0, reasons: [] };
-    skippedTotal += skipped.count;
-    for (const reason of skipped.reasons) reasons.add(reason);
-    console.log(
-      `  ${failed.includes(step.name) ? "✗" : "✓"} ${step.name}${
-        skipped.count > 0 ? ` — ${skipped.count} skipped` : ""
-      }`,
-    );
+    const found = counts.get(step.name) ?? { ...NONE, reasons: [] };
+    skippedTotal += found.skipped;
+    for (const reason of found.reasons) reasons.add(reason);
+    const tally = found.passed + found.failed + found.skipped > 0
+      ? ` — ${found.passed} passed, ${found.failed} failed, ${found.skipped} skipped`
+      : "";
+    console.log(`  ${failed.includes(step.name) ? "✗" : "✓"} ${step.name}${tally}`);
   }
   for (const reason of reasons) console.log(`  ⚠ ${reason}`);
   // A skipped test proves nothing: on CI, where everything is installed, it fails the run.
@@ -88,6 +86,55 @@ export async function runSteps(
   return failed.length === 0 && !skipFails;
 }
 
+const NONE = { passed: 0, failed: 0, skipped: 0 };
+
+/** What a step's tests came to, from the runners' own closing lines. */
+export interface Counts {
+  /** Tests passed (Deno's "passed", Node's "ℹ pass"). */
+  readonly passed: number;
+  /** Tests failed. */
+  readonly failed: number;
+  /**
+   * Tests or cases skipped: Deno's "ignored" and Node's "skipped", or, where
+   * a step reports no such count, each distinct "⚠ SKIPPING …" warning.
+   */
+  readonly skipped: number;
+  /** The loud "SKIPPING …" lines, each once. */
+  readonly reasons: readonly string[];
+}
+
+/** The counts of a step's output (see {@linkcode Counts}). */
+export function countsIn(lines: readonly string[]): Counts {
+  let passed = 0;
+  let failed = 0;
+  let skipped = 0;
+  const reasons = new Set<string>();
+  for (const raw of lines) {
+    // deno-lint-ignore no-control-regex
+    const line = raw.replace(/\x1b\[[0-9;]*m/g, "").trim();
+    if (/^(ok|FAILED) \|/.test(line)) {
+      passed += Number(/\|\s*(\d+) passed\b/.exec(line)?.[1] ?? 0);
+      failed += Number(/\|\s*(\d+) failed\b/.exec(line)?.[1] ?? 0);
+      skipped += Number(/\|\s*(\d+) ignored\b/.exec(line)?.[1] ?? 0);
+    }
+    const node = /^ℹ (pass|fail|skipped) (\d+)$/.exec(line);
+    if (node) {
+      const n = Number(node[2]);
+      if (node[1] === "pass") passed += n;
+      else if (node[1] === "fail") failed += n;
+      else skipped += n;
+    }
+    const warning = /⚠\s*(SKIPPING.*)$/.exec(line);
+    if (warning) reasons.add(warning[1].trim());
+  }
+  return {
+    passed,
+    failed,
+    skipped: Math.max(skipped, reasons.size),
+    reasons: [...reasons],
+  };
+}
+
 /** Tests a step left out, and the reasons it printed. */
 export interface Skips {
   /** How many tests or cases were skipped (Deno's "ignored", Node's "skipped"). */
@@ -101,19 +148,8 @@ export interface Skips {
  * `ℹ skipped N`, and the suites' own `⚠ SKIPPING …` warnings.
  */
 export function skipsIn(lines: readonly string[]): Skips {
-  let count = 0;
-  const reasons = new Set<string>();
-  for (const raw of lines) {
-    // deno-lint-ignore no-control-regex
-    const line = raw.replace(/\x1b\[[0-9;]*m/g, "");
-    const ignored = /\|\s*(\d+) ignored\b/.exec(line);
-    if (/^(ok|FAILED) \|/.test(line) && ignored) count += Number(ignored[1]);
-    const skipped = /^ℹ skipped (\d+)$/.exec(line.trim());
-    if (skipped) count += Number(skipped[1]);
-    const warning = /⚠\s*(SKIPPING.*)$/.exec(line);
-    if (warning) reasons.add(warning[1].trim());
-  }
-  return { count, reasons: [...reasons] };
+  const { skipped, reasons } = countsIn(lines);
+  return { count: skipped, reasons };
 }
 
 /** Copies a child's output through as it comes, keeping its last lines. */
@@ -152,7 +188,9 @@ class Tail {
       const lines = (this.#partials[index] + text).split("\n");
       this.#partials[index] = lines.pop() ?? "";
       for (const line of lines) {
-        if (/ignored|ℹ skipped|SKIPPING/.test(line)) this.#notable.push(line);
+        if (/ignored|passed|ℹ (pass|fail|skipped)|SKIPPING/.test(line)) {
+          this.#notable.push(line);
+        }
       }
       this.#lines.push(...lines);
       if (this.#lines.length > this.#size * 2) {
