@@ -284,6 +284,24 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/** A PostgreSQL program started as `owner`, its output kept in `log`. */
+function start(
+  program: string,
+  args: string[],
+  owner: { uid: number; gid: number } | undefined,
+  log: string[],
+): ChildProcess {
+  const child = spawn(program, args, {
+    ...owner,
+    // Not the caller's directory, which the server's user may not enter.
+    cwd: "/",
+    env: { ...Deno.env.toObject(), LC_MESSAGES: "C" },
+  });
+  child.stdout?.on("data", (chunk) => log.push(String(chunk)));
+  child.stderr?.on("data", (chunk) => log.push(String(chunk)));
+  return child;
+}
+
 /** Runs a program to its end (as `owner`), failing with its output. */
 function run(
   program: string,
@@ -292,14 +310,7 @@ function run(
   log: string[],
 ): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(program, args, {
-      ...owner,
-      // Not the caller's directory, which the server's user may not enter.
-      cwd: "/",
-      env: { ...Deno.env.toObject(), LC_MESSAGES: "C" },
-    });
-    child.stdout?.on("data", (chunk) => log.push(String(chunk)));
-    child.stderr?.on("data", (chunk) => log.push(String(chunk)));
+    const child = start(program, args, owner, log);
     child.once("error", reject);
     child.once(
       "close",
@@ -319,16 +330,9 @@ function serve(
   log: string[],
 ): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(program, args, {
-      ...owner,
-      // Not the caller's directory, which the server's user may not enter.
-      cwd: "/",
-      env: { ...Deno.env.toObject(), LC_MESSAGES: "C" },
-    });
+    const child = start(program, args, owner, log);
     child.stderr?.on("data", (chunk) => {
-      const message = String(chunk);
-      log.push(message);
-      if (message.includes("database system is ready to accept connections")) {
+      if (String(chunk).includes("database system is ready to accept connections")) {
         resolve(child);
       }
     });
