@@ -66,6 +66,7 @@ export * from "./src/event.ts";
 export * from "./src/decider.ts";
 export * from "./src/decider_definition.ts";
 export * from "./src/event_store.ts";
+export * from "./src/stores.ts";
 export * from "./src/append_rules.ts";
 export { assertStreamSequence, storedEventProblem } from "./src/stored_data.ts";
 export * from "./src/command_record.ts";

@@ -25,6 +25,7 @@
  * @module
  */
 
+import type { Stores } from "../../mod.ts";
 import { IndexedDbCheckpointStore } from "./checkpoint_store.ts";
 import { IndexedDbCommandLog } from "./command_log.ts";
 import { IndexedDbSnapshotStore } from "./snapshot_store.ts";
@@ -54,7 +55,7 @@ export * from "./snapshot_store.ts";
  * await stores.close();
  * ```
  */
-export interface IndexedDbStores {
+export interface IndexedDbStores extends Stores {
   /** The database they share. */
   readonly database: VerdictDatabase;
   /** The event store; its `commandLog` is `commandLog`, for atomic audit. */

@@ -24,6 +24,7 @@
  * @module
  */
 
+import type { Stores } from "../../mod.ts";
 import { type Kv, type KvKey, openKv } from "./kv.ts";
 import { DEFAULT_BUSY_TIMEOUT_MS, whileBusy } from "./busy.ts";
 import { KvCheckpointStore } from "./checkpoint_store.ts";
@@ -50,7 +51,7 @@ export * from "./kv.ts";
  * await stores.close();
  * ```
  */
-export interface KvStores {
+export interface KvStores extends Stores {
   /** The KV handle they share. */
   readonly kv: Kv;
   /** The event store; its `commandLog` is `commandLog`, for atomic audit. */

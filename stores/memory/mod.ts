@@ -30,8 +30,72 @@
  * @module
  */
 
+import type { Stores } from "../../mod.ts";
+import { MemoryCheckpointStore } from "./checkpoint_store.ts";
+import { MemoryCommandLog } from "./command_log.ts";
+import { MemoryEventStore } from "./event_store.ts";
+import { MemorySnapshotStore } from "./snapshot_store.ts";
+
 export * from "./event_store.ts";
 export * from "./command_log.ts";
 export * from "./checkpoint_store.ts";
 export * from "./snapshot_store.ts";
 export * from "./projection_store.ts";
+
+/**
+ * The memory stores, as {@linkcode openMemoryStores} returns them.
+ *
+ * @example
+ * ```ts
+ * import { type MemoryStores, openMemoryStores } from "@verdict/verdict/memory";
+ *
+ * const stores: MemoryStores = openMemoryStores();
+ * await stores.checkpoints.save("reports", 0);
+ * await stores.close();
+ * ```
+ */
+export interface MemoryStores extends Stores {
+  /** The event store; its `commandLog` is `commandLog`, for atomic audit. */
+  readonly events: MemoryEventStore;
+  /** The command log. */
+  readonly commandLog: MemoryCommandLog;
+  /** The checkpoint store. */
+  readonly checkpoints: MemoryCheckpointStore;
+  /** The snapshot store. */
+  readonly snapshots: MemorySnapshotStore;
+}
+
+/**
+ * The four memory stores, the command log committing atomically with
+ * appends: what `openKvStores`, `openPostgresStores` and
+ * `openIndexedDbStores` give, in the process's memory.
+ *
+ * @example
+ * ```ts
+ * import { openMemoryStores } from "@verdict/verdict/memory";
+ * import assert from "node:assert/strict";
+ *
+ * const stores = openMemoryStores();
+ * assert.equal(stores.events.commandLog, stores.commandLog);
+ * await stores.events.appendToStream("s", [{ type: "A", data: {} }]);
+ * await stores.close();
+ * ```
+ */
+export function openMemoryStores(): MemoryStores {
+  const commandLog = new MemoryCommandLog();
+  const events = new MemoryEventStore({ commandLog });
+  const checkpoints = new MemoryCheckpointStore();
+  const snapshots = new MemorySnapshotStore();
+  return {
+    events,
+    commandLog,
+    checkpoints,
+    snapshots,
+    async close() {
+      await events.close();
+      await commandLog.close();
+      await checkpoints.close();
+      await snapshots.close();
+    },
+  };
+}

@@ -19,6 +19,7 @@
  * @module
  */
 
+import type { Stores } from "../../mod.ts";
 import postgres, { type Sql } from "postgres";
 import { PostgresCheckpointStore } from "./checkpoint_store.ts";
 import { PostgresCommandLog } from "./command_log.ts";
@@ -47,7 +48,7 @@ import { PoolActivity } from "./idle_exit.ts";
  * await stores.close(); // nothing connected yet: connections open on first use
  * ```
  */
-export interface PostgresStores {
+export interface PostgresStores extends Stores {
   /** The connection pool they share. */
   readonly sql: Sql;
   /** The event store; its `commandLog` is `commandLog`, for atomic audit. */
