@@ -75,6 +75,7 @@ export * from "./src/state_cache.ts";
 export * from "./src/retry.ts";
 export * from "./src/decider_handler.ts";
 export * from "./src/audit.ts";
+export * from "./src/atomic_audit.ts";
 export * from "./src/middleware/validation.ts";
 export * from "./src/middleware/correlation.ts";
 export * from "./src/middleware/idempotency.ts";

@@ -5,8 +5,8 @@
  * @module
  */
 
+import type { AtomicAuditRequest } from "./atomic_audit.ts";
 import type {
-  AtomicAuditRequest,
   Command,
   CommandContext,
   CommandResult,
@@ -252,7 +252,12 @@ export function audit<C extends Command>(
         status,
         eventIds,
         streamIds,
-        durationMs: context.clock.now() - context.startedAt,
+        // Until the decision went to the store, on every path: an atomic
+        // record is built inside the append, before its commit.
+        durationMs:
+          (status === "accepted" && request.decidedAt !== undefined
+            ? request.decidedAt
+            : context.clock.now()) - context.startedAt,
         timestamp: new Date(context.startedAt),
       };
       if (context.causationId !== undefined) record.causationId = context.causationId;

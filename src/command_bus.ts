@@ -5,8 +5,8 @@
  * @module
  */
 
+import type { AtomicAuditRequest } from "./atomic_audit.ts";
 import { type Clock, systemClock } from "./clock.ts";
-import type { CommandLogStore, CommandRecord } from "./command_record.ts";
 import {
   CommandRejectedError,
   UnknownCommandError,
@@ -14,7 +14,6 @@ import {
   VerdictError,
 } from "./errors.ts";
 import type { RecordedEvent } from "./event.ts";
-import type { WrittenEvents } from "./event_store.ts";
 import { commandIdOf, uuidv7 } from "./uuid.ts";
 
 /**
@@ -80,36 +79,6 @@ export interface DispatchContext {
   readonly signal?: AbortSignal;
   /** Anything else to carry along, e.g. the client's IP or a trace id. */
   readonly metadata?: Readonly<Record<string, unknown>>;
-}
-
-/**
- * The seam between the audit middleware and a handler that can write the
- * audit record in the same transaction as its events.
- *
- * @example What a handler does with it
- * ```ts
- * import type { AtomicAuditRequest, EventStore } from "@verdict/verdict";
- *
- * // Inside a handler: write the record in the append when the store owns the log.
- * async function appendAudited(
- *   store: EventStore,
- *   request: AtomicAuditRequest | undefined,
- * ): Promise<void> {
- *   const atomic = request !== undefined && request.log === store.commandLog;
- *   await store.appendToStream("s", [{ type: "A", data: {} }], {
- *     commandRecord: atomic ? request.buildAccepted : undefined,
- *   });
- *   if (atomic) request.committed = true;
- * }
- * ```
- */
-export interface AtomicAuditRequest {
-  /** The log the audit middleware writes to. */
-  readonly log: CommandLogStore;
-  /** Builds the record of an accepted command that writes these events. */
-  buildAccepted(written: WrittenEvents): CommandRecord;
-  /** Set by the handler once the record committed with the events. */
-  committed: boolean;
 }
 
 /**

@@ -109,7 +109,12 @@ export interface CommandRecord {
   readonly eventIds: readonly string[];
   /** Ids of the streams it wrote to. */
   readonly streamIds: readonly string[];
-  /** How long the command took, in milliseconds. */
+  /**
+   * How long the command took, in milliseconds, from its dispatch: for an
+   * accepted command, until its decision was handed to the store (the same
+   * whether the record commits with the events or is written after them;
+   * the commit itself is not counted); otherwise until its outcome.
+   */
   readonly durationMs: number;
   /** When the command was dispatched. */
   readonly timestamp: Date;

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { atomicLogFor, atomicRecordFor, markRecordedAtomically } from "./atomic_audit.ts";
 import {
   type CommandPlan,
   decisionOf,
@@ -37,7 +38,7 @@ import {
 import { CommandAlreadyRecordedError, type CommandRecord } from "./command_record.ts";
 import { eventIdOf } from "./uuid.ts";
 import type { Event, EventMetadata, NewEvent, RecordedEvent } from "./event.ts";
-import type { AppendOptions, AppendResult, EventStore } from "./event_store.ts";
+import type { AppendResult, EventStore } from "./event_store.ts";
 import { backoffDelay, resolveRetryPolicy, type RetryPolicy } from "./retry.ts";
 import type { SnapshotPolicy } from "./snapshot.ts";
 import { StateCache } from "./state_cache.ts";
@@ -472,7 +473,7 @@ export function deciderHandler<C extends Command, E extends Event>(
       throw new CommandAlreadyRecordedError(record.id, record);
     }
     // The record exists: the audit writes none.
-    if (context.atomicAudit) context.atomicAudit.committed = true;
+    markRecordedAtomically(context);
     const events = await store.readEvents?.(record.eventIds) ?? [];
     const last = new Map<string, number>();
     for (const event of events) last.set(event.streamId, event.version);
@@ -489,7 +490,7 @@ export function deciderHandler<C extends Command, E extends Event>(
   async function finalRecord(
     context: CommandContext<C>,
   ): Promise<CommandRecord | undefined> {
-    const log = atomicRecord(context) && context.atomicAudit!.log;
+    const log = atomicLogFor(context, store);
     if (!log) return undefined;
     const record = await log.get(context.commandId);
     return record && record.status !== "failed" ? record : undefined;
@@ -511,16 +512,6 @@ export function deciderHandler<C extends Command, E extends Event>(
     if (!(error instanceof CommandAlreadyRecordedError)) return undefined;
     const record = error.existing ?? await finalRecord(context);
     return record && await originalOutcome(record, context);
-  }
-
-  /** The accepted command's record, when it is to commit with the events. */
-  function atomicRecord(
-    context: CommandContext<C>,
-  ): AppendOptions["commandRecord"] {
-    const request = context.atomicAudit;
-    return request && store.commandLog && request.log === store.commandLog
-      ? request.buildAccepted
-      : undefined;
   }
 
   /**
@@ -608,7 +599,7 @@ export function deciderHandler<C extends Command, E extends Event>(
         return { events: [], streams: [] };
       }
 
-      const commandRecord = atomicRecord(context);
+      const commandRecord = atomicRecordFor(context, store);
       const events = stamped(decided, metadataOf(context), context.commandId, 0);
       const append = () =>
         store.appendToStream<E>(streamId, events, {
@@ -630,7 +621,7 @@ export function deciderHandler<C extends Command, E extends Event>(
           continue;
         }
       }
-      if (commandRecord) context.atomicAudit!.committed = true;
+      if (commandRecord) markRecordedAtomically(context);
       const saving = remember(loaded, decided, result, context);
       if (saving) await saving;
       return result.events.length > 0
@@ -693,7 +684,7 @@ export function deciderHandler<C extends Command, E extends Event>(
       }
 
       const metadata = metadataOf(context);
-      const commandRecord = atomicRecord(context);
+      const commandRecord = atomicRecordFor(context, store);
       let offset = 0;
       const appends = loaded.map((stream, i) => {
         const events = stamped(decided[i], metadata, context.commandId, offset);
@@ -716,7 +707,7 @@ export function deciderHandler<C extends Command, E extends Event>(
           continue;
         }
       }
-      if (commandRecord) context.atomicAudit!.committed = true;
+      if (commandRecord) markRecordedAtomically(context);
 
       const events: RecordedEvent[] = [];
       const streams: StreamVersion[] = [];
