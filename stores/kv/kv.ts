@@ -7,6 +7,8 @@
  * @module
  */
 
+import { createRequire } from "node:module";
+
 /**
  * One part of a KV key.
  *
@@ -275,11 +277,11 @@ export async function openKv(path?: string): Promise<Kv> {
   const deno =
     (globalThis as { Deno?: { openKv?: (path?: string) => Promise<Kv> } }).Deno;
   if (typeof deno?.openKv === "function") return await deno.openKv(path);
-  // Named at run time: Deno never resolves the npm package it does not need.
-  const name = "@deno/kv";
+  // Required at run time, not imported: neither Deno nor JSR resolves an
+  // npm package that only Node needs.
   let module: { openKv(path?: string): Promise<Kv> };
   try {
-    module = await import(name);
+    module = createRequire(import.meta.url)("@deno/kv");
   } catch (error) {
     throw new Error(
       "Deno KV outside Deno needs the @deno/kv package: npm install @deno/kv",
