@@ -46,6 +46,7 @@ import {
   type VerdictSchema,
 } from "./database.ts";
 import { ThrottledSignal } from "../throttled_signal.ts";
+import { Waiters } from "../waiters.ts";
 
 /**
  * Options of {@linkcode IndexedDbEventStore}.
@@ -147,7 +148,7 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
   readonly #clock: Clock;
   /** The channel other tabs' appends are heard on, open while someone waits. */
   #listening?: BroadcastChannel;
-  readonly #waiters = new Set<() => void>();
+  readonly #waiters = new Waiters();
   readonly #inline?: InlineProjections<IndexedDbProjectionStore>;
   readonly #announcements: ThrottledSignal;
   /** The last position this store committed: what other tabs are told. */
@@ -223,9 +224,7 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
   }
 
   #wake(): void {
-    const waiters = [...this.#waiters];
-    this.#waiters.clear();
-    for (const wake of waiters) wake();
+    this.#waiters.wakeAll();
   }
 
   /** Appends events to one stream, checking its expected version. */
@@ -619,21 +618,16 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
    */
   async waitForEvents(position: number, signal: AbortSignal): Promise<void> {
     if (signal.aborted || this.#closed) return;
-    let wake!: () => void;
-    const woken = new Promise<void>((resolve) => wake = resolve);
-    this.#waiters.add(wake);
-    // Listening before looking: an append after the look is heard.
-    this.#listen();
-    signal.addEventListener("abort", wake, { once: true });
     try {
-      const db = await this.#database.open();
-      const next = await db.getKey("events", IDBKeyRange.lowerBound(position, true));
-      if (next !== undefined) return;
-      await woken;
+      await this.#waiters.wait(signal, async () => {
+        // Listening before looking: an append after the look is heard.
+        this.#listen();
+        const db = await this.#database.open();
+        return await db.getKey("events", IDBKeyRange.lowerBound(position, true)) !==
+          undefined;
+      });
     } finally {
-      this.#waiters.delete(wake);
       this.#unlisten();
-      signal.removeEventListener("abort", wake);
     }
   }
 

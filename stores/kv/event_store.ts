@@ -72,6 +72,7 @@ import type { KvProjectionStore } from "./projection_store.ts";
 import { getManyStrong } from "./get_many.ts";
 import { KV_LIMITS, KvBudget } from "./limits.ts";
 import { DEFAULT_BUSY_TIMEOUT_MS, whileBusy } from "./busy.ts";
+import { Waiters } from "../waiters.ts";
 
 /**
  * Options of {@linkcode KvEventStore}.
@@ -226,7 +227,7 @@ export class KvEventStore implements EventStore, AppendNotifier {
   /** The last numbered append of this store, which the next one waits for. */
   #turns: Promise<unknown> = Promise.resolve();
   /** Waiters woken by this store's appends (on a handle without KV watch). */
-  readonly #appended = new Set<() => void>();
+  readonly #appended = new Waiters();
   readonly #prefix: KvKey;
   readonly #ownsKv: boolean;
   readonly #clock: Clock;
@@ -408,7 +409,7 @@ export class KvEventStore implements EventStore, AppendNotifier {
         () => operation.commit(),
       );
       if (committed.ok) {
-        for (const wake of this.#appended) wake();
+        this.#appended.wakeAll();
         appends.forEach((append, s) =>
           this.#rememberHead(append.streamId, {
             version: actual[s] + append.events.length,
@@ -872,7 +873,12 @@ export class KvEventStore implements EventStore, AppendNotifier {
     // The @deno/kv package's watch misses keys that do not exist yet and
     // fails when cancelled: on such a handle, this store's own appends wake
     // waiters, and followers poll for the rest.
-    if (!this.#stamped) return await this.#waitForOwnAppend(position, signal);
+    if (!this.#stamped) {
+      return await this.#appended.wait(
+        signal,
+        async () => (await this.readAll({ after: position, limit: 1 })).length > 0,
+      );
+    }
     const watcher = new AbortController();
     this.#watchers.add(watcher);
     const stop = () => watcher.abort();
@@ -895,25 +901,11 @@ export class KvEventStore implements EventStore, AppendNotifier {
     }
   }
 
-  async #waitForOwnAppend(position: number, signal: AbortSignal): Promise<void> {
-    let wake!: () => void;
-    const woken = new Promise<void>((resolve) => wake = resolve);
-    this.#appended.add(wake);
-    signal.addEventListener("abort", wake, { once: true });
-    try {
-      if ((await this.readAll({ after: position, limit: 1 })).length > 0) return;
-      await woken;
-    } finally {
-      this.#appended.delete(wake);
-      signal.removeEventListener("abort", wake);
-    }
-  }
-
   /** Closes the store (and the KV handle, when it owns it). */
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
-    for (const wake of this.#appended) wake();
+    this.#appended.wakeAll();
     for (const watcher of this.#watchers) watcher.abort();
     if (this.#ownsKv) this.#kv.close();
     return Promise.resolve();

@@ -1,0 +1,42 @@
+/**
+ * Followers waiting in this process for the next append, woken together.
+ * Internal to the stores (Deno KV on a handle without a watch, IndexedDB).
+ *
+ * @module
+ */
+
+/** A set of waiting followers; see the module documentation. */
+export class Waiters {
+  readonly #wakes = new Set<() => void>();
+
+  /** How many wait now. */
+  get size(): number {
+    return this.#wakes.size;
+  }
+
+  /**
+   * Resolves on the next {@linkcode Waiters.wakeAll} or when `signal`
+   * aborts — at once when `look` finds events already there. It looks after
+   * joining, so an append between the look and the wait is not missed.
+   */
+  async wait(signal: AbortSignal, look: () => Promise<boolean>): Promise<void> {
+    let wake!: () => void;
+    const woken = new Promise<void>((resolve) => wake = resolve);
+    this.#wakes.add(wake);
+    signal.addEventListener("abort", wake, { once: true });
+    try {
+      if (await look()) return;
+      await woken;
+    } finally {
+      this.#wakes.delete(wake);
+      signal.removeEventListener("abort", wake);
+    }
+  }
+
+  /** Wakes everyone waiting now. */
+  wakeAll(): void {
+    const wakes = [...this.#wakes];
+    this.#wakes.clear();
+    for (const wake of wakes) wake();
+  }
+}
