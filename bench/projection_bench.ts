@@ -18,20 +18,20 @@ import {
   type CheckpointStore,
   type DocumentProjection,
   DocumentProjectionRunner,
+  type DocumentStore,
   type EventStore,
   ProjectionRunner,
-  type ProjectionStore,
 } from "@verdict/verdict";
-import { KvCheckpointStore, KvEventStore, KvProjectionStore } from "@verdict/verdict/kv";
+import { KvCheckpointStore, KvDocumentStore, KvEventStore } from "@verdict/verdict/kv";
 import {
   MemoryCheckpointStore,
+  MemoryDocumentStore,
   MemoryEventStore,
-  MemoryProjectionStore,
 } from "@verdict/verdict/memory";
 import {
   PostgresCheckpointStore,
+  PostgresDocumentStore,
   PostgresEventStore,
-  PostgresProjectionStore,
 } from "@verdict/verdict/postgres";
 import { startPostgres } from "../scripts/start_postgres.ts";
 
@@ -94,19 +94,19 @@ const balances: DocumentProjection<Deposited, number> = {
   evolve: (balance, event) => (balance ?? 0) + event.data.amount,
 };
 
-function documentRunner(store: EventStore, documents: ProjectionStore) {
+function documentRunner(store: EventStore, documents: DocumentStore) {
   return new DocumentProjectionRunner<Deposited>({
     store,
     documents,
     projection: balances,
   });
 }
-const memoryDocuments = documentRunner(memory, new MemoryProjectionStore());
+const memoryDocuments = documentRunner(memory, new MemoryDocumentStore());
 const kvDocuments = documentRunner(
   kvStore,
-  new KvProjectionStore(kv, { prefix: ["projection-bench"] }),
+  new KvDocumentStore(kv, { prefix: ["projection-bench"] }),
 );
-const pgDocuments = documentRunner(pgStore, new PostgresProjectionStore(sql, { schema }));
+const pgDocuments = documentRunner(pgStore, new PostgresDocumentStore(sql, { schema }));
 
 // Stores for the inline group: the same store with and without the projection.
 const inlineSchema = `${schema}_inline`;
@@ -114,7 +114,7 @@ const pgPlain = new PostgresEventStore(sql, { schema: inlineSchema });
 const pgInline = new PostgresEventStore(sql, {
   schema: inlineSchema,
   inlineProjections: {
-    store: new PostgresProjectionStore(sql, { schema: inlineSchema }),
+    store: new PostgresDocumentStore(sql, { schema: inlineSchema }),
     projections: [balances],
   },
 });
@@ -122,13 +122,13 @@ const kvPlain = new KvEventStore(kv, { prefix: ["inline-bench"] });
 const kvInline = new KvEventStore(kv, {
   prefix: ["inline-bench"],
   inlineProjections: {
-    store: new KvProjectionStore(kv, { prefix: ["inline-bench"] }),
+    store: new KvDocumentStore(kv, { prefix: ["inline-bench"] }),
     projections: [balances],
   },
 });
 const memoryPlain = new MemoryEventStore();
 const memoryInline = new MemoryEventStore({
-  inlineProjections: { store: new MemoryProjectionStore(), projections: [balances] },
+  inlineProjections: { store: new MemoryDocumentStore(), projections: [balances] },
 });
 
 globalThis.addEventListener("unload", () => {

@@ -9,7 +9,7 @@
 
 import { type DBSchema, type IDBPDatabase, type IDBPTransaction, openDB } from "idb";
 import { CommandRejectedError, ValidationError, VerdictError } from "../src/errors.ts";
-import { idProblem, jsonProblem } from "../src/stored_data.ts";
+import { idProblem, jsonProblem } from "../src/store_kit/stored_data.ts";
 import type { Command } from "../src/command_bus.ts";
 import { fold } from "../src/decider.ts";
 import type { DeciderDefinition, StateFold } from "../src/decider_definition.ts";

@@ -35,6 +35,7 @@ const ok = await runSteps("check", [
       "scripts/browser_check.json",
       "mod.ts",
       "src/testing/mod.ts",
+      "src/store_kit/mod.ts",
       "stores/memory/mod.ts",
       "stores/indexeddb/mod.ts",
       "browser/mod.ts",

@@ -2,10 +2,10 @@
  * The module graph of every entry point has no import cycle (type imports
  * included), and no folder imports one above it in the layering:
  *
- *   mod.ts, src/     the core: imports only the core
+ *   mod.ts, src/     the core (src/store_kit/ included): imports only the core
  *   codecs/          the core
- *   stores/<name>/   the core, its own folder, stores/*.ts (shared pieces)
- *   browser/         the core, stores/indexeddb/, stores/*.ts, its own folder
+ *   stores/<name>/   the core and its own folder: stores never import each other
+ *   browser/         the core, stores/indexeddb/, its own folder
  *   stores/dexie/    as a store, and browser/ (it keeps SyncClient's views)
  *
  *   deno run -A scripts/import_check.ts
@@ -52,18 +52,16 @@ for (const module of graphs.flatMap((graph) => graph.modules)) {
 /** The layer a file is in, and the layers it may import. */
 function allowed(from: string, to: string): boolean {
   const core = (file: string) => file === "mod.ts" || file.startsWith("src/");
-  const sharedStorePiece = (file: string) => /^stores\/[^/]+\.ts$/.test(file);
   const folderOf = (file: string) => file.split("/").slice(0, 2).join("/");
   if (core(to)) return true;
   if (core(from)) return false;
   if (from.startsWith("codecs/")) return false;
   if (from.startsWith("stores/")) {
-    if (sharedStorePiece(to) || folderOf(to) === folderOf(from)) return true;
+    if (folderOf(to) === folderOf(from)) return true;
     return from.startsWith("stores/dexie/") && to.startsWith("browser/");
   }
   if (from.startsWith("browser/")) {
-    return to.startsWith("browser/") || to.startsWith("stores/indexeddb/") ||
-      sharedStorePiece(to);
+    return to.startsWith("browser/") || to.startsWith("stores/indexeddb/");
   }
   return true;
 }

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { assertValidStreamId } from "./append_rules.ts";
+import { assertValidStreamId } from "./store_kit/append_rules.ts";
 import type {
   DeciderDefinition,
   MultiStreamDefinition,

@@ -10,7 +10,7 @@
  */
 
 import type { Clock } from "./clock.ts";
-import type { CommandLogStore, CommandRecord } from "./command_record.ts";
+import type { CommandLogStore, CommandRecord } from "./command_log.ts";
 import { VerdictError } from "./errors.ts";
 import type { AppendOptions, EventStore, WrittenEvents } from "./event_store.ts";
 
@@ -20,12 +20,8 @@ import type { AppendOptions, EventStore, WrittenEvents } from "./event_store.ts"
  *
  * @example What a handler of your own does with it
  * ```ts
- * import {
- *   atomicRecordFor,
- *   type CommandContext,
- *   type EventStore,
- *   markRecordedAtomically,
- * } from "@verdict/verdict";
+ * import { type CommandContext, type EventStore } from "@verdict/verdict";
+ * import { atomicRecordFor, markRecordedAtomically } from "@verdict/verdict/store-kit";
  *
  * async function appendAudited(store: EventStore, context: CommandContext): Promise<void> {
  *   const commandRecord = atomicRecordFor(context, store);
@@ -105,7 +101,8 @@ const reported = new WeakMap<EventStore, WeakSet<CommandLogStore>>();
  *
  * @example
  * ```ts
- * import { atomicLogFor, type CommandContext, type EventStore } from "@verdict/verdict";
+ * import { type CommandContext, type EventStore } from "@verdict/verdict";
+ * import { atomicLogFor } from "@verdict/verdict/store-kit";
  *
  * function recordsWithEvents(context: CommandContext, store: EventStore): boolean {
  *   return atomicLogFor(context, store) !== undefined;
@@ -131,7 +128,8 @@ export function atomicLogFor(
  *
  * @example
  * ```ts
- * import { atomicRecordFor, type CommandContext, type EventStore } from "@verdict/verdict";
+ * import { type CommandContext, type EventStore } from "@verdict/verdict";
+ * import { atomicRecordFor } from "@verdict/verdict/store-kit";
  *
  * async function append(context: CommandContext, store: EventStore) {
  *   return await store.appendToStream("s", [{ type: "A", data: {} }], {
@@ -165,7 +163,8 @@ export function atomicRecordFor(
  *
  * @example
  * ```ts
- * import { type CommandContext, markRecordedAtomically } from "@verdict/verdict";
+ * import { type CommandContext } from "@verdict/verdict";
+ * import { markRecordedAtomically } from "@verdict/verdict/store-kit";
  *
  * function afterCommit(context: CommandContext): void {
  *   markRecordedAtomically(context);

@@ -20,7 +20,7 @@ import {
   type CommandStatus,
   jsonCodec,
   type PayloadCodec,
-} from "./command_record.ts";
+} from "./command_log.ts";
 import { CommandRejectedError, ValidationError, VerdictError } from "./errors.ts";
 
 /**

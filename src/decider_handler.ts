@@ -35,12 +35,12 @@ import {
   ConcurrencyError,
   VerdictError,
 } from "./errors.ts";
-import { CommandAlreadyRecordedError, type CommandRecord } from "./command_record.ts";
+import { CommandAlreadyRecordedError, type CommandRecord } from "./command_log.ts";
 import { eventIdOf } from "./uuid.ts";
 import type { Event, EventMetadata, NewEvent, RecordedEvent } from "./event.ts";
 import type { AppendResult, EventStore } from "./event_store.ts";
 import { backoffDelay, resolveRetryPolicy, type RetryPolicy } from "./retry.ts";
-import type { SnapshotPolicy } from "./snapshot.ts";
+import type { SnapshotPolicy } from "./snapshot_store.ts";
 import { StateCache } from "./state_cache.ts";
 
 /**

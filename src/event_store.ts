@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { CommandLogStore, CommandRecord } from "./command_record.ts";
+import type { CommandLogStore, CommandRecord } from "./command_log.ts";
 import type { ExpectedVersion } from "./errors.ts";
 import type { Event, NewEvent, RecordedEvent } from "./event.ts";
 

@@ -37,7 +37,10 @@ export interface RetryPolicy {
  *
  * @example
  * ```ts
- * import { type ResolvedRetryPolicy, resolveRetryPolicy } from "@verdict/verdict";
+ * import {
+ *   type ResolvedRetryPolicy,
+ *   resolveRetryPolicy,
+ * } from "@verdict/verdict/store-kit";
  * import assert from "node:assert/strict";
  *
  * const policy: ResolvedRetryPolicy = resolveRetryPolicy({ maxAttempts: 4 });
@@ -54,7 +57,7 @@ export type ResolvedRetryPolicy = Required<RetryPolicy>;
  *
  * @example
  * ```ts
- * import { resolveRetryPolicy } from "@verdict/verdict";
+ * import { resolveRetryPolicy } from "@verdict/verdict/store-kit";
  * import assert from "node:assert/strict";
  *
  * assert.equal(resolveRetryPolicy({ maxAttempts: 3 }).maxAttempts, 3);
@@ -86,7 +89,7 @@ export function resolveRetryPolicy(policy: RetryPolicy = {}): ResolvedRetryPolic
  *
  * @example
  * ```ts
- * import { backoffDelay, resolveRetryPolicy } from "@verdict/verdict";
+ * import { backoffDelay, resolveRetryPolicy } from "@verdict/verdict/store-kit";
  * import assert from "node:assert/strict";
  *
  * const policy = resolveRetryPolicy({ baseDelayMs: 10, maxDelayMs: 50, random: () => 0.5 });

@@ -4,10 +4,10 @@
  * @module
  */
 
-import type { CommandLogStore } from "./command_record.ts";
+import type { CommandLogStore } from "./command_log.ts";
 import type { EventStore } from "./event_store.ts";
-import type { SnapshotStore } from "./snapshot.ts";
-import type { CheckpointStore } from "./subscription.ts";
+import type { SnapshotStore } from "./snapshot_store.ts";
+import type { CheckpointStore } from "./checkpoint_store.ts";
 
 /**
  * A store's four ports on one backing (a process's memory, a KV file, a

@@ -2,23 +2,23 @@
 // a good one: each deliberately broken store here must fail the very cases
 // written for its defect, and pass the rest.
 import assert from "node:assert/strict";
-import {
-  type AppendOptions,
-  type AppendResult,
-  type CommandPage,
-  type CommandQuery,
-  type DocumentProjection,
-  encodeCommandCursor,
-  type Event,
-  type EventStore,
-  type NewEvent,
-  type RecordedEvent,
-  type StreamAppend,
+import type {
+  AppendOptions,
+  AppendResult,
+  CommandPage,
+  CommandQuery,
+  DocumentProjection,
+  Event,
+  EventStore,
+  NewEvent,
+  RecordedEvent,
+  StreamAppend,
 } from "@verdict/verdict";
+import { encodeCommandCursor } from "@verdict/verdict/store-kit";
 import {
   MemoryCommandLog,
+  MemoryDocumentStore,
   MemoryEventStore,
-  MemoryProjectionStore,
 } from "@verdict/verdict/memory";
 import {
   commandLogContract,
@@ -223,7 +223,7 @@ Deno.test("the projection contract fails inline projections run after the append
   // written and the read model behind them.
   class ProjectsAfterwards extends DelegatingStore {
     constructor(
-      readonly documents: MemoryProjectionStore,
+      readonly documents: MemoryDocumentStore,
       readonly projections: readonly DocumentProjection[],
     ) {
       super();
@@ -246,7 +246,7 @@ Deno.test("the projection contract fails inline projections run after the append
     }
   }
   const failed = await failures(projectionContract((projections) => {
-    const documents = new MemoryProjectionStore();
+    const documents = new MemoryDocumentStore();
     const events = new ProjectsAfterwards(documents, projections);
     return { events, documents, close: () => events.close() };
   }));
@@ -259,7 +259,7 @@ Deno.test("the projection contract fails inline projections run after the append
 });
 
 Deno.test("the projection contract fails a projection store that applies a batch twice", async () => {
-  class AppliesTwice extends MemoryProjectionStore {
+  class AppliesTwice extends MemoryDocumentStore {
     override async apply<E extends Event>(
       projection: DocumentProjection<E>,
       events: readonly RecordedEvent<E>[],

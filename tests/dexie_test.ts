@@ -6,7 +6,7 @@ import "fake-indexeddb/auto";
 import assert from "node:assert/strict";
 import { liveQuery } from "dexie";
 import { SyncClient } from "@verdict/verdict/browser";
-import { DexieProjectionStore, syncProjections } from "@verdict/verdict/dexie";
+import { DexieDocumentStore, syncProjections } from "@verdict/verdict/dexie";
 import {
   type AccountBalance,
   balancesProjection,
@@ -22,7 +22,7 @@ Deno.test("the Dexie projection store keeps the projection-store contract", asyn
 });
 
 Deno.test("liveQuery re-runs when an apply changes the documents it read", async () => {
-  const store = new DexieProjectionStore({ name: `dexie-live-${names++}` });
+  const store = new DexieDocumentStore({ name: `dexie-live-${names++}` });
   const seen: number[] = [];
   let wake: () => void = () => {};
   const subscription = liveQuery(() => store.list("balances")).subscribe((documents) => {
@@ -67,7 +67,7 @@ Deno.test({
       retryDelayMs: { min: 3_600_000, max: 3_600_000 },
     });
     sync.registerAll(bankDefinitions);
-    const documents = new DexieProjectionStore({ name: `dexie-views-${names++}` });
+    const documents = new DexieDocumentStore({ name: `dexie-views-${names++}` });
     const views = syncProjections(sync, documents, [balancesProjection]);
     await views.ready;
     const balance = async (id: string) =>

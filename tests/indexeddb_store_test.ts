@@ -6,8 +6,8 @@ import type { DocumentProjection } from "@verdict/verdict";
 import {
   IndexedDbCheckpointStore,
   IndexedDbCommandLog,
+  IndexedDbDocumentStore,
   IndexedDbEventStore,
-  IndexedDbProjectionStore,
   IndexedDbSnapshotStore,
   VerdictDatabase,
 } from "@verdict/verdict/indexeddb";
@@ -116,7 +116,7 @@ Deno.test("IndexedDB atomic audit: the record and the events commit together or 
 Deno.test("the IndexedDB stores keep the document-projection contract (fake-indexeddb)", async (t) => {
   const factory = (projections: readonly DocumentProjection[]) => {
     const database = fresh();
-    const documents = new IndexedDbProjectionStore({ database });
+    const documents = new IndexedDbDocumentStore({ database });
     const events = new IndexedDbEventStore({
       database,
       inlineProjections: { store: documents, projections },
@@ -132,7 +132,7 @@ Deno.test("the IndexedDB event store with inline projections keeps the event-sto
     return new IndexedDbEventStore({
       database,
       inlineProjections: {
-        store: new IndexedDbProjectionStore({ database }),
+        store: new IndexedDbDocumentStore({ database }),
         projections: [streamHeads],
       },
     });
@@ -142,7 +142,7 @@ Deno.test("the IndexedDB event store with inline projections keeps the event-sto
 
 Deno.test("IndexedDB (fake-indexeddb): inline and async balances agree with the event log after 10,000 random commands", async () => {
   const database = fresh();
-  const documents = new IndexedDbProjectionStore({ database });
+  const documents = new IndexedDbDocumentStore({ database });
   const events = new IndexedDbEventStore({
     database,
     inlineProjections: { store: documents, projections: bankInlineProjections },

@@ -14,8 +14,8 @@ import {
   type Kv,
   KvCheckpointStore,
   KvCommandLog,
+  KvDocumentStore,
   KvEventStore,
-  KvProjectionStore,
   KvSnapshotStore,
   openKv,
   openKvStores,
@@ -92,7 +92,7 @@ for (const kind of kinds) {
         }),
         ...projectionContract(async (projections) => {
           const kv = await open();
-          const documents = new KvProjectionStore(kv);
+          const documents = new KvDocumentStore(kv);
           const events = new KvEventStore(kv, {
             ownsKv: true,
             inlineProjections: { store: documents, projections },

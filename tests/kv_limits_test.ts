@@ -3,7 +3,8 @@
 // lands; one byte, mutation or check over, it fails with a KvLimitError that
 // names the limit and the excess, and nothing is written.
 import assert from "node:assert/strict";
-import { ALTERED_PARTS_KEY, uuidv7 } from "@verdict/verdict";
+import { uuidv7 } from "@verdict/verdict";
+import { ALTERED_PARTS_KEY } from "@verdict/verdict/store-kit";
 import {
   keySize,
   KV_LIMITS,

@@ -11,8 +11,8 @@ import assert from "node:assert/strict";
 import {
   KvCheckpointStore,
   KvCommandLog,
+  KvDocumentStore,
   KvEventStore,
-  KvProjectionStore,
   KvSnapshotStore,
 } from "@verdict/verdict/kv";
 import {
@@ -104,7 +104,7 @@ Deno.test("the Deno KV stores keep the document-projection contract", async (t) 
   await withTempKv(async (open) => {
     const factory = async (projections: readonly DocumentProjection[]) => {
       const kv = await open();
-      const documents = new KvProjectionStore(kv);
+      const documents = new KvDocumentStore(kv);
       const events = new KvEventStore(kv, {
         inlineProjections: { store: documents, projections },
         ownsKv: true,
@@ -121,7 +121,7 @@ Deno.test("the Deno KV event store with inline projections keeps the event-store
       const kv = await open();
       return new KvEventStore(kv, {
         inlineProjections: {
-          store: new KvProjectionStore(kv),
+          store: new KvDocumentStore(kv),
           projections: [streamHeads],
         },
         ownsKv: true,
@@ -260,7 +260,7 @@ Deno.test("Deno KV reads global-log entries written before they carried copies o
 Deno.test("Deno KV inline projections: appends changing more documents than an operation can check lose no update", async () => {
   await withTempKv(async (open) => {
     const kv = await open();
-    const documents = new KvProjectionStore(kv);
+    const documents = new KvDocumentStore(kv);
     // Every event bumps 12 counters: 12 document checks would break the
     // limit of 10, so the projection's write stamp is checked instead.
     const counters: DocumentProjection<{ type: "Tick"; data: null }, number> = {
@@ -288,7 +288,7 @@ Deno.test("Deno KV inline projections: appends changing more documents than an o
 Deno.test("Deno KV: inline and async balances agree with the event log after 10,000 random commands", async () => {
   await withTempKv(async (open) => {
     const kv = await open();
-    const documents = new KvProjectionStore(kv);
+    const documents = new KvDocumentStore(kv);
     const events = new KvEventStore(kv, {
       inlineProjections: { store: documents, projections: bankInlineProjections },
       ownsKv: true,
@@ -305,7 +305,7 @@ Deno.test("Deno KV projection store: a batch too big for one atomic operation co
   await withTempKv(async (open) => {
     const kv = await open();
     const store = new KvEventStore(kv, { ownsKv: true });
-    const documents = new KvProjectionStore(kv);
+    const documents = new KvDocumentStore(kv);
     // 1,500 documents: more than the 1,000 mutations of one operation.
     for (let i = 0; i < 1_500; i += 100) {
       await store.appendToStream(

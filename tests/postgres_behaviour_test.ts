@@ -9,8 +9,8 @@ import {
   PostgresCheckpointStore,
   PostgresCommandLog,
   PostgresConsumerLock,
+  PostgresDocumentStore,
   PostgresEventStore,
-  PostgresProjectionStore,
 } from "@verdict/verdict/postgres";
 import { sampleCommandRecord } from "@verdict/verdict/testing";
 import { commandPageQuery } from "../stores/postgres/command_log.ts";
@@ -257,7 +257,7 @@ Deno.test({
   ignore: db === undefined,
   async fn() {
     const schema = db!.schema();
-    const documents = new PostgresProjectionStore(db!.sql, { schema });
+    const documents = new PostgresDocumentStore(db!.sql, { schema });
     const events = new PostgresEventStore(db!.sql, {
       schema,
       inlineProjections: { store: documents, projections: bankInlineProjections },

@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import {
   PostgresCheckpointStore,
   PostgresCommandLog,
+  PostgresDocumentStore,
   PostgresEventStore,
-  PostgresProjectionStore,
   PostgresSnapshotStore,
 } from "@verdict/verdict/postgres";
 import {
@@ -106,7 +106,7 @@ Deno.test({
     await t.step("the stores keep the document-projection contract", async (t) => {
       const factory = (projections: readonly DocumentProjection[]) => {
         const schema = db!.schema();
-        const documents = new PostgresProjectionStore(sql, { schema });
+        const documents = new PostgresDocumentStore(sql, { schema });
         const events = new PostgresEventStore(sql, {
           schema,
           inlineProjections: { store: documents, projections },
@@ -127,7 +127,7 @@ Deno.test({
           return new PostgresEventStore(sql, {
             schema,
             inlineProjections: {
-              store: new PostgresProjectionStore(sql, { schema }),
+              store: new PostgresDocumentStore(sql, { schema }),
               projections: [streamHeads],
             },
           });

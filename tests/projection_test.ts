@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { fold, ProjectionRunner, type RecordedEvent } from "@verdict/verdict";
 import {
   MemoryCheckpointStore,
+  MemoryDocumentStore,
   MemoryEventStore,
-  MemoryProjectionStore,
 } from "@verdict/verdict/memory";
 import {
   bankInlineProjections,
@@ -88,7 +88,7 @@ Deno.test("an async projection of balances agrees with the event log after 10,00
 });
 
 Deno.test("memory: inline and async balances agree with the event log after 10,000 random commands", async () => {
-  const documents = new MemoryProjectionStore();
+  const documents = new MemoryDocumentStore();
   const events = new MemoryEventStore({
     inlineProjections: { store: documents, projections: bankInlineProjections },
   });

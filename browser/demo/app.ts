@@ -9,7 +9,7 @@ import {
   type SyncCommandState,
   type SyncStatus,
 } from "@verdict/verdict/browser";
-import { DexieProjectionStore, syncProjections } from "@verdict/verdict/dexie";
+import { DexieDocumentStore, syncProjections } from "@verdict/verdict/dexie";
 import { liveQuery } from "dexie";
 import {
   type AccountBalance,
@@ -30,7 +30,7 @@ sync.registerAll(bankDefinitions);
 
 // The balances are a read model in Dexie, kept equal to what the page sees
 // (the server's events, pending commands on top), rendered by a live query.
-const documents = new DexieProjectionStore({ name: `bank-demo-views-${user}` });
+const documents = new DexieDocumentStore({ name: `bank-demo-views-${user}` });
 const views = syncProjections(sync, documents, [balancesProjection]);
 
 const $ = <T extends Element>(selector: string) => document.querySelector(selector) as T;

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { idProblem, jsonProblem } from "../stored_data.ts";
+import { idProblem, jsonProblem } from "../store_kit/stored_data.ts";
 
 /** The protocol version both sides speak.
  *

@@ -7,7 +7,7 @@
  */
 
 import type { Command, CommandBus, CommandResult } from "../command_bus.ts";
-import type { CommandLogStore, CommandRecord } from "../command_record.ts";
+import type { CommandLogStore, CommandRecord } from "../command_log.ts";
 import { UnknownCommandError, ValidationError } from "../errors.ts";
 import { commandIdOf } from "../uuid.ts";
 import type { RecordedEvent } from "../event.ts";

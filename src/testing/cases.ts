@@ -6,7 +6,7 @@
  */
 
 import type { ContractCase } from "./contract.ts";
-import type { CheckpointStore } from "../subscription.ts";
+import type { CheckpointStore } from "../checkpoint_store.ts";
 
 /** Collects cases that each run against a fresh resource from `factory`. */
 export function caseList<T extends { close(): Promise<void> }>(

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { CommandLogStore, CommandRecord } from "../command_record.ts";
+import type { CommandLogStore, CommandRecord } from "../command_log.ts";
 import type { Event, RecordedEvent } from "../event.ts";
 import type {
   AppendOptions,

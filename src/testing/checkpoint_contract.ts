@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { CheckpointStore } from "../subscription.ts";
+import type { CheckpointStore } from "../checkpoint_store.ts";
 import { check, checkEqual, checkRejects } from "./assert.ts";
 import type { ContractCase } from "./contract.ts";
 import { caseList } from "./cases.ts";

@@ -6,13 +6,13 @@
  */
 
 import {
-  ALTERED_PARTS_KEY,
   CommandAlreadyRecordedError,
   type CommandLogStore,
   type CommandPage,
   type CommandQuery,
   type CommandRecord,
-} from "../command_record.ts";
+} from "../command_log.ts";
+import { ALTERED_PARTS_KEY } from "../store_kit/command_records.ts";
 import { uuidv7 } from "../uuid.ts";
 import { check, checkEqual, checkRejects } from "./assert.ts";
 import type { ContractCase } from "./contract.ts";

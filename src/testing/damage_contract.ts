@@ -12,7 +12,7 @@
 import { EventDecodeError } from "../errors.ts";
 import type { RecordedEvent } from "../event.ts";
 import type { EventStore } from "../event_store.ts";
-import { type DeadLetter, Subscription } from "../durable_subscription.ts";
+import { type DeadLetter, Subscription } from "../read_side/subscription.ts";
 import { check, checkEqual, checkRejects } from "./assert.ts";
 import { caseList, InMemoryCheckpoints } from "./cases.ts";
 import type { ContractCase } from "./contract.ts";

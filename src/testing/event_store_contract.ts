@@ -14,8 +14,8 @@ import {
 } from "../errors.ts";
 import type { Event, RecordedEvent } from "../event.ts";
 import type { EventStore } from "../event_store.ts";
-import { Subscription } from "../durable_subscription.ts";
-import { follow } from "../subscription.ts";
+import { Subscription } from "../read_side/subscription.ts";
+import { follow } from "../read_side/follow.ts";
 import { UpcastError, withUpcasting } from "../upcasting.ts";
 import { uuidv7 } from "../uuid.ts";
 import { check, checkEqual, checkRejects } from "./assert.ts";

@@ -12,9 +12,9 @@ import type { EventStore } from "../event_store.ts";
 import type {
   DocumentProjection,
   ProjectedEvent,
-  ProjectionStore,
-} from "../document_projection.ts";
-import { DocumentProjectionRunner } from "../document_projection_runner.ts";
+} from "../read_side/document_projection.ts";
+import type { DocumentStore } from "../document_store.ts";
+import { DocumentProjectionRunner } from "../read_side/document_projection_runner.ts";
 import { check, checkEqual, checkRejects } from "./assert.ts";
 import type { ContractCase } from "./contract.ts";
 
@@ -25,9 +25,9 @@ import type { ContractCase } from "./contract.ts";
  * @example
  * ```ts
  * import type { ProjectionFixture } from "@verdict/verdict/testing";
- * import { MemoryEventStore, MemoryProjectionStore } from "@verdict/verdict/memory";
+ * import { MemoryEventStore, MemoryDocumentStore } from "@verdict/verdict/memory";
  *
- * const documents = new MemoryProjectionStore();
+ * const documents = new MemoryDocumentStore();
  * const fixture: ProjectionFixture = {
  *   events: new MemoryEventStore({ inlineProjections: { store: documents, projections: [] } }),
  *   documents,
@@ -39,7 +39,7 @@ export interface ProjectionFixture {
   /** The event store, running the inline projections it was given. */
   readonly events: EventStore;
   /** The projection store of the same database. */
-  readonly documents: ProjectionStore;
+  readonly documents: DocumentStore;
   /** Releases both. */
   close(): Promise<void>;
 }
@@ -51,10 +51,10 @@ export interface ProjectionFixture {
  * @example
  * ```ts
  * import type { ProjectionFixtureFactory } from "@verdict/verdict/testing";
- * import { MemoryEventStore, MemoryProjectionStore } from "@verdict/verdict/memory";
+ * import { MemoryEventStore, MemoryDocumentStore } from "@verdict/verdict/memory";
  *
  * const factory: ProjectionFixtureFactory = (projections) => {
- *   const documents = new MemoryProjectionStore();
+ *   const documents = new MemoryDocumentStore();
  *   const events = new MemoryEventStore({ inlineProjections: { store: documents, projections } });
  *   return { events, documents, close: () => events.close() };
  * };
@@ -91,12 +91,12 @@ export interface ProjectionContractOptions {
  * @example
  * ```ts
  * import { eventStoreContract, runContract, streamHeads } from "@verdict/verdict/testing";
- * import { MemoryEventStore, MemoryProjectionStore } from "@verdict/verdict/memory";
+ * import { MemoryEventStore, MemoryDocumentStore } from "@verdict/verdict/memory";
  * import assert from "node:assert/strict";
  *
  * const results = await runContract(eventStoreContract(() =>
  *   new MemoryEventStore({
- *     inlineProjections: { store: new MemoryProjectionStore(), projections: [streamHeads] },
+ *     inlineProjections: { store: new MemoryDocumentStore(), projections: [streamHeads] },
  *   })
  * ));
  * assert.ok(results.every((r) => r.passed));
@@ -181,11 +181,11 @@ const deposit = (amount: number): NewEvent<Money> => ({
  * @example
  * ```ts
  * import { projectionContract, runContract } from "@verdict/verdict/testing";
- * import { MemoryEventStore, MemoryProjectionStore } from "@verdict/verdict/memory";
+ * import { MemoryEventStore, MemoryDocumentStore } from "@verdict/verdict/memory";
  * import assert from "node:assert/strict";
  *
  * const results = await runContract(projectionContract((projections) => {
- *   const documents = new MemoryProjectionStore();
+ *   const documents = new MemoryDocumentStore();
  *   const events = new MemoryEventStore({ inlineProjections: { store: documents, projections } });
  *   return { events, documents, close: () => events.close() };
  * }));

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { SnapshotStore } from "../snapshot.ts";
+import type { SnapshotStore } from "../snapshot_store.ts";
 import { check, checkEqual, checkRejects } from "./assert.ts";
 import { caseList } from "./cases.ts";
 import type { ContractCase } from "./contract.ts";

@@ -1,5 +1,5 @@
 /**
- * Read models for the browser on Dexie: a {@linkcode ProjectionStore} whose
+ * Read models for the browser on Dexie: a {@linkcode DocumentStore} whose
  * documents UI code renders with Dexie's `liveQuery`, and
  * {@linkcode syncProjections}, which keeps them up to date with what a
  * `SyncClient` sees — the server's events and the pending commands' alike.
@@ -8,9 +8,9 @@
  * ```ts
  * import "fake-indexeddb/auto"; // in a browser, IndexedDB is simply there
  * import { liveQuery } from "dexie";
- * import { DexieProjectionStore } from "@verdict/verdict/dexie";
+ * import { DexieDocumentStore } from "@verdict/verdict/dexie";
  *
- * const store = new DexieProjectionStore({ name: "example-read-models" });
+ * const store = new DexieDocumentStore({ name: "example-read-models" });
  * const subscription = liveQuery(() => store.list("balances")).subscribe((documents) => {
  *   console.log(documents.map(({ id, document }) => `${id}: ${JSON.stringify(document)}`));
  * });
@@ -23,19 +23,21 @@
 
 import { Dexie, type Table } from "dexie";
 import {
-  assertValidDocumentKey,
-  assertValidListDocumentsOptions,
   type DocumentProjection,
+  type DocumentStore,
   type Event,
-  eventsToApply,
   type ListDocumentsOptions,
-  planDocuments,
   type ProjectedEvent,
   type ProjectionDocument,
-  type ProjectionStore,
   type RecordedEvent,
   StoreClosedError,
 } from "../../mod.ts";
+import {
+  assertValidDocumentKey,
+  assertValidListDocumentsOptions,
+  eventsToApply,
+  planDocuments,
+} from "../../src/store_kit/mod.ts";
 import type { LocalEvent, SyncClient } from "../../browser/sync.ts";
 
 interface DocumentRow {
@@ -52,16 +54,16 @@ interface ProjectionRow {
 }
 
 /**
- * Options of {@linkcode DexieProjectionStore}.
+ * Options of {@linkcode DexieDocumentStore}.
  *
  * @example
  * ```ts
- * import type { DexieProjectionStoreOptions } from "@verdict/verdict/dexie";
+ * import type { DexieDocumentStoreOptions } from "@verdict/verdict/dexie";
  *
- * const options: DexieProjectionStoreOptions = { name: "bank-read-models" };
+ * const options: DexieDocumentStoreOptions = { name: "bank-read-models" };
  * ```
  */
-export interface DexieProjectionStoreOptions {
+export interface DexieDocumentStoreOptions {
   /** The IndexedDB database's name (default `"verdict-documents"`). */
   readonly name?: string;
   /** The IndexedDB to use (default the global one), e.g. another realm's. */
@@ -80,7 +82,7 @@ export interface DexieProjectionStoreOptions {
  * ```ts
  * import "fake-indexeddb/auto";
  * import type { DocumentProjection, RecordedEvent } from "@verdict/verdict";
- * import { DexieProjectionStore } from "@verdict/verdict/dexie";
+ * import { DexieDocumentStore } from "@verdict/verdict/dexie";
  * import assert from "node:assert/strict";
  *
  * const counts: DocumentProjection<{ type: "Pinged"; data: null }, number> = {
@@ -88,7 +90,7 @@ export interface DexieProjectionStoreOptions {
  *   documentId: (event) => event.streamId,
  *   evolve: (count) => (count ?? 0) + 1,
  * };
- * const store = new DexieProjectionStore({ name: "example-pings" });
+ * const store = new DexieDocumentStore({ name: "example-pings" });
  * const event: RecordedEvent<{ type: "Pinged"; data: null }> = {
  *   id: "e-1", streamId: "s", version: 1, position: 1, type: "Pinged", data: null,
  *   metadata: {}, timestamp: new Date(),
@@ -98,14 +100,14 @@ export interface DexieProjectionStoreOptions {
  * await store.close();
  * ```
  */
-export class DexieProjectionStore implements ProjectionStore {
+export class DexieDocumentStore implements DocumentStore {
   readonly #db: Dexie;
   readonly #documents: Table<DocumentRow, [string, string]>;
   readonly #projections: Table<ProjectionRow, string>;
   #closed = false;
 
   /** Creates the store; the database opens on first use. */
-  constructor(options: DexieProjectionStoreOptions = {}) {
+  constructor(options: DexieDocumentStoreOptions = {}) {
     this.#db = new Dexie(options.name ?? "verdict-documents", {
       ...(options.indexedDB ? { indexedDB: options.indexedDB } : {}),
       ...(options.IDBKeyRange ? { IDBKeyRange: options.IDBKeyRange } : {}),
@@ -277,7 +279,7 @@ function withoutPosition(event: RecordedEvent): ProjectedEvent {
 }
 
 /**
- * Keeps projections' documents in a {@linkcode DexieProjectionStore} equal to
+ * Keeps projections' documents in a {@linkcode DexieDocumentStore} equal to
  * what a `SyncClient` sees: the server's events, and the pending commands'
  * predictions on top, re-derived whenever they change (a dispatch, a pull,
  * a verdict, in any tab). Each projection's documents are under its name;
@@ -287,9 +289,9 @@ function withoutPosition(event: RecordedEvent): ProjectedEvent {
  * @example
  * ```ts ignore
  * import { liveQuery } from "dexie";
- * import { DexieProjectionStore, syncProjections } from "@verdict/verdict/dexie";
+ * import { DexieDocumentStore, syncProjections } from "@verdict/verdict/dexie";
  *
- * const documents = new DexieProjectionStore({ name: "bank-views" });
+ * const documents = new DexieDocumentStore({ name: "bank-views" });
  * const projection = syncProjections(sync, documents, [balancesProjection]);
  * await projection.ready;
  * liveQuery(() => documents.list("balances")).subscribe(renderBalances);
@@ -297,7 +299,7 @@ function withoutPosition(event: RecordedEvent): ProjectedEvent {
  */
 export function syncProjections(
   client: SyncClient,
-  store: DexieProjectionStore,
+  store: DexieDocumentStore,
   // deno-lint-ignore no-explicit-any
   projections: readonly DocumentProjection<any, any>[],
 ): { readonly ready: Promise<void>; idle(): Promise<void>; stop(): void } {
@@ -347,3 +349,34 @@ export function syncProjections(
     },
   };
 }
+
+/**
+ * The old name of {@linkcode DexieDocumentStore}.
+ *
+ * @deprecated Use {@linkcode DexieDocumentStore}; this alias goes in 1.0.
+ *
+ * @example
+ * ```ts
+ * import { DexieDocumentStore, DexieProjectionStore } from "@verdict/verdict/dexie";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(DexieProjectionStore, DexieDocumentStore);
+ * ```
+ */
+export const DexieProjectionStore: typeof DexieDocumentStore = DexieDocumentStore;
+/** The old name of {@linkcode DexieDocumentStore}. @deprecated Use {@linkcode DexieDocumentStore}. */
+export type DexieProjectionStore = DexieDocumentStore;
+
+/**
+ * The old name of {@linkcode DexieDocumentStoreOptions}.
+ *
+ * @deprecated Use {@linkcode DexieDocumentStoreOptions}; this alias goes in 1.0.
+ *
+ * @example
+ * ```ts
+ * import type { DexieDocumentStoreOptions, DexieProjectionStoreOptions } from "@verdict/verdict/dexie";
+ *
+ * const same = (options: DexieProjectionStoreOptions): DexieDocumentStoreOptions => options;
+ * ```
+ */
+export type DexieProjectionStoreOptions = DexieDocumentStoreOptions;

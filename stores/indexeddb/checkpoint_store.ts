@@ -4,11 +4,8 @@
  * @module
  */
 
-import {
-  assertValidCheckpoint,
-  type CheckpointStore,
-  StoreClosedError,
-} from "../../mod.ts";
+import { type CheckpointStore, StoreClosedError } from "../../mod.ts";
+import { assertValidCheckpoint } from "../../src/store_kit/mod.ts";
 import type { IndexedDbStoreOptions } from "./command_log.ts";
 import { translateStorageError, VerdictDatabase } from "./database.ts";
 

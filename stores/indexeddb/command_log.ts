@@ -6,20 +6,22 @@
 
 import type { IDBPObjectStore } from "idb";
 import {
-  assertValidCommandRecord,
   type CommandLogStore,
   type CommandPage,
   type CommandQuery,
-  commandQueryLimit,
   type CommandRecord,
   type CommandStatus,
+  StoreClosedError,
+} from "../../mod.ts";
+import {
+  assertValidCommandRecord,
+  commandQueryLimit,
   decodeCommandCursor,
   encodeCommandCursor,
   retriedRecord,
   storableRecord,
-  StoreClosedError,
   storedCommandRecord,
-} from "../../mod.ts";
+} from "../../src/store_kit/mod.ts";
 import {
   type StoredCommandRow,
   translateStorageError,

@@ -8,13 +8,6 @@ import {
   type AppendNotifier,
   type AppendOptions,
   type AppendResult,
-  assertStreamSequence,
-  assertValidProjections,
-  assertValidReadAllOptions,
-  assertValidReadStreamOptions,
-  assertValidStreamId,
-  checkAppends,
-  checkExpectedVersion,
   type Clock,
   CommandAlreadyRecordedError,
   ConcurrencyError,
@@ -24,18 +17,28 @@ import {
   type EventStore,
   type InlineProjections,
   type NewEvent,
-  planAppend,
-  projectedEvents,
   type ReadAllOptions,
   type ReadStreamOptions,
   type RecordedEvent,
   StoreClosedError,
-  storedEventProblem,
   type StreamAppend,
   systemClock,
 } from "../../mod.ts";
+import {
+  assertStreamSequence,
+  assertValidProjections,
+  assertValidReadAllOptions,
+  assertValidReadStreamOptions,
+  assertValidStreamId,
+  checkAppends,
+  checkExpectedVersion,
+  planAppend,
+  projectedEvents,
+  retriedAppend,
+  storedEventProblem,
+} from "../../src/store_kit/mod.ts";
 import type { IndexedDbCommandLog } from "./command_log.ts";
-import type { IndexedDbProjectionStore } from "./projection_store.ts";
+import type { IndexedDbDocumentStore } from "./document_store.ts";
 import type { IDBPObjectStore } from "idb";
 import {
   type StoredEventRow,
@@ -45,8 +48,8 @@ import {
   VerdictDatabase,
   type VerdictSchema,
 } from "./database.ts";
-import { ThrottledSignal } from "../throttled_signal.ts";
-import { Waiters } from "../waiters.ts";
+import { ThrottledSignal } from "../../src/store_kit/throttled_signal.ts";
+import { Waiters } from "../../src/store_kit/waiters.ts";
 
 /**
  * Options of {@linkcode IndexedDbEventStore}.
@@ -87,7 +90,7 @@ export interface IndexedDbEventStoreOptions {
    * Document projections kept inside every append's transaction (their
    * store must use the same `VerdictDatabase`).
    */
-  readonly inlineProjections?: InlineProjections<IndexedDbProjectionStore>;
+  readonly inlineProjections?: InlineProjections<IndexedDbDocumentStore>;
   /**
    * The shortest time, in milliseconds, between two messages this store
    * posts to other tabs (default 10). The first append after a quiet spell
@@ -149,7 +152,7 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
   /** The channel other tabs' appends are heard on, open while someone waits. */
   #listening?: BroadcastChannel;
   readonly #waiters = new Waiters();
-  readonly #inline?: InlineProjections<IndexedDbProjectionStore>;
+  readonly #inline?: InlineProjections<IndexedDbDocumentStore>;
   readonly #announcements: ThrottledSignal;
   /** The last position this store committed: what other tabs are told. */
   #lastCommitted = 0;
@@ -254,14 +257,12 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
     options: Pick<AppendOptions, "commandRecord" | "signal">,
   ): Promise<AppendResult<E>[]> {
     this.#assertOpen();
-    const checked = checkAppends(given);
+    const checked = checkAppends(given, {
+      commandRecord: options.commandRecord,
+      commandLog: this.commandLog,
+    });
     const appends = checked.appends as readonly StreamAppend<E>[];
     const givenIds = checked.givenIds;
-    if (options.commandRecord && !this.commandLog) {
-      throw new TypeError(
-        "This store has no command log to commit a command record with",
-      );
-    }
     options.signal?.throwIfAborted();
     const timestamp = this.#clock.now();
     const { ids, record } = planAppend(appends, options);
@@ -419,46 +420,21 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
     appends: readonly StreamAppend<E>[],
     events: EventsStore,
   ): Promise<AppendResult<E>[] | undefined> {
-    const all = appends.flatMap((a) => a.events);
+    const ids = appends.flatMap((a) => a.events.map((event) => event.id));
     // Keys first: for new events (the usual case) nothing more is read.
     const keys = await Promise.all(
-      all.map((event) =>
-        event.id === undefined ? undefined : quiet(events.index("id").getKey(event.id))
+      ids.map((id) =>
+        id === undefined ? undefined : quiet(events.index("id").getKey(id))
       ),
     );
-    const firstKnown = keys.findIndex((key) => key !== undefined);
-    if (firstKnown < 0) return undefined;
-    const knownId = all[firstKnown].id!;
-    if (keys.includes(undefined)) throw new DuplicateEventIdError(knownId);
-    const rows = new Map<number, Promise<RecordedEvent<E>[]>>();
-    for (const key of keys as number[]) {
-      if (!rows.has(key)) {
-        rows.set(
-          key,
-          quiet(events.get(key)).then((row) => rowEvents<E>(row!, key)),
-        );
-      }
-    }
-    const found = await Promise.all(
-      all.map(async (event, i) =>
-        (await rows.get(keys[i]!)!).find((stored) => stored.id === event.id)!
+    if (keys.every((key) => key === undefined)) return undefined;
+    const rows = await Promise.all(
+      [...new Set(keys)].filter((key) => key !== undefined).map((key) =>
+        quiet(events.get(key)).then((row) => rowEvents<E>(row!, key))
       ),
     );
-    let k = 0;
-    return appends.map((append) => {
-      const stored = found.slice(k, k += append.events.length);
-      stored.forEach((event, i) => {
-        if (
-          event.streamId !== append.streamId || event.type !== append.events[i].type ||
-          (i > 0 && event.version !== stored[i - 1].version + 1)
-        ) throw new DuplicateEventIdError(knownId);
-      });
-      return {
-        streamId: append.streamId,
-        nextExpectedVersion: stored.at(-1)?.version ?? 0,
-        events: stored,
-      };
-    });
+    const stored = new Map(rows.flat().map((event) => [event.id, event]));
+    return retriedAppend(appends, (id) => stored.get(id));
   }
 
   /** Reads one stream's events. */

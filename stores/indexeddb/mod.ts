@@ -115,4 +115,4 @@ export function openIndexedDbStores(
     },
   };
 }
-export * from "./projection_store.ts";
+export * from "./document_store.ts";

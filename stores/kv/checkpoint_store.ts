@@ -6,11 +6,8 @@
 
 import type { Kv, KvKey } from "./kv.ts";
 import { DEFAULT_BUSY_TIMEOUT_MS, whileBusy } from "./busy.ts";
-import {
-  assertValidCheckpoint,
-  type CheckpointStore,
-  StoreClosedError,
-} from "../../mod.ts";
+import { type CheckpointStore, StoreClosedError } from "../../mod.ts";
+import { assertValidCheckpoint } from "../../src/store_kit/mod.ts";
 
 /**
  * Options of {@linkcode KvCheckpointStore}.

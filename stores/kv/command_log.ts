@@ -27,16 +27,18 @@ import {
   type CommandLogStore,
   type CommandPage,
   type CommandQuery,
-  commandQueryLimit,
   type CommandRecord,
   type CommandStatus,
+  StoreClosedError,
+} from "../../mod.ts";
+import {
+  commandQueryLimit,
   decodeCommandCursor,
   encodeCommandCursor,
   retriedRecord,
   storableRecord,
-  StoreClosedError,
   storedCommandRecord,
-} from "../../mod.ts";
+} from "../../src/store_kit/mod.ts";
 import { GET_MANY, getManyStrong } from "./get_many.ts";
 import { KV_LIMITS, KvBudget, valueSize } from "./limits.ts";
 

@@ -38,17 +38,9 @@ import {
   type AppendNotifier,
   type AppendOptions,
   type AppendResult,
-  assertStreamSequence,
-  assertValidProjections,
-  assertValidReadAllOptions,
-  assertValidReadStreamOptions,
-  assertValidStreamId,
-  checkAppends,
-  checkExpectedVersion,
   type Clock,
   type CommandRecord,
   ConcurrencyError,
-  type DocumentChange,
   DuplicateEventIdError,
   type Event,
   EventDecodeError,
@@ -56,23 +48,34 @@ import {
   type EventStore,
   type InlineProjections,
   type NewEvent,
-  planAppend,
-  planDocuments,
-  projectedEvents,
   type ReadAllOptions,
   type ReadStreamOptions,
   type RecordedEvent,
   StoreClosedError,
-  storedEventProblem,
   type StreamAppend,
   systemClock,
 } from "../../mod.ts";
+import {
+  assertStreamSequence,
+  assertValidProjections,
+  assertValidReadAllOptions,
+  assertValidReadStreamOptions,
+  assertValidStreamId,
+  checkAppends,
+  checkExpectedVersion,
+  type DocumentChange,
+  planAppend,
+  planDocuments,
+  projectedEvents,
+  retriedAppend,
+  storedEventProblem,
+} from "../../src/store_kit/mod.ts";
 import type { KvCommandLog } from "./command_log.ts";
-import type { KvProjectionStore } from "./projection_store.ts";
+import type { KvDocumentStore } from "./document_store.ts";
 import { getManyStrong } from "./get_many.ts";
 import { KV_LIMITS, KvBudget } from "./limits.ts";
 import { DEFAULT_BUSY_TIMEOUT_MS, whileBusy } from "./busy.ts";
-import { Waiters } from "../waiters.ts";
+import { Waiters } from "../../src/store_kit/waiters.ts";
 
 /**
  * Options of {@linkcode KvEventStore}.
@@ -100,7 +103,7 @@ export interface KvEventStoreOptions {
    * Document projections kept inside every append's atomic operation (their
    * store must use the same `Deno.Kv`).
    */
-  readonly inlineProjections?: InlineProjections<KvProjectionStore>;
+  readonly inlineProjections?: InlineProjections<KvDocumentStore>;
   /** Close the KV handle when the store closes (default false). */
   readonly ownsKv?: boolean;
   /** The clock for event timestamps (default: the system clock). */
@@ -232,7 +235,7 @@ export class KvEventStore implements EventStore, AppendNotifier {
   readonly #ownsKv: boolean;
   readonly #clock: Clock;
   readonly #busyTimeout: number;
-  readonly #inline?: InlineProjections<KvProjectionStore>;
+  readonly #inline?: InlineProjections<KvDocumentStore>;
   readonly #watchers = new Set<AbortController>();
   // The heads this store last read or wrote: an append whose exact expected
   // version matches skips the read and checks the known versionstamp, so a
@@ -309,14 +312,12 @@ export class KvEventStore implements EventStore, AppendNotifier {
     options: Pick<AppendOptions, "commandRecord" | "signal">,
   ): Promise<AppendResult<E>[]> {
     this.#assertOpen();
-    const checked = checkAppends(given);
+    const checked = checkAppends(given, {
+      commandRecord: options.commandRecord,
+      commandLog: this.commandLog,
+    });
     const appends = checked.appends as readonly StreamAppend<E>[];
     const givenIds = checked.givenIds;
-    if (options.commandRecord && !this.commandLog) {
-      throw new TypeError(
-        "This store has no command log to commit a command record with",
-      );
-    }
 
     // What can be known before reading: keys too long, too many streams.
     const preflight = new KvBudget();
@@ -572,7 +573,7 @@ export class KvEventStore implements EventStore, AppendNotifier {
    * makes the commit fail and the append try again.
    */
   async #inlineDocuments(
-    inline: InlineProjections<KvProjectionStore>,
+    inline: InlineProjections<KvDocumentStore>,
     appends: readonly StreamAppend[],
     ids: readonly (readonly string[])[],
     actual: readonly number[],
@@ -639,36 +640,23 @@ export class KvEventStore implements EventStore, AppendNotifier {
     const found = await this.#getMany<[string, number]>(
       given.map((id) => this.#key("id", id)),
     );
-    const known = found.filter((entry) => entry.value !== null);
-    if (known.length === 0) return undefined;
-    const total = appends.reduce((n, a) => n + a.events.length, 0);
-    const results: AppendResult<E>[] = [];
-    let k = 0;
+    const known = found.findIndex((entry) => entry.value !== null);
+    if (known < 0) return undefined;
+    // Each stream's events from where its first event is stored.
+    const stored = new Map<string, RecordedEvent<E>>();
     for (const append of appends) {
-      if (append.events.length === 0) {
-        results.push({ streamId: append.streamId, nextExpectedVersion: 0, events: [] });
-        continue;
-      }
-      const first = found[k]?.value;
-      const events = first && first[0] === append.streamId
-        ? await this.readStream<E>(append.streamId, {
-          from: first[1],
-          limit: append.events.length,
-        })
-        : [];
-      const matches = known.length === total && events.length === append.events.length &&
-        events.every((stored, e) =>
-          stored.id === append.events[e].id && stored.type === append.events[e].type
-        );
-      if (!matches) throw new DuplicateEventIdError(String(known[0].key.at(-1)));
-      k += append.events.length;
-      results.push({
-        streamId: append.streamId,
-        nextExpectedVersion: events[events.length - 1].version,
-        events,
+      const first = append.events[0]?.id;
+      const at = first === undefined ? null : found[given.indexOf(first)]?.value;
+      if (!at || at[0] !== append.streamId) continue;
+      const events = await this.readStream<E>(append.streamId, {
+        from: at[1],
+        limit: append.events.length,
       });
+      for (const event of events) stored.set(event.id, event);
     }
-    return results;
+    // Stored, but not where the append would put them: not a retry.
+    if (stored.size === 0) throw new DuplicateEventIdError(given[known]);
+    return retriedAppend(appends, (id) => stored.get(id));
   }
 
   #getMany<T>(keys: readonly KvKey[]): Promise<KvEntryMaybe<T>[]> {

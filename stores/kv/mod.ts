@@ -110,4 +110,4 @@ export async function openKvStores(
     },
   };
 }
-export * from "./projection_store.ts";
+export * from "./document_store.ts";

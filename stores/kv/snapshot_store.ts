@@ -6,12 +6,8 @@
 
 import type { Kv, KvKey } from "./kv.ts";
 import { DEFAULT_BUSY_TIMEOUT_MS, whileBusy } from "./busy.ts";
-import {
-  assertValidSnapshot,
-  type Snapshot,
-  type SnapshotStore,
-  StoreClosedError,
-} from "../../mod.ts";
+import { type Snapshot, type SnapshotStore, StoreClosedError } from "../../mod.ts";
+import { assertValidSnapshot } from "../../src/store_kit/mod.ts";
 import { KvBudget } from "./limits.ts";
 
 /**

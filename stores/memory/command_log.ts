@@ -6,21 +6,23 @@
  */
 
 import {
-  type CommandCursor,
   type CommandLogStore,
   type CommandPage,
   type CommandQuery,
-  commandQueryLimit,
   type CommandRecord,
   type CommandRecordError,
   type CommandStatus,
+  StoreClosedError,
+} from "../../mod.ts";
+import {
+  type CommandCursor,
+  commandQueryLimit,
   compareCommandOrder,
   decodeCommandCursor,
   encodeCommandCursor,
   retriedRecord,
   storableRecord,
-  StoreClosedError,
-} from "../../mod.ts";
+} from "../../src/store_kit/mod.ts";
 import { cloneData } from "./clone.ts";
 import { settle } from "./settle.ts";
 

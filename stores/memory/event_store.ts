@@ -9,20 +9,12 @@ import {
   type AppendNotifier,
   type AppendOptions,
   type AppendResult,
-  assertValidProjections,
-  assertValidReadAllOptions,
-  assertValidReadStreamOptions,
-  assertValidStreamId,
-  checkAppends,
-  checkExpectedVersion,
   type Clock,
-  DuplicateEventIdError,
   type Event,
   type EventMetadata,
   type EventStore,
   type InlineProjections,
   type NewEvent,
-  projectedEvents,
   type ReadAllOptions,
   type ReadStreamOptions,
   type RecordedEvent,
@@ -32,16 +24,26 @@ import {
   UnstorableDataError,
   uuidv7,
 } from "../../mod.ts";
+import {
+  assertValidProjections,
+  assertValidReadAllOptions,
+  assertValidReadStreamOptions,
+  assertValidStreamId,
+  checkAppends,
+  checkExpectedVersion,
+  projectedEvents,
+  retriedAppend,
+} from "../../src/store_kit/mod.ts";
 import { cloneData } from "./clone.ts";
 import {
   copyJson,
   copyProblem,
   undefinedDropped,
   UNSTORABLE,
-} from "../../src/stored_data.ts";
+} from "../../src/store_kit/stored_data.ts";
 import { settle } from "./settle.ts";
 import type { MemoryCommandLog } from "./command_log.ts";
-import type { MemoryProjectionStore } from "./projection_store.ts";
+import type { MemoryDocumentStore } from "./document_store.ts";
 
 /**
  * Options of {@linkcode MemoryEventStore}.
@@ -70,7 +72,7 @@ export interface MemoryEventStoreOptions {
    * Document projections kept inside every append: their documents change
    * in the same step as the events, or not at all.
    */
-  readonly inlineProjections?: InlineProjections<MemoryProjectionStore>;
+  readonly inlineProjections?: InlineProjections<MemoryDocumentStore>;
 }
 
 interface StoredEvent {
@@ -109,7 +111,7 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
   /** The log that commits atomically with appends, if one was given. */
   readonly commandLog?: MemoryCommandLog;
   readonly #clock: Clock;
-  readonly #inline?: InlineProjections<MemoryProjectionStore>;
+  readonly #inline?: InlineProjections<MemoryDocumentStore>;
   readonly #all: StoredEvent[] = [];
   readonly #streams = new Map<string, StoredEvent[]>();
   // Ids above every id stored so far (the store's own UUIDv7s, and the ids
@@ -194,20 +196,22 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
     options.signal?.throwIfAborted();
     // Ids, types and expected versions first; data and metadata are checked
     // below as they are copied, still before any write.
-    const checked = checkAppends(given, { data: false });
+    const checked = checkAppends(given, {
+      data: false,
+      commandRecord: options.commandRecord,
+      commandLog: this.commandLog,
+    });
     const appends = checked.appends;
     const hasGivenIds = checked.givenIds > 0;
     // Checked as they are copied: an append that cannot be stored is refused
     // first, as every store refuses it, before any read or write.
     const copies = copiesOf(appends);
-    if (options.commandRecord && !this.commandLog) {
-      throw new TypeError(
-        "This store has no command log to commit a command record with",
-      );
-    }
 
     if (hasGivenIds) {
-      const retried = this.#retriedAppend(appends);
+      const retried = retriedAppend(appends, (id) => {
+        const stored = this.#findById(id);
+        return stored && toRecorded(stored);
+      });
       if (retried) return retried;
     }
 
@@ -331,45 +335,6 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
    * under the same ids, in the same streams, in the same order; `undefined`
    * when none of the ids is known; an error for anything in between.
    */
-  #retriedAppend(appends: readonly StreamAppend[]): AppendResult[] | undefined {
-    let known = 0;
-    let total = 0;
-    let firstKnown: string | undefined;
-    for (const append of appends) {
-      for (const event of append.events) {
-        total++;
-        if (event.id !== undefined && this.#findById(event.id)) {
-          known++;
-          firstKnown ??= event.id;
-        }
-      }
-    }
-    if (firstKnown === undefined) return undefined;
-    const results: AppendResult[] = [];
-    for (const append of appends) {
-      let previous: StoredEvent | undefined;
-      const events: RecordedEvent[] = [];
-      for (const event of append.events) {
-        const stored = event.id === undefined ? undefined : this.#findById(event.id);
-        if (
-          known !== total || !stored || stored.streamId !== append.streamId ||
-          stored.type !== event.type ||
-          (previous && stored.version !== previous.version + 1)
-        ) {
-          throw new DuplicateEventIdError(firstKnown);
-        }
-        previous = stored;
-        events.push(toRecorded(stored));
-      }
-      results.push({
-        streamId: append.streamId,
-        nextExpectedVersion: previous?.version ?? 0,
-        events,
-      });
-    }
-    return results;
-  }
-
   /** Reads one stream's events. */
   readStream<E extends Event = Event>(
     streamId: string,

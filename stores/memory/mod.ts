@@ -40,7 +40,7 @@ export * from "./event_store.ts";
 export * from "./command_log.ts";
 export * from "./checkpoint_store.ts";
 export * from "./snapshot_store.ts";
-export * from "./projection_store.ts";
+export * from "./document_store.ts";
 
 /**
  * The memory stores, as {@linkcode openMemoryStores} returns them.

@@ -4,12 +4,8 @@
  * @module
  */
 
-import {
-  assertValidSnapshot,
-  type Snapshot,
-  type SnapshotStore,
-  StoreClosedError,
-} from "../../mod.ts";
+import { type Snapshot, type SnapshotStore, StoreClosedError } from "../../mod.ts";
+import { assertValidSnapshot } from "../../src/store_kit/mod.ts";
 import { cloneData } from "./clone.ts";
 import { settle } from "./settle.ts";
 

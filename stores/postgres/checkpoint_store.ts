@@ -7,11 +7,8 @@
 import { guardDriverCrash } from "./driver_guard.ts";
 import { DEFAULT_CALL_TIMEOUT_MS, guardedSql } from "./guard.ts";
 import type { Sql } from "postgres";
-import {
-  assertValidCheckpoint,
-  type CheckpointStore,
-  StoreClosedError,
-} from "../../mod.ts";
+import { type CheckpointStore, StoreClosedError } from "../../mod.ts";
+import { assertValidCheckpoint } from "../../src/store_kit/mod.ts";
 import { migrate } from "./schema.ts";
 
 /**

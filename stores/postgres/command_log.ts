@@ -8,18 +8,20 @@ import { guardDriverCrash } from "./driver_guard.ts";
 import { DEFAULT_CALL_TIMEOUT_MS, guardedSql } from "./guard.ts";
 import type { Sql } from "postgres";
 import {
-  assertValidCommandRecord,
   CommandAlreadyRecordedError,
   type CommandLogStore,
   type CommandPage,
   type CommandQuery,
-  commandQueryLimit,
   type CommandRecord,
+  StoreClosedError,
+} from "../../mod.ts";
+import {
+  assertValidCommandRecord,
+  commandQueryLimit,
   decodeCommandCursor,
   encodeCommandCursor,
   retriedRecord,
-  StoreClosedError,
-} from "../../mod.ts";
+} from "../../src/store_kit/mod.ts";
 import {
   commandRecordColumns,
   type CommandRow,

@@ -5,12 +5,8 @@
  * @module
  */
 
-import {
-  type CommandRecord,
-  type CommandRecordError,
-  type CommandStatus,
-  storableRecord,
-} from "../../mod.ts";
+import type { CommandRecord, CommandRecordError, CommandStatus } from "../../mod.ts";
+import { storableRecord } from "../../src/store_kit/mod.ts";
 
 /** The columns a record fills, in the order of {@linkcode recordParameters}. */
 export const commandRecordColumns =

@@ -18,6 +18,25 @@ import {
   type AppendNotifier,
   type AppendOptions,
   type AppendResult,
+  type Clock,
+  CommandAlreadyRecordedError,
+  type CommandRecord,
+  CommitUnknownError,
+  ConcurrencyError,
+  type Event,
+  EventDecodeError,
+  type EventStore,
+  type ExpectedVersion,
+  type InlineProjections,
+  type NewEvent,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  type RecordedEvent,
+  StoreClosedError,
+  type StreamAppend,
+  systemClock,
+} from "../../mod.ts";
+import {
   assertStreamSequence,
   assertValidProjections,
   assertValidReadAllOptions,
@@ -25,33 +44,16 @@ import {
   assertValidStreamId,
   checkAppends,
   checkExpectedVersion,
-  type Clock,
-  CommandAlreadyRecordedError,
-  type CommandRecord,
-  CommitUnknownError,
-  ConcurrencyError,
-  DuplicateEventIdError,
-  type Event,
-  EventDecodeError,
-  type EventStore,
-  type ExpectedVersion,
-  type InlineProjections,
-  type NewEvent,
   planAppend,
-  type ReadAllOptions,
-  type ReadStreamOptions,
-  type RecordedEvent,
-  StoreClosedError,
+  retriedAppend,
   storedEventProblem,
-  type StreamAppend,
-  systemClock,
   toProjectedEvent,
-} from "../../mod.ts";
+} from "../../src/store_kit/mod.ts";
 import type { PostgresCommandLog } from "./command_log.ts";
-import type { PostgresProjectionStore } from "./projection_store.ts";
+import type { PostgresDocumentStore } from "./document_store.ts";
 import { commandRecordColumns, recordCasts, recordParameters } from "./command_rows.ts";
 import { migrate, PER_TRANSACTION } from "./schema.ts";
-import { ThrottledSignal } from "../throttled_signal.ts";
+import { ThrottledSignal } from "../../src/store_kit/throttled_signal.ts";
 import { whileActive } from "./idle_exit.ts";
 
 /**
@@ -92,7 +94,7 @@ export interface PostgresEventStoreOptions {
    * store must use the same pool and schema). An append that writes then
    * takes a transaction of a few statements instead of one statement.
    */
-  readonly inlineProjections?: InlineProjections<PostgresProjectionStore>;
+  readonly inlineProjections?: InlineProjections<PostgresDocumentStore>;
   /**
    * The shortest time, in milliseconds, between two NOTIFYs this store sends
    * to followers in other processes (default 10). The first append after a
@@ -181,7 +183,7 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
   readonly #clock: Clock;
   readonly #statements = new Map<string, string>();
   readonly #waiters = new Set<() => void>();
-  readonly #inline?: InlineProjections<PostgresProjectionStore>;
+  readonly #inline?: InlineProjections<PostgresDocumentStore>;
   /** Results of appends resent with known event ids: nothing was written. */
   readonly #replayed = new WeakSet<AppendResult>();
   #listening?: Promise<{ unlisten(): Promise<void> }>;
@@ -319,16 +321,14 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
     given: readonly StreamAppend<E>[],
     options: Pick<AppendOptions, "commandRecord" | "signal">,
   ): Promise<AppendResult<E>[]> {
-    const appends = checkAppends(given).appends as readonly StreamAppend<E>[];
+    const appends = checkAppends(given, {
+      commandRecord: options.commandRecord,
+      commandLog: this.commandLog,
+    }).appends as readonly StreamAppend<E>[];
     for (const append of appends) {
       if (append.events.length >= PER_TRANSACTION) {
         throw new RangeError(`An append holds at most ${PER_TRANSACTION - 1} events`);
       }
-    }
-    if (options.commandRecord && !this.commandLog) {
-      throw new TypeError(
-        "This store has no command log to commit a command record with",
-      );
     }
     await this.#ready();
 
@@ -572,32 +572,11 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
   ): Promise<AppendResult<E>[] | undefined> {
     const given = appends.flatMap((a) => a.events.map((e) => e.id));
     const rows = await this.#sql.unsafe<EventRow[]>(
-      `select ${EVENT_COLUMNS} from ${this.#schema}.events where event_id = any($1::text[])
-       order by events.position`,
+      `select ${EVENT_COLUMNS} from ${this.#schema}.events where event_id = any($1::text[])`,
       [given.filter((id) => id !== undefined)] as never[],
     );
-    if (rows.length === 0) return undefined;
-    const byId = new Map(rows.map((row) => [row.event_id, row]));
-    const firstKnown = given.find((id) => id !== undefined && byId.has(id)) ?? "?";
-    return appends.map((append) => {
-      const events = append.events.map((event) => {
-        const row = event.id === undefined ? undefined : byId.get(event.id);
-        if (!row || row.stream_id !== append.streamId || row.type !== event.type) {
-          throw new DuplicateEventIdError(firstKnown);
-        }
-        return decode<E>(row);
-      });
-      events.forEach((event, i) => {
-        if (i > 0 && event.version !== events[i - 1].version + 1) {
-          throw new DuplicateEventIdError(firstKnown);
-        }
-      });
-      return {
-        streamId: append.streamId,
-        nextExpectedVersion: events.at(-1)?.version ?? 0,
-        events,
-      };
-    });
+    const byId = new Map(rows.map((row) => [row.event_id, decode<E>(row)]));
+    return retriedAppend(appends, (id) => byId.get(id));
   }
 
   async #version(sql: Queryable, streamId: string): Promise<number> {

@@ -31,7 +31,7 @@ export { PostgresCommandLog, type PostgresCommandLogOptions } from "./command_lo
 export * from "./checkpoint_store.ts";
 export * from "./snapshot_store.ts";
 export * from "./consumer_lock.ts";
-export * from "./projection_store.ts";
+export * from "./document_store.ts";
 export { assertSchemaName } from "./schema.ts";
 export { PostgresCallTimeoutError } from "./guard.ts";
 import { DEFAULT_CALL_TIMEOUT_MS, healingPool } from "./guard.ts";

@@ -7,12 +7,8 @@
 import { guardDriverCrash } from "./driver_guard.ts";
 import { DEFAULT_CALL_TIMEOUT_MS, guardedSql } from "./guard.ts";
 import type { Sql } from "postgres";
-import {
-  assertValidSnapshot,
-  type Snapshot,
-  type SnapshotStore,
-  StoreClosedError,
-} from "../../mod.ts";
+import { type Snapshot, type SnapshotStore, StoreClosedError } from "../../mod.ts";
+import { assertValidSnapshot } from "../../src/store_kit/mod.ts";
 import { migrate } from "./schema.ts";
 
 /**

@@ -4,8 +4,8 @@
 import {
   IndexedDbCheckpointStore,
   IndexedDbCommandLog,
+  IndexedDbDocumentStore,
   IndexedDbEventStore,
-  IndexedDbProjectionStore,
   IndexedDbSnapshotStore,
   VerdictDatabase,
 } from "@verdict/verdict/indexeddb";
@@ -71,7 +71,7 @@ const suites: [string, ContractCase[]][] = [
       return new IndexedDbEventStore({
         database,
         inlineProjections: {
-          store: new IndexedDbProjectionStore({ database }),
+          store: new IndexedDbDocumentStore({ database }),
           projections: [streamHeads],
         },
       });
@@ -81,7 +81,7 @@ const suites: [string, ContractCase[]][] = [
     "document projections",
     projectionContract((projections) => {
       const database = fresh();
-      const documents = new IndexedDbProjectionStore({ database });
+      const documents = new IndexedDbDocumentStore({ database });
       const events = new IndexedDbEventStore({
         database,
         inlineProjections: { store: documents, projections },

@@ -4,7 +4,7 @@
  * database beside a memory event store. Run by tests/dexie_test.ts and, in
  * real Chromium, by tests/browser/contract_page.ts.
  */
-import { DexieProjectionStore } from "@verdict/verdict/dexie";
+import { DexieDocumentStore } from "@verdict/verdict/dexie";
 import { MemoryEventStore } from "@verdict/verdict/memory";
 import { type ContractCase, projectionContract } from "@verdict/verdict/testing";
 
@@ -12,7 +12,7 @@ let databases = 0;
 
 export function dexieProjectionCases(prefix: string): ContractCase[] {
   return projectionContract(() => {
-    const documents = new DexieProjectionStore({ name: `${prefix}-${databases++}` });
+    const documents = new DexieDocumentStore({ name: `${prefix}-${databases++}` });
     const events = new MemoryEventStore();
     return {
       events,

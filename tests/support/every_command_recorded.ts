@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import {
-  ALTERED_PARTS_KEY,
   audit,
   CommandBus,
   type CommandLogStore,
@@ -8,6 +7,7 @@ import {
   deciderHandler,
   type EventStore,
 } from "@verdict/verdict";
+import { ALTERED_PARTS_KEY } from "@verdict/verdict/store-kit";
 
 type Note = { type: "Note"; data: { text: string } };
 

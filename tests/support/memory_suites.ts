@@ -6,8 +6,8 @@ import type { DocumentProjection } from "@verdict/verdict";
 import {
   MemoryCheckpointStore,
   MemoryCommandLog,
+  MemoryDocumentStore,
   MemoryEventStore,
-  MemoryProjectionStore,
   MemorySnapshotStore,
 } from "@verdict/verdict/memory";
 import {
@@ -36,7 +36,7 @@ export function memorySuites(): [string, ContractCase[]][] {
       eventStoreContract(() =>
         new MemoryEventStore({
           inlineProjections: {
-            store: new MemoryProjectionStore(),
+            store: new MemoryDocumentStore(),
             projections: [streamHeads],
           },
         })
@@ -45,7 +45,7 @@ export function memorySuites(): [string, ContractCase[]][] {
     [
       "memory projection store",
       projectionContract((projections: readonly DocumentProjection[]) => {
-        const documents = new MemoryProjectionStore();
+        const documents = new MemoryDocumentStore();
         const events = new MemoryEventStore({
           inlineProjections: { store: documents, projections },
         });

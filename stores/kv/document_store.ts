@@ -8,37 +8,39 @@
 import type { AtomicOperation, Kv, KvEntryMaybe, KvKey } from "./kv.ts";
 import { DEFAULT_BUSY_TIMEOUT_MS, whileBusy } from "./busy.ts";
 import {
+  type DocumentProjection,
+  type DocumentStore,
+  type Event,
+  type ListDocumentsOptions,
+  type ProjectionDocument,
+  type RecordedEvent,
+  StoreClosedError,
+} from "../../mod.ts";
+import {
   assertValidDocumentKey,
   assertValidListDocumentsOptions,
   type DocumentChange,
   type DocumentPlan,
-  type DocumentProjection,
-  type Event,
   eventsToApply,
-  type ListDocumentsOptions,
   planDocuments,
-  type ProjectionDocument,
-  type ProjectionStore,
-  type RecordedEvent,
-  StoreClosedError,
-} from "../../mod.ts";
+} from "../../src/store_kit/mod.ts";
 import { getManyStrong } from "./get_many.ts";
 import { KV_LIMITS, KvBudget, KvLimitError } from "./limits.ts";
 
 /**
- * Options of {@linkcode KvProjectionStore}.
+ * Options of {@linkcode KvDocumentStore}.
  *
  * @example
  * ```ts
- * import { KvProjectionStore, type KvProjectionStoreOptions } from "@verdict/verdict/kv";
+ * import { KvDocumentStore, type KvDocumentStoreOptions } from "@verdict/verdict/kv";
  *
  * const kv = await Deno.openKv(":memory:");
- * const options: KvProjectionStoreOptions = { prefix: ["billing"], ownsKv: true };
- * const documents = new KvProjectionStore(kv, options);
+ * const options: KvDocumentStoreOptions = { prefix: ["billing"], ownsKv: true };
+ * const documents = new KvDocumentStore(kv, options);
  * await documents.close();
  * ```
  */
-export interface KvProjectionStoreOptions {
+export interface KvDocumentStoreOptions {
   /** The key prefix (default `["verdict"]`). */
   readonly prefix?: KvKey;
   /** Close the KV handle when the store closes (default false). */
@@ -67,11 +69,11 @@ const MAX_APPLY_ATTEMPTS = 100;
  *
  * @example
  * ```ts
- * import { KvEventStore, KvProjectionStore } from "@verdict/verdict/kv";
+ * import { KvEventStore, KvDocumentStore } from "@verdict/verdict/kv";
  * import assert from "node:assert/strict";
  *
  * const kv = await Deno.openKv(":memory:");
- * const documents = new KvProjectionStore(kv);
+ * const documents = new KvDocumentStore(kv);
  * const store = new KvEventStore(kv, {
  *   ownsKv: true,
  *   inlineProjections: {
@@ -88,14 +90,14 @@ const MAX_APPLY_ATTEMPTS = 100;
  * await store.close();
  * ```
  */
-export class KvProjectionStore implements ProjectionStore {
+export class KvDocumentStore implements DocumentStore {
   readonly #kv: Kv;
   readonly #prefix: KvKey;
   readonly #ownsKv: boolean;
   #closed = false;
 
   /** Creates a projection store over a KV handle. */
-  constructor(kv: Kv, options: KvProjectionStoreOptions = {}) {
+  constructor(kv: Kv, options: KvDocumentStoreOptions = {}) {
     this.#kv = kv;
     this.#prefix = options.prefix ?? ["verdict"];
     this.#ownsKv = options.ownsKv ?? false;
@@ -392,3 +394,34 @@ export class KvProjectionStore implements ProjectionStore {
     if (this.#closed) throw new StoreClosedError("Deno KV projection store");
   }
 }
+
+/**
+ * The old name of {@linkcode KvDocumentStore}.
+ *
+ * @deprecated Use {@linkcode KvDocumentStore}; this alias goes in 1.0.
+ *
+ * @example
+ * ```ts
+ * import { KvDocumentStore, KvProjectionStore } from "@verdict/verdict/kv";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(KvProjectionStore, KvDocumentStore);
+ * ```
+ */
+export const KvProjectionStore: typeof KvDocumentStore = KvDocumentStore;
+/** The old name of {@linkcode KvDocumentStore}. @deprecated Use {@linkcode KvDocumentStore}. */
+export type KvProjectionStore = KvDocumentStore;
+
+/**
+ * The old name of {@linkcode KvDocumentStoreOptions}.
+ *
+ * @deprecated Use {@linkcode KvDocumentStoreOptions}; this alias goes in 1.0.
+ *
+ * @example
+ * ```ts
+ * import type { KvDocumentStoreOptions, KvProjectionStoreOptions } from "@verdict/verdict/kv";
+ *
+ * const same = (options: KvProjectionStoreOptions): KvDocumentStoreOptions => options;
+ * ```
+ */
+export type KvProjectionStoreOptions = KvDocumentStoreOptions;

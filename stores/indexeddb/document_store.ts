@@ -7,19 +7,21 @@
 
 import type { IDBPObjectStore, StoreNames } from "idb";
 import {
-  assertValidDocumentKey,
-  assertValidListDocumentsOptions,
   type DocumentProjection,
+  type DocumentStore,
   type Event,
-  eventsToApply,
   type ListDocumentsOptions,
-  planDocuments,
   type ProjectedEvent,
   type ProjectionDocument,
-  type ProjectionStore,
   type RecordedEvent,
   StoreClosedError,
 } from "../../mod.ts";
+import {
+  assertValidDocumentKey,
+  assertValidListDocumentsOptions,
+  eventsToApply,
+  planDocuments,
+} from "../../src/store_kit/mod.ts";
 import type { IndexedDbStoreOptions } from "./command_log.ts";
 import {
   translateStorageError,
@@ -56,13 +58,13 @@ function projectionRange(projection: string, after?: string): IDBKeyRange {
  * import "fake-indexeddb/auto";
  * import {
  *   IndexedDbEventStore,
- *   IndexedDbProjectionStore,
+ *   IndexedDbDocumentStore,
  *   VerdictDatabase,
  * } from "@verdict/verdict/indexeddb";
  * import assert from "node:assert/strict";
  *
  * const database = new VerdictDatabase("example-projections");
- * const documents = new IndexedDbProjectionStore({ database });
+ * const documents = new IndexedDbDocumentStore({ database });
  * const store = new IndexedDbEventStore({
  *   database,
  *   inlineProjections: {
@@ -79,7 +81,7 @@ function projectionRange(projection: string, after?: string): IDBKeyRange {
  * await store.close();
  * ```
  */
-export class IndexedDbProjectionStore implements ProjectionStore {
+export class IndexedDbDocumentStore implements DocumentStore {
   readonly #database: VerdictDatabase;
   #closed = false;
 
@@ -232,3 +234,21 @@ async function abort(tx: { abort(): void; done: Promise<void> }): Promise<void> 
   }
   await tx.done.catch(() => {});
 }
+
+/**
+ * The old name of {@linkcode IndexedDbDocumentStore}.
+ *
+ * @deprecated Use {@linkcode IndexedDbDocumentStore}; this alias goes in 1.0.
+ *
+ * @example
+ * ```ts
+ * import { IndexedDbDocumentStore, IndexedDbProjectionStore } from "@verdict/verdict/indexeddb";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(IndexedDbProjectionStore, IndexedDbDocumentStore);
+ * ```
+ */
+export const IndexedDbProjectionStore: typeof IndexedDbDocumentStore =
+  IndexedDbDocumentStore;
+/** The old name of {@linkcode IndexedDbDocumentStore}. @deprecated Use {@linkcode IndexedDbDocumentStore}. */
+export type IndexedDbProjectionStore = IndexedDbDocumentStore;

@@ -9,39 +9,41 @@ import { guardDriverCrash } from "./driver_guard.ts";
 import { DEFAULT_CALL_TIMEOUT_MS, guardedSql } from "./guard.ts";
 import type { Sql, TransactionSql } from "postgres";
 import {
-  assertValidDocumentKey,
-  assertValidListDocumentsOptions,
   type DocumentProjection,
+  type DocumentStore,
   type Event,
-  eventsToApply,
   type ListDocumentsOptions,
-  planDocuments,
   type ProjectedEvent,
   type ProjectionDocument,
-  type ProjectionStore,
   type RecordedEvent,
   StoreClosedError,
 } from "../../mod.ts";
+import {
+  assertValidDocumentKey,
+  assertValidListDocumentsOptions,
+  eventsToApply,
+  planDocuments,
+} from "../../src/store_kit/mod.ts";
 import { migrate } from "./schema.ts";
 
 /**
- * Options of {@linkcode PostgresProjectionStore}.
+ * Options of {@linkcode PostgresDocumentStore}.
  *
  * @example
  * ```ts
  * import postgres from "postgres";
  * import {
- *   PostgresProjectionStore,
- *   type PostgresProjectionStoreOptions,
+ *   PostgresDocumentStore,
+ *   type PostgresDocumentStoreOptions,
  * } from "@verdict/verdict/postgres";
  *
  * const sql = postgres("postgres://app@127.0.0.1/app");
- * const options: PostgresProjectionStoreOptions = { schema: "billing" };
- * const documents = new PostgresProjectionStore(sql, options);
+ * const options: PostgresDocumentStoreOptions = { schema: "billing" };
+ * const documents = new PostgresDocumentStore(sql, options);
  * await sql.end();
  * ```
  */
-export interface PostgresProjectionStoreOptions {
+export interface PostgresDocumentStoreOptions {
   /** The schema (default `"verdict"`). */
   readonly schema?: string;
   /** Close the connection pool when the store closes (default false). */
@@ -69,10 +71,10 @@ export interface PostgresProjectionStoreOptions {
  * @example
  * ```ts ignore
  * import postgres from "postgres";
- * import { PostgresEventStore, PostgresProjectionStore } from "@verdict/verdict/postgres";
+ * import { PostgresEventStore, PostgresDocumentStore } from "@verdict/verdict/postgres";
  *
  * const sql = postgres(Deno.env.get("DATABASE_URL")!, { max: 16 });
- * const documents = new PostgresProjectionStore(sql, { schema: "bank" });
+ * const documents = new PostgresDocumentStore(sql, { schema: "bank" });
  * const store = new PostgresEventStore(sql, {
  *   schema: "bank",
  *   inlineProjections: {
@@ -90,7 +92,7 @@ export interface PostgresProjectionStoreOptions {
  * await sql.end();
  * ```
  */
-export class PostgresProjectionStore implements ProjectionStore {
+export class PostgresDocumentStore implements DocumentStore {
   readonly #sql: Sql;
   /** The pool as given: what `sharesDatabase` compares. */
   readonly #raw: Sql;
@@ -99,7 +101,7 @@ export class PostgresProjectionStore implements ProjectionStore {
   #closed = false;
 
   /** Creates a projection store on a postgres.js connection pool. */
-  constructor(sql: Sql, options: PostgresProjectionStoreOptions = {}) {
+  constructor(sql: Sql, options: PostgresDocumentStoreOptions = {}) {
     this.#raw = sql;
     guardDriverCrash();
     this.#sql = guardedSql(sql, options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS);
@@ -297,3 +299,35 @@ function documentJson(
   }
   return text;
 }
+
+/**
+ * The old name of {@linkcode PostgresDocumentStore}.
+ *
+ * @deprecated Use {@linkcode PostgresDocumentStore}; this alias goes in 1.0.
+ *
+ * @example
+ * ```ts
+ * import { PostgresDocumentStore, PostgresProjectionStore } from "@verdict/verdict/postgres";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(PostgresProjectionStore, PostgresDocumentStore);
+ * ```
+ */
+export const PostgresProjectionStore: typeof PostgresDocumentStore =
+  PostgresDocumentStore;
+/** The old name of {@linkcode PostgresDocumentStore}. @deprecated Use {@linkcode PostgresDocumentStore}. */
+export type PostgresProjectionStore = PostgresDocumentStore;
+
+/**
+ * The old name of {@linkcode PostgresDocumentStoreOptions}.
+ *
+ * @deprecated Use {@linkcode PostgresDocumentStoreOptions}; this alias goes in 1.0.
+ *
+ * @example
+ * ```ts
+ * import type { PostgresDocumentStoreOptions, PostgresProjectionStoreOptions } from "@verdict/verdict/postgres";
+ *
+ * const same = (options: PostgresProjectionStoreOptions): PostgresDocumentStoreOptions => options;
+ * ```
+ */
+export type PostgresProjectionStoreOptions = PostgresDocumentStoreOptions;

@@ -2,13 +2,30 @@
  * A wake-up signal to followers elsewhere (other processes, other tabs),
  * sent at most once per interval: the first request after a quiet spell
  * sends at once, later requests within the interval share one send at its
- * end, and a send still in flight holds the next one back. Internal to the
- * stores (PostgreSQL's NOTIFY, IndexedDB's BroadcastChannel message).
+ * end, and a send still in flight holds the next one back. PostgreSQL's
+ * NOTIFY and IndexedDB's BroadcastChannel message are sent through one.
  *
  * @module
  */
 
-/** Throttles a signal; see the module documentation. */
+/**
+ * Throttles a signal; see the module documentation.
+ *
+ * @example Three requests, two sends
+ * ```ts
+ * import { ThrottledSignal } from "@verdict/verdict/store-kit";
+ * import assert from "node:assert/strict";
+ *
+ * let sent = 0;
+ * const signal = new ThrottledSignal("notifyIntervalMs", 60_000, () => void sent++);
+ * signal.request();
+ * signal.request();
+ * signal.request();
+ * assert.equal(sent, 1); // the first at once; the others wait for the interval
+ * await signal.close(); // which sends the held one now
+ * assert.equal(sent, 2);
+ * ```
+ */
 export class ThrottledSignal {
   readonly #interval: number;
   readonly #send: () => Promise<unknown> | void;
@@ -19,6 +36,9 @@ export class ThrottledSignal {
   #closed = false;
 
   /**
+   * A signal sent through `send`, at most once per `interval`.
+   *
+   * @param option the name of the setting `interval` comes from, for the error
    * @param interval the shortest time between two sends, in ms (0: after
    *   every request, one at a time); `option` names it in the error
    * @param send sends one signal; its failure is ignored (followers poll)

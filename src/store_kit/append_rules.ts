@@ -12,7 +12,7 @@ import {
   InvalidIdError,
   StreamNotFoundError,
   UnstorableDataError,
-} from "./errors.ts";
+} from "../errors.ts";
 import {
   idProblem,
   jsonProblem,
@@ -24,10 +24,10 @@ import type {
   ReadAllOptions,
   ReadStreamOptions,
   StreamAppend,
-} from "./event_store.ts";
-import type { CommandRecord } from "./command_record.ts";
-import type { NewEvent } from "./event.ts";
-import { uuidv7 } from "./uuid.ts";
+} from "../event_store.ts";
+import type { CommandRecord } from "../command_log.ts";
+import type { NewEvent } from "../event.ts";
+import { uuidv7 } from "../uuid.ts";
 
 /**
  * Throws an {@linkcode InvalidIdError} unless `streamId` keeps the id rule of
@@ -36,7 +36,8 @@ import { uuidv7 } from "./uuid.ts";
  *
  * @example
  * ```ts
- * import { assertValidStreamId, InvalidIdError } from "@verdict/verdict";
+ * import { InvalidIdError } from "@verdict/verdict";
+ * import { assertValidStreamId } from "@verdict/verdict/store-kit";
  * import assert from "node:assert/strict";
  *
  * assertValidStreamId("account-1");
@@ -55,7 +56,7 @@ export function assertValidStreamId(streamId: unknown): asserts streamId is stri
  *
  * @example
  * ```ts
- * import { assertValidExpectedVersion } from "@verdict/verdict";
+ * import { assertValidExpectedVersion } from "@verdict/verdict/store-kit";
  * import assert from "node:assert/strict";
  *
  * assertValidExpectedVersion("no_stream");
@@ -91,7 +92,8 @@ export function assertValidExpectedVersion(
  *
  * @example
  * ```ts
- * import { assertValidEvents, InvalidIdError, UnstorableDataError } from "@verdict/verdict";
+ * import { InvalidIdError, UnstorableDataError } from "@verdict/verdict";
+ * import { assertValidEvents } from "@verdict/verdict/store-kit";
  * import assert from "node:assert/strict";
  *
  * assertValidEvents([{ type: "Opened", data: {} }]);
@@ -205,7 +207,8 @@ function checkEvents(
  *
  * @example
  * ```ts
- * import { checkExpectedVersion, ConcurrencyError } from "@verdict/verdict";
+ * import { ConcurrencyError } from "@verdict/verdict";
+ * import { checkExpectedVersion } from "@verdict/verdict/store-kit";
  * import assert from "node:assert/strict";
  *
  * checkExpectedVersion("s", "any", 7);
@@ -241,7 +244,7 @@ export function checkExpectedVersion(
  *
  * @example
  * ```ts
- * import { assertValidReadStreamOptions } from "@verdict/verdict";
+ * import { assertValidReadStreamOptions } from "@verdict/verdict/store-kit";
  * import assert from "node:assert/strict";
  *
  * assertValidReadStreamOptions({ from: 1, limit: 10 });
@@ -272,7 +275,7 @@ export function assertValidReadStreamOptions(
  *
  * @example
  * ```ts
- * import { assertValidReadAllOptions } from "@verdict/verdict";
+ * import { assertValidReadAllOptions } from "@verdict/verdict/store-kit";
  * import assert from "node:assert/strict";
  *
  * assertValidReadAllOptions({ after: 0, limit: 100 });
@@ -319,7 +322,7 @@ function describe(value: unknown): string {
  *
  * @example
  * ```ts
- * import { assertValidAppends } from "@verdict/verdict";
+ * import { assertValidAppends } from "@verdict/verdict/store-kit";
  * import assert from "node:assert/strict";
  *
  * const given = assertValidAppends([
@@ -344,7 +347,7 @@ export function assertValidAppends(appends: readonly StreamAppend[]): number {
  *
  * @example
  * ```ts
- * import { type CheckedAppends, checkAppends } from "@verdict/verdict";
+ * import { type CheckedAppends, checkAppends } from "@verdict/verdict/store-kit";
  * import assert from "node:assert/strict";
  *
  * const checked: CheckedAppends = checkAppends([
@@ -368,7 +371,7 @@ export interface CheckedAppends {
  *
  * @example A store that checks data itself, as it copies it
  * ```ts
- * import { checkAppends, type CheckAppendsOptions } from "@verdict/verdict";
+ * import { checkAppends, type CheckAppendsOptions } from "@verdict/verdict/store-kit";
  *
  * const options: CheckAppendsOptions = { data: false };
  * checkAppends([{ streamId: "s", events: [{ type: "A", data: {} }] }], options);
@@ -381,6 +384,14 @@ export interface CheckAppendsOptions {
    * them in the same walk as its copy (`copyJson`), before its first write.
    */
   readonly data?: boolean;
+  /** The append's `commandRecord`, if it has one. */
+  readonly commandRecord?: AppendOptions["commandRecord"];
+  /**
+   * The store's command log: an append with a `commandRecord` on a store
+   * without one is refused with a `TypeError`, as there is nothing to commit
+   * the record with.
+   */
+  readonly commandLog?: unknown;
 }
 
 /**
@@ -392,7 +403,8 @@ export interface CheckAppendsOptions {
  *
  * @example
  * ```ts
- * import { checkAppends, UnstorableDataError } from "@verdict/verdict";
+ * import { UnstorableDataError } from "@verdict/verdict";
+ * import { checkAppends } from "@verdict/verdict/store-kit";
  * import assert from "node:assert/strict";
  *
  * const { givenIds } = checkAppends([{ streamId: "s", events: [{ id: "e-1", type: "A", data: 1 }] }]);
@@ -439,6 +451,9 @@ export function checkAppends(
     dropsUndefined ||= checked.dropsUndefined;
     assertValidExpectedVersion(append.expectedVersion ?? "any");
   }
+  if (options.commandRecord && !options.commandLog) {
+    throw new TypeError("This store has no command log to commit a command record with");
+  }
   if (!dropsUndefined) return { appends, givenIds };
   return {
     givenIds,
@@ -463,7 +478,7 @@ export function checkAppends(
  *
  * @example
  * ```ts
- * import { planAppend } from "@verdict/verdict";
+ * import { planAppend } from "@verdict/verdict/store-kit";
  * import assert from "node:assert/strict";
  *
  * const { ids, record } = planAppend(

@@ -6,13 +6,14 @@
  * @module
  */
 
-import { type Clock, systemClock } from "./clock.ts";
-import type { Event } from "./event.ts";
-import type { EventStore } from "./event_store.ts";
-import type { DocumentProjection, ProjectionStore } from "./document_projection.ts";
+import { type Clock, systemClock } from "../clock.ts";
+import type { Event } from "../event.ts";
+import type { EventStore } from "../event_store.ts";
+import type { DocumentStore } from "../document_store.ts";
+import type { DocumentProjection } from "./document_projection.ts";
 import type { RebuildProgress } from "./projection.ts";
-import type { SubscriptionStatus } from "./durable_subscription.ts";
-import { waitForMoreEvents } from "./wait_for_events.ts";
+import type { SubscriptionStatus } from "./subscription.ts";
+import { waitForMoreEvents } from "./_wait_for_events.ts";
 
 /**
  * Options of {@linkcode DocumentProjectionRunner}.
@@ -20,11 +21,11 @@ import { waitForMoreEvents } from "./wait_for_events.ts";
  * @example
  * ```ts
  * import type { DocumentProjectionRunnerOptions } from "@verdict/verdict";
- * import { MemoryEventStore, MemoryProjectionStore } from "@verdict/verdict/memory";
+ * import { MemoryEventStore, MemoryDocumentStore } from "@verdict/verdict/memory";
  *
  * const options: DocumentProjectionRunnerOptions = {
  *   store: new MemoryEventStore(),
- *   documents: new MemoryProjectionStore(),
+ *   documents: new MemoryDocumentStore(),
  *   projection: { name: "noop", documentId: () => undefined, evolve: () => undefined },
  *   batchSize: 200,
  * };
@@ -36,7 +37,7 @@ export interface DocumentProjectionRunnerOptions<E extends Event = Event> {
   /** Where the events are. */
   readonly store: EventStore;
   /** Where the documents and the projection's position are kept. */
-  readonly documents: ProjectionStore;
+  readonly documents: DocumentStore;
   /** Events read and committed per batch (default 500). */
   readonly batchSize?: number;
   /** How often to look for new events when the store cannot notify, in ms (default 500). */
@@ -49,7 +50,7 @@ export interface DocumentProjectionRunnerOptions<E extends Event = Event> {
  * Runs a {@linkcode DocumentProjection} asynchronously: reads the log after
  * the projection's position, and commits every batch — documents and
  * position — in one transaction of the projection store
- * ({@linkcode ProjectionStore.apply}). A stop or a crash at any moment
+ * ({@linkcode DocumentStore.apply}). A stop or a crash at any moment
  * leaves the documents exactly as of the last committed batch, so a restart
  * neither loses nor repeats an event, and two runners of one projection (in
  * two processes, say) cannot apply an event twice.
@@ -60,11 +61,11 @@ export interface DocumentProjectionRunnerOptions<E extends Event = Event> {
  * @example Balances kept off the write path
  * ```ts
  * import { DocumentProjectionRunner } from "@verdict/verdict";
- * import { MemoryEventStore, MemoryProjectionStore } from "@verdict/verdict/memory";
+ * import { MemoryEventStore, MemoryDocumentStore } from "@verdict/verdict/memory";
  * import assert from "node:assert/strict";
  *
  * const store = new MemoryEventStore();
- * const documents = new MemoryProjectionStore();
+ * const documents = new MemoryDocumentStore();
  * const runner = new DocumentProjectionRunner<{ type: "Deposited"; data: { amount: number } }>({
  *   store,
  *   documents,

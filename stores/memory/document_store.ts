@@ -5,19 +5,21 @@
  */
 
 import {
-  assertValidDocumentKey,
-  assertValidListDocumentsOptions,
   type DocumentProjection,
+  type DocumentStore,
   type Event,
-  eventsToApply,
   type ListDocumentsOptions,
-  planDocuments,
   type ProjectedEvent,
   type ProjectionDocument,
-  type ProjectionStore,
   type RecordedEvent,
   StoreClosedError,
 } from "../../mod.ts";
+import {
+  assertValidDocumentKey,
+  assertValidListDocumentsOptions,
+  eventsToApply,
+  planDocuments,
+} from "../../src/store_kit/mod.ts";
 import { cloneData } from "./clone.ts";
 import { settle } from "./settle.ts";
 
@@ -28,10 +30,10 @@ import { settle } from "./settle.ts";
  *
  * @example An inline projection, read back
  * ```ts
- * import { MemoryEventStore, MemoryProjectionStore } from "@verdict/verdict/memory";
+ * import { MemoryEventStore, MemoryDocumentStore } from "@verdict/verdict/memory";
  * import assert from "node:assert/strict";
  *
- * const documents = new MemoryProjectionStore();
+ * const documents = new MemoryDocumentStore();
  * const store = new MemoryEventStore({
  *   inlineProjections: {
  *     store: documents,
@@ -47,7 +49,7 @@ import { settle } from "./settle.ts";
  * assert.deepEqual(await documents.get("owners", "account-1"), { owner: "Ada" });
  * ```
  */
-export class MemoryProjectionStore implements ProjectionStore {
+export class MemoryDocumentStore implements DocumentStore {
   readonly #documents = new Map<string, Map<string, unknown>>();
   readonly #positions = new Map<string, number>();
   #closed = false;
@@ -157,3 +159,20 @@ export class MemoryProjectionStore implements ProjectionStore {
     if (this.#closed) throw new StoreClosedError("memory projection store");
   }
 }
+
+/**
+ * The old name of {@linkcode MemoryDocumentStore}.
+ *
+ * @deprecated Use {@linkcode MemoryDocumentStore}; this alias goes in 1.0.
+ *
+ * @example
+ * ```ts
+ * import { MemoryDocumentStore, MemoryProjectionStore } from "@verdict/verdict/memory";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(MemoryProjectionStore, MemoryDocumentStore);
+ * ```
+ */
+export const MemoryProjectionStore: typeof MemoryDocumentStore = MemoryDocumentStore;
+/** The old name of {@linkcode MemoryDocumentStore}. @deprecated Use {@linkcode MemoryDocumentStore}. */
+export type MemoryProjectionStore = MemoryDocumentStore;

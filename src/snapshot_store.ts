@@ -95,7 +95,7 @@ export interface SnapshotPolicy {
  *
  * @example
  * ```ts
- * import { assertValidSnapshot } from "@verdict/verdict";
+ * import { assertValidSnapshot } from "@verdict/verdict/store-kit";
  * import assert from "node:assert/strict";
  *
  * assert.throws(

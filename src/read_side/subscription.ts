@@ -5,13 +5,14 @@
  * @module
  */
 
-import { type Clock, systemClock } from "./clock.ts";
-import type { Event, RecordedEvent } from "./event.ts";
-import type { EventStore } from "./event_store.ts";
-import { EventDecodeError } from "./errors.ts";
-import { backoffDelay, resolveRetryPolicy, type RetryPolicy } from "./retry.ts";
-import type { CheckpointStore } from "./subscription.ts";
-import { waitForMoreEvents } from "./wait_for_events.ts";
+import type { ConsumerLock } from "../consumer_lock.ts";
+import { type Clock, systemClock } from "../clock.ts";
+import type { Event, RecordedEvent } from "../event.ts";
+import type { EventStore } from "../event_store.ts";
+import { EventDecodeError } from "../errors.ts";
+import { backoffDelay, resolveRetryPolicy, type RetryPolicy } from "../retry.ts";
+import type { CheckpointStore } from "../checkpoint_store.ts";
+import { waitForMoreEvents } from "./_wait_for_events.ts";
 
 /**
  * An event a subscription gave up on, with why.
@@ -38,30 +39,6 @@ export interface DeadLetter {
   readonly error: unknown;
   /** How many times it tried. */
   readonly attempts: number;
-}
-
-/**
- * Makes a subscription the only active consumer of its name across
- * processes: `acquire` resolves once this process holds the name (the
- * others wait), and the returned function releases it.
- *
- * @example A lock for one process only
- * ```ts
- * import type { ConsumerLock } from "@verdict/verdict";
- *
- * const held = new Set<string>();
- * const inProcess: ConsumerLock = {
- *   acquire: async (name) => {
- *     while (held.has(name)) await new Promise((r) => setTimeout(r, 10));
- *     held.add(name);
- *     return async () => void held.delete(name);
- *   },
- * };
- * ```
- */
-export interface ConsumerLock {
-  /** Resolves with a release function once the name is held; rejects if `signal` aborts first. */
-  acquire(name: string, signal: AbortSignal): Promise<() => Promise<void>>;
 }
 
 /**

@@ -5,10 +5,10 @@
  * @module
  */
 
-import type { Event, RecordedEvent } from "./event.ts";
-import type { EventStore } from "./event_store.ts";
-import { Subscription, type SubscriptionOptions } from "./durable_subscription.ts";
-import type { CheckpointStore } from "./subscription.ts";
+import type { Event, RecordedEvent } from "../event.ts";
+import type { EventStore } from "../event_store.ts";
+import { Subscription, type SubscriptionOptions } from "./subscription.ts";
+import type { CheckpointStore } from "../checkpoint_store.ts";
 
 /**
  * A read model fed by events.

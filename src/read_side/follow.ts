@@ -5,11 +5,11 @@
  * @module
  */
 
-import type { Clock } from "./clock.ts";
-import { systemClock } from "./clock.ts";
-import type { Event, RecordedEvent } from "./event.ts";
-import type { EventStore } from "./event_store.ts";
-import { waitForMoreEvents } from "./wait_for_events.ts";
+import type { Clock } from "../clock.ts";
+import { systemClock } from "../clock.ts";
+import type { Event, RecordedEvent } from "../event.ts";
+import type { EventStore } from "../event_store.ts";
+import { waitForMoreEvents } from "./_wait_for_events.ts";
 
 /**
  * Options of {@linkcode follow}.
@@ -99,29 +99,4 @@ export async function* follow<E extends Event = Event>(
     // Caught up: wait for a notification or the next poll, whichever first.
     await waitForMoreEvents(store, checkpoint, pollIntervalMs, clock, signal);
   }
-}
-
-/**
- * Where followers keep their checkpoints: the last global position each
- * named consumer has handled.
- *
- * @example
- * ```ts
- * import type { CheckpointStore } from "@verdict/verdict";
- * import { MemoryCheckpointStore } from "@verdict/verdict/memory";
- * import assert from "node:assert/strict";
- *
- * const checkpoints: CheckpointStore = new MemoryCheckpointStore();
- * assert.equal(await checkpoints.load("balances"), 0);
- * await checkpoints.save("balances", 42);
- * assert.equal(await checkpoints.load("balances"), 42);
- * ```
- */
-export interface CheckpointStore {
-  /** The consumer's last handled position, 0 when it has none. */
-  load(consumer: string): Promise<number>;
-  /** Records the consumer's last handled position. */
-  save(consumer: string, position: number): Promise<void>;
-  /** Releases the store's resources. */
-  close(): Promise<void>;
 }

@@ -6,8 +6,8 @@
  * @module
  */
 
-import type { Clock } from "./clock.ts";
-import type { AppendNotifier, EventStore } from "./event_store.ts";
+import type { Clock } from "../clock.ts";
+import type { AppendNotifier, EventStore } from "../event_store.ts";
 
 /** Resolves on new events after `position`, the next poll, or `signal` aborting. */
 export async function waitForMoreEvents(

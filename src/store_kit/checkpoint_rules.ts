@@ -10,7 +10,7 @@
  *
  * @example
  * ```ts
- * import { assertValidCheckpoint } from "@verdict/verdict";
+ * import { assertValidCheckpoint } from "@verdict/verdict/store-kit";
  * import assert from "node:assert/strict";
  *
  * assertValidCheckpoint("balances", 42);

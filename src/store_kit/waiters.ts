@@ -1,11 +1,28 @@
 /**
  * Followers waiting in this process for the next append, woken together.
- * Internal to the stores (Deno KV on a handle without a watch, IndexedDB).
+ * Deno KV (on a handle without a watch) and IndexedDB wake their followers
+ * with one.
  *
  * @module
  */
 
-/** A set of waiting followers; see the module documentation. */
+/**
+ * A set of waiting followers; see the module documentation.
+ *
+ * @example A follower woken by an append
+ * ```ts
+ * import { Waiters } from "@verdict/verdict/store-kit";
+ * import assert from "node:assert/strict";
+ *
+ * let appended = false;
+ * const waiters = new Waiters();
+ * const waiting = waiters.wait(new AbortController().signal, async () => appended);
+ * appended = true;
+ * waiters.wakeAll();
+ * await waiting;
+ * assert.equal(waiters.size, 0);
+ * ```
+ */
 export class Waiters {
   readonly #wakes = new Set<() => void>();
 

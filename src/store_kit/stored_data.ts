@@ -7,7 +7,7 @@
  * @module
  */
 
-import { EventDecodeError, MAX_ID_BYTES } from "./errors.ts";
+import { EventDecodeError, MAX_ID_BYTES } from "../errors.ts";
 
 /** Deeper nesting than this is refused (a guard against runaway recursion). */
 export const MAX_DATA_DEPTH = 256;
@@ -268,7 +268,7 @@ export function withoutUndefined<T>(value: T): T {
  *
  * @example
  * ```ts
- * import { storedEventProblem } from "@verdict/verdict";
+ * import { storedEventProblem } from "@verdict/verdict/store-kit";
  * import assert from "node:assert/strict";
  *
  * const whole = { id: "e-1", type: "A", data: {}, metadata: {}, version: 1 };
@@ -317,7 +317,8 @@ function describeStored(value: unknown): string {
  *
  * @example
  * ```ts
- * import { assertStreamSequence, EventDecodeError } from "@verdict/verdict";
+ * import { EventDecodeError } from "@verdict/verdict";
+ * import { assertStreamSequence } from "@verdict/verdict/store-kit";
  * import assert from "node:assert/strict";
  *
  * const at = (version: number) => ({ version });

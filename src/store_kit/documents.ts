@@ -1,209 +1,24 @@
 /**
- * Document projections: read models made of documents (one JSON value per
- * id) that a store keeps beside its events. The same projection runs
- * **inline** — inside the append's transaction, so the read model never lags
- * or diverges from the log — or **async**, on a runner that commits each
- * batch of documents together with the projection's position, so a restart
- * neither loses nor repeats an event.
+ * For store authors: how every store plans document projections the same
+ * way, and checks what it is given.
  *
  * @module
  */
 
-import type { Event, RecordedEvent } from "./event.ts";
-import type { StreamAppend } from "./event_store.ts";
-
-/**
- * What a document projection sees of an event: a recorded event without its
- * global position, which some stores (Deno KV) only learn when the append
- * commits — inline projections run before that.
- *
- * @example
- * ```ts
- * import type { ProjectedEvent } from "@verdict/verdict";
- *
- * const owner = (event: ProjectedEvent<{ type: "Opened"; data: { owner: string } }>) =>
- *   `${event.streamId}@${event.version}: ${event.data.owner}`;
- * ```
- */
-export type ProjectedEvent<E extends Event = Event> = E extends Event
-  ? Omit<RecordedEvent<E>, "position">
-  : never;
-
-/**
- * A read model of documents, kept per id. `documentId` says which
- * documents an event changes; `evolve` computes a document's next value from
- * its current one (`undefined` when it has none) and the event, and returns
- * `undefined` to delete it.
- *
- * Both must be pure and synchronous: an inline projection runs inside the
- * store's transaction (an IndexedDB transaction cannot wait for anything
- * else), and may be run again when a commit is retried. Documents are JSON
- * values. A projection runs either inline or async, not both.
- *
- * @example Balances per account
- * ```ts
- * import type { DocumentProjection } from "@verdict/verdict";
- *
- * type Money = { type: "Deposited" | "Withdrawn"; data: { amount: number } };
- * const balances: DocumentProjection<Money, { balance: number }> = {
- *   name: "balances",
- *   documentId: (event) => event.streamId,
- *   evolve: (account, event) => ({
- *     balance: (account?.balance ?? 0) +
- *       (event.type === "Deposited" ? event.data.amount : -event.data.amount),
- *   }),
- * };
- * ```
- */
-export interface DocumentProjection<E extends Event = Event, D = unknown> {
-  /** The projection's name: its documents and position are kept under it. */
-  readonly name: string;
-  /** The event types it reads (all when omitted). */
-  readonly eventTypes?: readonly string[];
-  /** The ids of the documents the event changes; `undefined` or `[]` for none. */
-  documentId(event: ProjectedEvent<E>): string | readonly string[] | undefined;
-  /** The document's next value; `undefined` deletes it. */
-  evolve(document: D | undefined, event: ProjectedEvent<E>, id: string): D | undefined;
-}
-
-/**
- * A document and its id, as {@linkcode ProjectionStore.list} returns them.
- *
- * @example
- * ```ts
- * import type { ProjectionDocument } from "@verdict/verdict";
- *
- * const row: ProjectionDocument<{ balance: number }> = {
- *   id: "account-1",
- *   document: { balance: 10 },
- * };
- * ```
- */
-export interface ProjectionDocument<D = unknown> {
-  /** The document's id. */
-  readonly id: string;
-  /** The document. */
-  readonly document: D;
-}
-
-/**
- * Options of {@linkcode ProjectionStore.list}: a page of documents in id
- * order (UTF-16 code unit order, as JavaScript compares strings).
- *
- * @example Every document, page by page
- * ```ts
- * import type { ListDocumentsOptions, ProjectionStore } from "@verdict/verdict";
- *
- * async function* everyDocument(documents: ProjectionStore, projection: string) {
- *   let options: ListDocumentsOptions = { limit: 100 };
- *   while (true) {
- *     const page = await documents.list(projection, options);
- *     yield* page;
- *     if (page.length < 100) return;
- *     options = { after: page[page.length - 1].id, limit: 100 };
- *   }
- * }
- * ```
- */
-export interface ListDocumentsOptions {
-  /** Only documents whose id sorts after this one. */
-  readonly after?: string;
-  /** At most this many documents (default: all). */
-  readonly limit?: number;
-}
-
-/**
- * Where document projections keep their documents: the read side of an
- * inline projection, and the whole of an async one. Each store has one in
- * the same database as its events (`MemoryProjectionStore`,
- * `KvProjectionStore`, `PostgresProjectionStore`,
- * `IndexedDbProjectionStore`); the contract suite in `./testing` checks
- * them.
- *
- * @example Read an inline projection's documents
- * ```ts
- * import type { DocumentProjection } from "@verdict/verdict";
- * import { MemoryEventStore, MemoryProjectionStore } from "@verdict/verdict/memory";
- * import assert from "node:assert/strict";
- *
- * const counts: DocumentProjection<{ type: "Clicked"; data: null }, number> = {
- *   name: "clicks",
- *   documentId: (event) => event.streamId,
- *   evolve: (count) => (count ?? 0) + 1,
- * };
- * const documents = new MemoryProjectionStore();
- * const store = new MemoryEventStore({
- *   inlineProjections: { store: documents, projections: [counts] },
- * });
- * await store.appendToStream("button-1", [{ type: "Clicked", data: null }]);
- * assert.equal(await documents.get("clicks", "button-1"), 1);
- * ```
- */
-export interface ProjectionStore {
-  /** A document of a projection, `undefined` when there is none. */
-  get<D = unknown>(projection: string, id: string): Promise<D | undefined>;
-
-  /** A projection's documents in id order. */
-  list<D = unknown>(
-    projection: string,
-    options?: ListDocumentsOptions,
-  ): Promise<ProjectionDocument<D>[]>;
-
-  /**
-   * The global position of the last event {@linkcode ProjectionStore.apply}
-   * applied for the projection (0 when none).
-   */
-  position(projection: string): Promise<number>;
-
-  /**
-   * Applies events, in global order, to the projection's documents and
-   * moves its position to the last event's, in one transaction. Events at
-   * or before the current position are skipped, so a batch delivered twice
-   * changes nothing the second time. If `evolve` throws, nothing changes.
-   */
-  apply<E extends Event = Event>(
-    projection: DocumentProjection<E>,
-    events: readonly RecordedEvent<E>[],
-  ): Promise<void>;
-
-  /** Deletes every document of the projection and moves its position back to 0. */
-  reset(projection: string): Promise<void>;
-
-  /** Releases the store's resources. */
-  close(): Promise<void>;
-}
-
-/**
- * The `inlineProjections` option of every event store: the projections to
- * run inside each append's transaction, and the store's projection store
- * (in the same database) that keeps their documents.
- *
- * @example
- * ```ts
- * import type { InlineProjections } from "@verdict/verdict";
- * import { MemoryEventStore, MemoryProjectionStore } from "@verdict/verdict/memory";
- *
- * const inline: InlineProjections<MemoryProjectionStore> = {
- *   store: new MemoryProjectionStore(),
- *   projections: [{ name: "streams", documentId: (e) => e.streamId, evolve: (_, e) => e.version }],
- * };
- * const store = new MemoryEventStore({ inlineProjections: inline });
- * ```
- */
-export interface InlineProjections<S extends ProjectionStore = ProjectionStore> {
-  /** Where the documents are written: the projection store of the same database. */
-  readonly store: S;
-  /** The projections, each with a distinct name. */
-  // deno-lint-ignore no-explicit-any
-  readonly projections: readonly DocumentProjection<any, any>[];
-}
+import type { Event, RecordedEvent } from "../event.ts";
+import type { StreamAppend } from "../event_store.ts";
+import type { ListDocumentsOptions } from "../document_store.ts";
+import type {
+  DocumentProjection,
+  ProjectedEvent,
+} from "../read_side/document_projection.ts";
 
 /**
  * A projection's document, by projection name and document id.
  *
  * @example
  * ```ts
- * import type { DocumentKey } from "@verdict/verdict";
+ * import type { DocumentKey } from "@verdict/verdict/store-kit";
  *
  * const key: DocumentKey = { projection: "balances", id: "account-1" };
  * ```
@@ -221,7 +36,7 @@ export interface DocumentKey {
  *
  * @example
  * ```ts
- * import type { DocumentChange } from "@verdict/verdict";
+ * import type { DocumentChange } from "@verdict/verdict/store-kit";
  *
  * const change: DocumentChange = { projection: "balances", id: "account-1", document: { balance: 5 } };
  * ```
@@ -238,7 +53,7 @@ export interface DocumentChange extends DocumentKey {
  *
  * @example
  * ```ts
- * import { planDocuments } from "@verdict/verdict";
+ * import { planDocuments } from "@verdict/verdict/store-kit";
  *
  * const plan = planDocuments([{
  *   name: "counts",
@@ -270,7 +85,8 @@ export interface DocumentPlan {
  *
  * @example One event, two documents
  * ```ts
- * import { planDocuments, type DocumentProjection } from "@verdict/verdict";
+ * import { type DocumentProjection } from "@verdict/verdict";
+ * import { planDocuments } from "@verdict/verdict/store-kit";
  * import assert from "node:assert/strict";
  *
  * type Transfer = { type: "Transferred"; data: { from: string; to: string; amount: number } };
@@ -354,7 +170,7 @@ function documentIdsOf(projection: DocumentProjection, event: ProjectedEvent): s
  *
  * @example
  * ```ts
- * import { assertValidProjections } from "@verdict/verdict";
+ * import { assertValidProjections } from "@verdict/verdict/store-kit";
  * import assert from "node:assert/strict";
  *
  * const noop = { name: "noop", documentId: () => undefined, evolve: () => undefined };
@@ -395,7 +211,7 @@ function assertValidProjection(
  *
  * @example
  * ```ts
- * import { assertValidDocumentKey } from "@verdict/verdict";
+ * import { assertValidDocumentKey } from "@verdict/verdict/store-kit";
  * import assert from "node:assert/strict";
  *
  * assertValidDocumentKey("balances", "account-1");
@@ -416,12 +232,12 @@ export function assertValidDocumentKey(projection: unknown, id?: unknown): void 
 }
 
 /**
- * Throws unless the options of {@linkcode ProjectionStore.list} are valid:
+ * Throws unless the options of {@linkcode DocumentStore.list} are valid:
  * `after` a string, `limit` an integer ≥ 0.
  *
  * @example
  * ```ts
- * import { assertValidListDocumentsOptions } from "@verdict/verdict";
+ * import { assertValidListDocumentsOptions } from "@verdict/verdict/store-kit";
  * import assert from "node:assert/strict";
  *
  * assertValidListDocumentsOptions({ after: "account-1", limit: 10 });
@@ -441,7 +257,7 @@ export function assertValidListDocumentsOptions(options: ListDocumentsOptions): 
 }
 
 /**
- * Checks a call of {@linkcode ProjectionStore.apply} and returns the events
+ * Checks a call of {@linkcode DocumentStore.apply} and returns the events
  * after `position`: the ones still to apply.
  *
  * @throws {TypeError} for an invalid projection, or events not in strictly
@@ -449,7 +265,8 @@ export function assertValidListDocumentsOptions(options: ListDocumentsOptions): 
  *
  * @example
  * ```ts
- * import { eventsToApply, type RecordedEvent } from "@verdict/verdict";
+ * import { type RecordedEvent } from "@verdict/verdict";
+ * import { eventsToApply } from "@verdict/verdict/store-kit";
  * import assert from "node:assert/strict";
  *
  * const at = (position: number) =>
@@ -484,7 +301,7 @@ export function eventsToApply<E extends Event>(
  *
  * @example
  * ```ts
- * import { projectedEvents } from "@verdict/verdict";
+ * import { projectedEvents } from "@verdict/verdict/store-kit";
  * import assert from "node:assert/strict";
  *
  * const events = projectedEvents(
@@ -526,7 +343,8 @@ export function projectedEvents(
  *
  * @example
  * ```ts
- * import { toProjectedEvent, type RecordedEvent } from "@verdict/verdict";
+ * import { type RecordedEvent } from "@verdict/verdict";
+ * import { toProjectedEvent } from "@verdict/verdict/store-kit";
  * import assert from "node:assert/strict";
  *
  * const event = { id: "e1", type: "T", data: 1, metadata: {}, streamId: "s", version: 1, position: 9, timestamp: new Date(0) } as RecordedEvent;
