@@ -33,18 +33,28 @@ export class Waiters {
 
   /**
    * Resolves on the next {@linkcode Waiters.wakeAll} or when `signal`
-   * aborts — at once when `look` finds events already there. It looks after
-   * joining, so an append between the look and the wait is not missed.
+   * aborts — at once when `look` finds events already there (`true`). It
+   * looks after joining, so an append between the look and the wait is not
+   * missed. `look` may also answer a number of milliseconds: no wake-up will
+   * come for what it saw (events committed but not yet readable), so the
+   * wait ends after that long anyway.
    */
-  async wait(signal: AbortSignal, look: () => Promise<boolean>): Promise<void> {
+  async wait(
+    signal: AbortSignal,
+    look: () => Promise<boolean | number>,
+  ): Promise<void> {
     let wake!: () => void;
     const woken = new Promise<void>((resolve) => wake = resolve);
     this.#wakes.add(wake);
     signal.addEventListener("abort", wake, { once: true });
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      if (await look()) return;
+      const found = await look();
+      if (found === true) return;
+      if (typeof found === "number") timer = setTimeout(wake, found);
       await woken;
     } finally {
+      clearTimeout(timer);
       this.#wakes.delete(wake);
       signal.removeEventListener("abort", wake);
     }

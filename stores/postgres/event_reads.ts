@@ -1,0 +1,170 @@
+/**
+ * The PostgreSQL event store's reads: the SQL, and the rows decoded (or
+ * reported as damaged) into recorded events.
+ *
+ * @module
+ */
+
+import type { Sql } from "postgres";
+import {
+  type Event,
+  EventDecodeError,
+  type ReadStreamOptions,
+  type RecordedEvent,
+} from "../../mod.ts";
+import { assertStreamSequence, storedEventProblem } from "../../src/store_kit/mod.ts";
+import { PER_TRANSACTION } from "./schema.ts";
+
+/** A row of the events table, as every read selects it. */
+export interface EventRow {
+  position: number;
+  event_id: string;
+  stream_id: string;
+  version: number;
+  type: string;
+  data: unknown;
+  /** SQL NULL in the data column (JSON null reads as null too, with this false). */
+  no_data: boolean;
+  metadata: unknown;
+  created_at: Date;
+}
+
+const EVENT_COLUMNS =
+  "position::float8 as position, event_id, stream_id, version::float8 as version, type, data, data is null as no_data, metadata, created_at";
+
+/** A row as a recorded event; damage is an `EventDecodeError`. */
+export function decode<E extends Event>(row: EventRow): RecordedEvent<E> {
+  const problem = storedEventProblem({
+    id: row.event_id,
+    type: row.type,
+    data: row.no_data ? undefined : row.data,
+    metadata: row.metadata,
+    version: row.version,
+  });
+  if (problem !== undefined) {
+    throw new EventDecodeError(row.position, row, problem, {
+      streamId: row.stream_id,
+      version: row.version,
+    });
+  }
+  return {
+    id: row.event_id,
+    type: row.type,
+    data: row.data,
+    metadata: row.metadata,
+    streamId: row.stream_id,
+    version: row.version,
+    position: row.position,
+    timestamp: row.created_at,
+  } as RecordedEvent<E>;
+}
+
+/** One stream's events, checked to have no gap. */
+export async function selectStream<E extends Event>(
+  sql: Sql,
+  schema: string,
+  streamId: string,
+  options: ReadStreamOptions,
+): Promise<RecordedEvent<E>[]> {
+  const backward = options.direction === "backward";
+  const rows = await sql.unsafe<EventRow[]>(
+    `select ${EVENT_COLUMNS} from ${schema}.events
+     where stream_id = $1 and events.version ${backward ? "<=" : ">="} $2
+     order by events.version ${backward ? "desc" : "asc"} limit $3`,
+    [
+      streamId,
+      options.from ?? (backward ? Number.MAX_SAFE_INTEGER : 1),
+      options.limit ?? null,
+    ] as never[],
+    { prepare: true },
+  );
+  const events = rows.map((row) => decode<E>(row));
+  assertStreamSequence(
+    events,
+    streamId,
+    options.from ?? 1,
+    backward ? "backward" : "forward",
+  );
+  return events;
+}
+
+/** The stored events of these ids, by id; unknown ids are absent. */
+export async function selectByIds<E extends Event>(
+  sql: Sql,
+  schema: string,
+  ids: readonly (string | undefined)[],
+): Promise<Map<string, RecordedEvent<E>>> {
+  const rows = await sql.unsafe<EventRow[]>(
+    `select ${EVENT_COLUMNS} from ${schema}.events where event_id = any($1::text[])`,
+    [ids.filter((id) => id !== undefined)] as never[],
+  );
+  return new Map(rows.map((row) => [row.event_id, decode<E>(row)]));
+}
+
+/**
+ * The readers' horizon: positions of transactions older than the oldest one
+ * still running.
+ */
+const BELOW_HORIZON =
+  `events.position < pg_snapshot_xmin(pg_current_snapshot())::text::bigint * ${PER_TRANSACTION}`;
+
+/**
+ * The SQL of `readAll`: events after `$1` of transactions older than the
+ * oldest one still running, in position order, at most `$2`.
+ */
+export function readAllQuery(schema: string): string {
+  // Ordered by the column, not by the float8 alias of the select list, so
+  // the primary key serves the order.
+  return `select ${EVENT_COLUMNS} from ${schema}.events
+    where events.position > $1 and ${BELOW_HORIZON}
+    order by events.position limit $2`;
+}
+
+/**
+ * How long `readAll` waits for this store's own committed appends that an
+ * older open transaction holds back, before it returns what is readable.
+ */
+const OWN_WRITES_WAIT_MS = 1_000;
+
+/**
+ * Events in global order after `after`, at most `limit` — only those of
+ * transactions older than every transaction still running, so none can
+ * commit behind the reader later. Readers stay below the oldest open
+ * transaction, so an append this store committed (up to `ownLast`) can be
+ * held back by another writer's transaction begun before it. Read your own
+ * writes: wait for them, briefly.
+ */
+export async function selectAll<E extends Event>(
+  sql: Sql,
+  schema: string,
+  after: number,
+  limit: number,
+  ownLast: number,
+): Promise<RecordedEvent<E>[]> {
+  const deadline = performance.now() + OWN_WRITES_WAIT_MS;
+  const rows: EventRow[] = [];
+  for (let pause = 1;; pause = Math.min(pause * 2, 50)) {
+    const page = await sql.unsafe<EventRow[]>(
+      readAllQuery(schema),
+      [after, Number.isFinite(limit) ? limit - rows.length : null] as never[],
+      { prepare: true },
+    );
+    rows.push(...page);
+    after = rows.at(-1)?.position ?? after;
+    if (rows.length >= limit || after >= ownLast || performance.now() >= deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, pause));
+  }
+  return rows.map((row) => decode<E>(row));
+}
+
+/**
+ * Whether a reader after `$1` finds an event now (`readable`), and whether
+ * one is committed at all (`committed`): committed but not readable means an
+ * older transaction still open holds it back.
+ */
+export function waitQuery(schema: string): string {
+  return `select
+    exists(select 1 from ${schema}.events where events.position > $1 and ${BELOW_HORIZON})
+      as readable,
+    exists(select 1 from ${schema}.events where events.position > $1) as committed`;
+}
