@@ -13,7 +13,6 @@ import {
   ConcurrencyError,
   DuplicateEventIdError,
   type Event,
-  EventDecodeError,
   type EventStore,
   type InlineProjections,
   type NewEvent,
@@ -25,7 +24,6 @@ import {
   systemClock,
 } from "../../mod.ts";
 import {
-  assertStreamSequence,
   assertValidProjections,
   assertValidReadAllOptions,
   assertValidReadStreamOptions,
@@ -34,22 +32,26 @@ import {
   checkExpectedVersion,
   planAppend,
   projectedEvents,
-  retriedAppend,
-  storedEventProblem,
 } from "../../src/store_kit/mod.ts";
 import type { IndexedDbCommandLog } from "./command_log.ts";
 import type { IndexedDbDocumentStore } from "./document_store.ts";
-import type { IDBPObjectStore } from "idb";
+import { translateStorageError, VerdictDatabase } from "./database.ts";
 import {
-  type StoredEventRow,
-  type StoredRow,
-  type StoredSliceRow,
-  translateStorageError,
-  VerdictDatabase,
-  type VerdictSchema,
-} from "./database.ts";
-import { ThrottledSignal } from "../../src/store_kit/throttled_signal.ts";
-import { Waiters } from "../../src/store_kit/waiters.ts";
+  addRows,
+  appendedResults,
+  knownVersion,
+  planRows,
+  quiet,
+  retriedIn,
+} from "./event_rows.ts";
+import {
+  lastVersion,
+  readAllRows,
+  readEventsByIds,
+  readStreamRows,
+} from "./event_reads.ts";
+import { TabWakeUps } from "./wake_ups.ts";
+import { SeenVersions } from "./seen_versions.ts";
 
 /**
  * Options of {@linkcode IndexedDbEventStore}.
@@ -101,11 +103,6 @@ export interface IndexedDbEventStoreOptions {
   readonly announceInterval?: number;
 }
 
-interface AppendedMessage {
-  readonly type: "appended";
-  readonly position: number;
-}
-
 /**
  * An event store in the browser's IndexedDB, for offline-first apps: the
  * same aggregates as on the server, kept across reloads.
@@ -149,20 +146,10 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
   readonly #database: VerdictDatabase;
   readonly #durability: "strict" | "relaxed" | "default";
   readonly #clock: Clock;
-  /** The channel other tabs' appends are heard on, open while someone waits. */
-  #listening?: BroadcastChannel;
-  readonly #waiters = new Waiters();
   readonly #inline?: InlineProjections<IndexedDbDocumentStore>;
-  readonly #announcements: ThrottledSignal;
-  /** The last position this store committed: what other tabs are told. */
-  #lastCommitted = 0;
-  /**
-   * Per stream, a version this store saw stored (events are never removed,
-   * so it stays stored), and the connection it was seen on: a reopened
-   * connection may find the data cleared.
-   */
-  readonly #seen = new Map<string, number>();
-  #seenOn = 0;
+  readonly #wakeUps: TabWakeUps;
+  /** Per stream, a version this store saw stored; see `SeenVersions`. */
+  readonly #seen = new SeenVersions();
   #closed = false;
 
   /** Creates a store; the database opens on first use. */
@@ -183,51 +170,14 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
       }
       this.#inline = options.inlineProjections;
     }
-    // A channel is opened to post and closed at once: an open channel keeps
-    // a Deno or Node process alive (on fake-indexeddb), and a store left
-    // open must not.
-    this.#announcements = new ThrottledSignal(
-      "announceInterval",
-      options.announceInterval ?? 10,
-      () => {
-        const channel = new BroadcastChannel(this.#channelName);
-        channel.postMessage(
-          { type: "appended", position: this.#lastCommitted } satisfies AppendedMessage,
-        );
-        channel.close();
-      },
-    );
+    this.#wakeUps = new TabWakeUps(this.#database.name, options.announceInterval ?? 10);
     this.#durability = options.durability ?? "strict";
     this.#clock = options.clock ?? systemClock;
-  }
-
-  get #channelName(): string {
-    return `verdict:${this.#database.name}`;
-  }
-
-  /** Hears other tabs' appends while someone waits (a runtime without channels polls). */
-  #listen(): void {
-    if (this.#listening || typeof BroadcastChannel !== "function") return;
-    this.#listening = new BroadcastChannel(this.#channelName);
-    this.#listening.onmessage = (message: MessageEvent<AppendedMessage>) => {
-      if (message.data?.type === "appended") this.#wake();
-    };
-  }
-
-  /** Stops hearing once nobody waits. */
-  #unlisten(): void {
-    if (this.#waiters.size > 0 || !this.#listening) return;
-    this.#listening.close();
-    this.#listening = undefined;
   }
 
   /** The database this store writes to. */
   get database(): VerdictDatabase {
     return this.#database;
-  }
-
-  #wake(): void {
-    this.#waiters.wakeAll();
   }
 
   /** Appends events to one stream, checking its expected version. */
@@ -268,7 +218,7 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
     const { ids, record } = planAppend(appends, options);
     const db = await this.#database.open();
     const connection = this.#database.connections;
-    this.#forgetIfReconnected(connection);
+    this.#seen.forgetIfReconnected(connection);
     const scope: ("events" | "commands" | "documents")[] = ["events"];
     if (record) scope.push("commands");
     if (this.#inline) scope.push("documents");
@@ -301,20 +251,7 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
       const pipelined = known.every((version) => version !== undefined);
       const actual = pipelined ? known as number[] : check(await Promise.all(headReads));
       const planned = planRows(appends, ids, actual, timestamp);
-      // A row alone takes the next auto-increment key: its position. A
-      // slice's key is its last event's position, so with slices every key
-      // is counted on from the last one stored. IndexedDB runs a
-      // transaction's requests in order: keys follow the events' order.
-      let keys: Promise<number>[];
-      if (planned.some(({ row }) => isSlice(row))) {
-        let last = (await quiet(events.openKeyCursor(null, "prev")))?.key ?? 0;
-        keys = planned.map(({ row }) => {
-          row.position = last += rowLength(row);
-          return quiet(events.add(row));
-        });
-      } else {
-        keys = planned.map(({ row }) => quiet(events.add(row)));
-      }
+      const keys = await addRows(events, planned);
       const pending: Promise<unknown>[] = [...keys];
       if (record) {
         pending.push(
@@ -332,31 +269,9 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
         pending.push(Promise.all(headReads).then(check));
       }
       await Promise.all(pending);
-      const positions = appends.map((append) => new Array<number>(append.events.length));
-      for (let r = 0; r < planned.length; r++) {
-        const { stream, from, row } = planned[r];
-        const first = await keys[r] - rowLength(row) + 1;
-        for (let i = 0; i < rowLength(row); i++) positions[stream][from + i] = first + i;
-      }
-      for (let s = 0; s < appends.length; s++) {
-        const append = appends[s];
-        results.push({
-          streamId: append.streamId,
-          nextExpectedVersion: actual[s] + append.events.length,
-          events: append.events.map((event, e) =>
-            ({
-              id: ids[s][e],
-              type: event.type,
-              data: event.data,
-              metadata: event.metadata ?? {},
-              streamId: append.streamId,
-              version: actual[s] + e + 1,
-              position: positions[s][e],
-              timestamp: new Date(timestamp),
-            }) as RecordedEvent<E>
-          ),
-        });
-      }
+      results.push(
+        ...await appendedResults(appends, ids, actual, timestamp, planned, keys),
+      );
       await tx.done;
     } catch (error) {
       try {
@@ -375,7 +290,7 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
           error instanceof CommandAlreadyRecordedError)
       ) {
         const read = db.transaction("events").objectStore("events");
-        const retried = await this.#retried<E>(appends, read);
+        const retried = await retriedIn<E>(read, appends);
         if (retried) return retried;
       }
       if (constraint) {
@@ -395,46 +310,11 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
     }
     // Committed: from here on nothing may turn the append into a failure.
     for (const result of results) {
-      this.#saw(result.streamId, result.nextExpectedVersion, connection);
+      this.#seen.saw(result.streamId, result.nextExpectedVersion, connection);
     }
     const last = results.flatMap((r) => r.events).at(-1)?.position;
-    if (last !== undefined) this.#announce(last);
+    if (last !== undefined) this.#wakeUps.appended(last);
     return results;
-  }
-
-  /**
-   * Wakes followers in this tab at once, and tells the other tabs of the
-   * origin: a message right away after a quiet spell, then at most one per
-   * `announceInterval` (in Chromium, a message per append added 0.1–0.6 ms
-   * to most 1.5–3 ms commands of a busy tab). A runtime without a working
-   * BroadcastChannel leaves the other tabs to poll.
-   */
-  #announce(position: number): void {
-    this.#wake();
-    if (typeof BroadcastChannel !== "function") return;
-    this.#lastCommitted = position;
-    this.#announcements.request();
-  }
-
-  async #retried<E extends Event>(
-    appends: readonly StreamAppend<E>[],
-    events: EventsStore,
-  ): Promise<AppendResult<E>[] | undefined> {
-    const ids = appends.flatMap((a) => a.events.map((event) => event.id));
-    // Keys first: for new events (the usual case) nothing more is read.
-    const keys = await Promise.all(
-      ids.map((id) =>
-        id === undefined ? undefined : quiet(events.index("id").getKey(id))
-      ),
-    );
-    if (keys.every((key) => key === undefined)) return undefined;
-    const rows = await Promise.all(
-      [...new Set(keys)].filter((key) => key !== undefined).map((key) =>
-        quiet(events.get(key)).then((row) => rowEvents<E>(row!, key))
-      ),
-    );
-    const stored = new Map(rows.flat().map((event) => [event.id, event]));
-    return retriedAppend(appends, (id) => stored.get(id));
   }
 
   /** Reads one stream's events. */
@@ -445,61 +325,7 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
     this.#assertOpen();
     assertValidStreamId(streamId);
     assertValidReadStreamOptions(options);
-    const limit = options.limit ?? Infinity;
-    if (limit === 0) return [];
-    const db = await this.#database.open();
-    const connection = this.#database.connections;
-    const index = db.transaction("events").store.index("stream");
-    const out: RecordedEvent<E>[] = [];
-    if (options.direction === "backward") {
-      const from = options.from ?? Number.MAX_SAFE_INTEGER;
-      for (
-        let cursor = await index.openCursor(
-          IDBKeyRange.bound([streamId, 0], [streamId, from]),
-          "prev",
-        );
-        cursor && out.length < limit;
-        cursor = await cursor.continue()
-      ) {
-        const events = rowEvents<E>(cursor.value, cursor.primaryKey);
-        for (let i = events.length - 1; i >= 0 && out.length < limit; i--) {
-          if (events[i].version <= from) out.push(events[i]);
-        }
-      }
-      assertStreamSequence(out, streamId, from, "backward");
-      return out;
-    }
-    const from = options.from ?? 1;
-    // Rows are indexed by their first version: the slice holding `from`
-    // may begin before it. Each row holds at least one event, so `limit`
-    // rows are enough.
-    const [before, rows] = await Promise.all([
-      from > 1
-        ? index.openCursor(
-          IDBKeyRange.bound([streamId, 0], [streamId, from], false, true),
-          "prev",
-        )
-        : undefined,
-      index.getAll(
-        IDBKeyRange.bound([streamId, from], [streamId, Number.MAX_SAFE_INTEGER]),
-        Number.isFinite(limit) ? limit : undefined,
-      ),
-    ]);
-    if (before && isSlice(before.value)) {
-      for (const event of rowEvents<E>(before.value, before.primaryKey)) {
-        if (event.version >= from) out.push(event);
-      }
-    }
-    for (const row of rows) {
-      for (const event of rowEvents<E>(row, row.position!)) out.push(event);
-    }
-    // The end of a row is a version stored: the next row (if any) begins
-    // right after it, which is what lets an append expecting it skip a read.
-    const last = rows.at(-1) ?? before?.value;
-    if (last) this.#saw(streamId, lastVersionOf(last), connection);
-    if (out.length > limit) out.length = limit;
-    assertStreamSequence(out, streamId, from, "forward");
-    return out;
+    return await readStreamRows<E>(this.#database, streamId, options, this.#seen);
   }
 
   /** Reads events by id, in the order given; unknown ids are left out. */
@@ -507,15 +333,7 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
     ids: readonly string[],
   ): Promise<RecordedEvent<E>[]> {
     this.#assertOpen();
-    const db = await this.#database.open();
-    const events = db.transaction("events").store;
-    const found = await Promise.all(ids.map(async (id) => {
-      const key = await events.index("id").getKey(id);
-      if (key === undefined) return undefined;
-      const row = await events.get(key);
-      return row && rowEvents<E>(row, key).find((event) => event.id === id);
-    }));
-    return found.filter((event) => event !== undefined);
+    return await readEventsByIds<E>(this.#database, ids);
   }
 
   /** Reads all events in global order after a position. */
@@ -524,32 +342,7 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
   ): Promise<RecordedEvent<E>[]> {
     this.#assertOpen();
     assertValidReadAllOptions(options);
-    if (options.limit === 0) return [];
-    const after = options.after ?? 0;
-    const limit = options.limit;
-    const db = await this.#database.open();
-    // A row's key is its last event's position.
-    const range = IDBKeyRange.lowerBound(after, true);
-    let rows: StoredRow[];
-    if (limit === undefined) {
-      rows = await db.getAll("events", range);
-    } else {
-      // Keys first, so that a page never reads slices it does not return:
-      // the rows wanted end at the first key that reaches after + limit.
-      const store = db.transaction("events").store;
-      const keys = await store.getAllKeys(range, limit);
-      if (keys.length === 0) return [];
-      const end = keys.find((key) => key >= after + limit) ?? keys[keys.length - 1];
-      rows = await store.getAll(IDBKeyRange.bound(keys[0], end));
-    }
-    const out: RecordedEvent<E>[] = [];
-    for (const row of rows) {
-      for (const event of rowEvents<E>(row, row.position!)) {
-        if (event.position > after) out.push(event);
-      }
-    }
-    if (limit !== undefined && out.length > limit) out.length = limit;
-    return out;
+    return await readAllRows<E>(this.#database, options);
   }
 
   /** The stream's current version (0 when it has no events). */
@@ -562,29 +355,8 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
       db.transaction("events").store.index("stream"),
       streamId,
     );
-    this.#saw(streamId, version, connection);
+    this.#seen.saw(streamId, version, connection);
     return version;
-  }
-
-  /** Remembers that `version` of a stream is stored, as read on `connection`. */
-  #saw(streamId: string, version: number, connection: number): void {
-    this.#forgetIfReconnected(connection);
-    if (connection !== this.#seenOn) return;
-    const seen = this.#seen;
-    const before = seen.get(streamId);
-    if (before !== undefined ? before >= version : version === 0) return;
-    if (before === undefined && seen.size >= 10_000) {
-      seen.delete(seen.keys().next().value as string);
-    }
-    seen.set(streamId, version);
-  }
-
-  /** Forgets what was seen on earlier connections. */
-  #forgetIfReconnected(connection: number): void {
-    if (connection > this.#seenOn) {
-      this.#seen.clear();
-      this.#seenOn = connection;
-    }
   }
 
   /**
@@ -594,231 +366,22 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
    */
   async waitForEvents(position: number, signal: AbortSignal): Promise<void> {
     if (signal.aborted || this.#closed) return;
-    try {
-      await this.#waiters.wait(signal, async () => {
-        // Listening before looking: an append after the look is heard.
-        this.#listen();
-        const db = await this.#database.open();
-        return await db.getKey("events", IDBKeyRange.lowerBound(position, true)) !==
-          undefined;
-      });
-    } finally {
-      this.#unlisten();
-    }
+    await this.#wakeUps.wait(signal, async () => {
+      const db = await this.#database.open();
+      return await db.getKey("events", IDBKeyRange.lowerBound(position, true)) !==
+        undefined;
+    });
   }
 
   /** Closes the store and its database connection. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    // A held message goes out before the channel closes.
-    await this.#announcements.close();
-    this.#wake();
-    this.#listening?.close();
-    this.#listening = undefined;
+    await this.#wakeUps.close();
     await this.#database.close();
   }
 
   #assertOpen(): void {
     if (this.#closed) throw new StoreClosedError("IndexedDB event store");
   }
-}
-
-function rowToEvent<E extends Event>(
-  row: StoredEventRow,
-  position: number,
-): RecordedEvent<E> {
-  if (typeof row !== "object" || row === null || typeof row.streamId !== "string") {
-    throw new EventDecodeError(position, row, "the row names no stream");
-  }
-  checkStored(row, row.id, row.version, position, row.streamId);
-  return {
-    id: row.id,
-    type: row.type,
-    data: row.data,
-    metadata: row.metadata ?? {},
-    streamId: row.streamId,
-    version: row.version,
-    position,
-    timestamp: new Date(row.timestamp),
-  } as RecordedEvent<E>;
-}
-
-/** Raises an `EventDecodeError` for a damaged event (see `storedEventProblem`). */
-function checkStored(
-  event: {
-    readonly type?: unknown;
-    readonly data?: unknown;
-    readonly metadata?: unknown;
-  },
-  id: unknown,
-  version: unknown,
-  position: number,
-  streamId: string,
-): void {
-  if (typeof event !== "object" || event === null) {
-    throw new EventDecodeError(position, event, "the event is not an object", {
-      streamId,
-    });
-  }
-  const problem = storedEventProblem({
-    id,
-    type: event.type,
-    data: event.data,
-    // Metadata is always written; an event without any reads as empty.
-    metadata: event.metadata === undefined ? {} : event.metadata,
-    version,
-  });
-  if (problem !== undefined) {
-    throw new EventDecodeError(position, event, problem, {
-      streamId,
-      version: typeof version === "number" ? version : undefined,
-    });
-  }
-}
-
-async function lastVersion(
-  index: {
-    openCursor(
-      range: IDBKeyRange,
-      direction: IDBCursorDirection,
-    ): Promise<{ value: StoredRow } | null>;
-  },
-  streamId: string,
-): Promise<number> {
-  const cursor = await index.openCursor(
-    IDBKeyRange.bound([streamId, 0], [streamId, Infinity]),
-    "prev",
-  );
-  return cursor ? lastVersionOf(cursor.value) : 0;
-}
-
-/** An append of at least this many events to one stream is stored in slices. */
-const SLICE_FROM = 8;
-/** The most events one slice holds. */
-const SLICE_SIZE = 100;
-
-/** The events store of an append's transaction. */
-type EventsStore = IDBPObjectStore<
-  VerdictSchema,
-  ArrayLike<"events" | "commands" | "documents">,
-  "events",
-  "readonly" | "readwrite"
->;
-
-/** A row to add, and where its events are in the append. */
-interface PlannedRow {
-  readonly stream: number;
-  readonly from: number;
-  readonly row: StoredRow;
-}
-
-/**
- * The rows of an append: its events one by one, or, for a stream given
- * `SLICE_FROM` events or more, in slices of up to `SLICE_SIZE`.
- */
-function planRows(
-  appends: readonly StreamAppend[],
-  ids: readonly (readonly string[])[],
-  actual: readonly number[],
-  timestamp: number,
-): PlannedRow[] {
-  const planned: PlannedRow[] = [];
-  for (let stream = 0; stream < appends.length; stream++) {
-    const { streamId, events } = appends[stream];
-    if (events.length < SLICE_FROM) {
-      for (let e = 0; e < events.length; e++) {
-        const event = events[e];
-        planned.push({
-          stream,
-          from: e,
-          row: {
-            id: ids[stream][e],
-            streamId,
-            version: actual[stream] + e + 1,
-            type: event.type,
-            data: event.data,
-            metadata: event.metadata ?? {},
-            timestamp,
-          },
-        });
-      }
-      continue;
-    }
-    for (let from = 0; from < events.length; from += SLICE_SIZE) {
-      const to = Math.min(from + SLICE_SIZE, events.length);
-      planned.push({
-        stream,
-        from,
-        row: {
-          id: ids[stream].slice(from, to),
-          streamId,
-          version: actual[stream] + from + 1,
-          events: events.slice(from, to).map((event) => ({
-            type: event.type,
-            data: event.data,
-            metadata: event.metadata ?? {},
-          })),
-          timestamp,
-        },
-      });
-    }
-  }
-  return planned;
-}
-
-function isSlice(row: StoredRow): row is StoredSliceRow {
-  return Array.isArray((row as StoredSliceRow).events);
-}
-
-function rowLength(row: StoredRow): number {
-  return isSlice(row) ? row.events.length : 1;
-}
-
-/** The version of a row's last event. */
-function lastVersionOf(row: StoredRow): number {
-  return row.version + rowLength(row) - 1;
-}
-
-/** The events of a row whose key (its last event's position) is `position`. */
-function rowEvents<E extends Event>(
-  row: StoredRow,
-  position: number,
-): RecordedEvent<E>[] {
-  if (!isSlice(row)) return [rowToEvent<E>(row, position)];
-  const { id, events } = row;
-  if (
-    typeof row.streamId !== "string" || !Array.isArray(id) ||
-    id.length !== events.length || events.length === 0
-  ) throw new EventDecodeError(position, row, "the slice row is damaged");
-  const first = position - events.length + 1;
-  return events.map((event, i) => {
-    checkStored(event, id[i], row.version + i, first + i, row.streamId);
-    return {
-      id: id[i],
-      type: event.type,
-      data: event.data,
-      metadata: event.metadata ?? {},
-      streamId: row.streamId,
-      version: row.version + i,
-      position: first + i,
-      timestamp: new Date(row.timestamp),
-    } as RecordedEvent<E>;
-  });
-}
-
-/** The stream version an expectation pins down, if it pins one. */
-function knownVersion(expected: StreamAppend["expectedVersion"]): number | undefined {
-  if (typeof expected === "number") return expected;
-  return expected === "no_stream" ? 0 : undefined;
-}
-
-/**
- * Marks a request's promise as handled: when one request fails and the
- * transaction aborts, the others reject too, and they must not surface as
- * unhandled rejections. Whoever awaits the promise still sees its outcome.
- */
-function quiet<T>(promise: Promise<T>): Promise<T> {
-  promise.catch(() => {});
-  return promise;
 }
