@@ -43,20 +43,19 @@ export function retriedAppend<E extends Event = Event>(
   appends: readonly StreamAppend<E>[],
   stored: (id: string) => RecordedEvent<E> | undefined,
 ): AppendResult<E>[] | undefined {
+  // One pass that allocates nothing: a new append (the usual case) ends here.
   let firstKnown: string | undefined;
   let unknown = false;
-  const found: (RecordedEvent<E> | undefined)[][] = appends.map((append) =>
-    append.events.map((event) => {
-      const hit = event.id === undefined ? undefined : stored(event.id);
-      if (hit) firstKnown ??= event.id;
+  for (const append of appends) {
+    for (const event of append.events) {
+      if (event.id !== undefined && stored(event.id)) firstKnown ??= event.id;
       else unknown = true;
-      return hit;
-    })
-  );
+    }
+  }
   if (firstKnown === undefined) return undefined;
   if (unknown) throw new DuplicateEventIdError(firstKnown);
-  return appends.map((append, a) => {
-    const events = found[a] as RecordedEvent<E>[];
+  return appends.map((append) => {
+    const events = append.events.map((event) => stored(event.id!)!);
     events.forEach((event, i) => {
       if (
         event.streamId !== append.streamId || event.type !== append.events[i].type ||

@@ -11,7 +11,6 @@ import {
   type AppendResult,
   type Clock,
   type Event,
-  type EventMetadata,
   type EventStore,
   type InlineProjections,
   type NewEvent,
@@ -21,7 +20,6 @@ import {
   StoreClosedError,
   type StreamAppend,
   systemClock,
-  UnstorableDataError,
   uuidv7,
 } from "../../mod.ts";
 import {
@@ -33,14 +31,10 @@ import {
   checkExpectedVersion,
   projectedEvents,
   retriedAppend,
+  Waiters,
 } from "../../src/store_kit/mod.ts";
 import { cloneData } from "./clone.ts";
-import {
-  copyJson,
-  copyProblem,
-  undefinedDropped,
-  UNSTORABLE,
-} from "../../src/store_kit/stored_data.ts";
+import { copiesOf, type StoredEvent, toRecorded } from "./stored_events.ts";
 import { settle } from "./settle.ts";
 import type { MemoryCommandLog } from "./command_log.ts";
 import type { MemoryDocumentStore } from "./document_store.ts";
@@ -73,17 +67,6 @@ export interface MemoryEventStoreOptions {
    * in the same step as the events, or not at all.
    */
   readonly inlineProjections?: InlineProjections<MemoryDocumentStore>;
-}
-
-interface StoredEvent {
-  readonly id: string;
-  readonly type: string;
-  readonly data: unknown;
-  readonly metadata: EventMetadata;
-  readonly streamId: string;
-  readonly version: number;
-  readonly position: number;
-  readonly timestamp: number;
 }
 
 /**
@@ -120,7 +103,7 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
   // than the rest of an append. Other ids are indexed in a map.
   readonly #unordered = new Map<string, StoredEvent>();
   readonly #ordered: StoredEvent[] = [];
-  readonly #waiters = new Set<() => void>();
+  readonly #waiters = new Waiters();
   #closed = false;
 
   /** Creates an empty store. */
@@ -162,6 +145,12 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
 
   // Synchronous from the first check to the last write: no other call can
   // interleave, which is what makes every append atomic.
+  /** The stored event of an id, as handed out. */
+  readonly #storedById = (id: string): RecordedEvent | undefined => {
+    const stored = this.#findById(id);
+    return stored && toRecorded(stored);
+  };
+
   #findById(id: string): StoredEvent | undefined {
     if (this.#unordered.size > 0) {
       const found = this.#unordered.get(id);
@@ -208,10 +197,7 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
     const copies = copiesOf(appends);
 
     if (hasGivenIds) {
-      const retried = retriedAppend(appends, (id) => {
-        const stored = this.#findById(id);
-        return stored && toRecorded(stored);
-      });
+      const retried = retriedAppend(appends, this.#storedById);
       if (retried) return retried;
     }
 
@@ -308,8 +294,7 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
     }
     commitDocuments?.();
     if (this.#waiters.size > 0) {
-      for (const wake of this.#waiters) wake();
-      this.#waiters.clear();
+      this.#waiters.wakeAll();
     }
     return results;
   }
@@ -319,15 +304,7 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
     if (this.#all.length > position || signal.aborted || this.#closed) {
       return Promise.resolve();
     }
-    return new Promise((resolve) => {
-      const wake = () => {
-        this.#waiters.delete(wake);
-        signal.removeEventListener("abort", wake);
-        resolve();
-      };
-      this.#waiters.add(wake);
-      signal.addEventListener("abort", wake, { once: true });
-    });
+    return this.#waiters.wait(signal, () => Promise.resolve(this.#all.length > position));
   }
 
   /**
@@ -405,86 +382,11 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
   /** Closes the store; its data is dropped and waiting followers wake. */
   close(): Promise<void> {
     this.#closed = true;
-    for (const wake of this.#waiters) wake();
+    this.#waiters.wakeAll();
     return Promise.resolve();
   }
 
   #assertOpen(): void {
     if (this.#closed) throw new StoreClosedError("memory event store");
   }
-}
-
-const EMPTY: EventMetadata = Object.freeze({});
-
-/**
- * Checked copies of every event's data and metadata, in order, made before
- * anything is written: an event that cannot be stored refuses the whole
- * append. Events of one command usually share one metadata object: the
- * stored side (never handed out) keeps one copy of it for all of them.
- */
-function copiesOf(
-  appends: readonly StreamAppend[],
-): { data: unknown[]; metadata: EventMetadata[]; dropped: boolean } {
-  const data: unknown[] = [];
-  const metadata: EventMetadata[] = [];
-  let dropped = false;
-  let shared: EventMetadata | undefined;
-  let sharedCopy: EventMetadata = EMPTY;
-  for (const append of appends) {
-    const events = append.events;
-    for (let e = 0; e < events.length; e++) {
-      const event = events[e];
-      const copy = copyJson(event.data);
-      if (copy === UNSTORABLE) throw unstorable(append.streamId, e, "data");
-      dropped ||= undefinedDropped();
-      data.push(copy);
-      if (event.metadata !== shared) {
-        shared = event.metadata;
-        sharedCopy = shared === undefined
-          ? EMPTY
-          : copyMetadata(shared, append.streamId, e);
-        dropped ||= undefinedDropped();
-      }
-      metadata.push(sharedCopy);
-    }
-  }
-  return { data, metadata, dropped };
-}
-
-function copyMetadata(metadata: unknown, streamId: string, index: number): EventMetadata {
-  if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) {
-    throw new UnstorableDataError(
-      streamId,
-      index,
-      ["metadata"],
-      `metadata must be a plain object, got ${
-        metadata === null
-          ? "null"
-          : Array.isArray(metadata)
-          ? "an array"
-          : typeof metadata
-      }`,
-    );
-  }
-  const copy = copyJson(metadata);
-  if (copy === UNSTORABLE) throw unstorable(streamId, index, "metadata");
-  return copy as EventMetadata;
-}
-
-function unstorable(streamId: string, index: number, part: string): UnstorableDataError {
-  const { path, problem } = copyProblem();
-  return new UnstorableDataError(streamId, index, [part, ...path], problem);
-}
-
-function toRecorded(stored: StoredEvent): RecordedEvent {
-  return {
-    id: stored.id,
-    type: stored.type,
-    data: cloneData(stored.data),
-    metadata: cloneData(stored.metadata),
-    streamId: stored.streamId,
-    version: stored.version,
-    position: stored.position,
-    timestamp: new Date(stored.timestamp),
-  };
 }
