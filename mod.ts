@@ -78,6 +78,8 @@ export * from "./src/consumer_lock.ts";
 export * from "./src/stores.ts";
 // The bus, its results and its middleware.
 export * from "./src/command_bus.ts";
+export * from "./src/command_result.ts";
+export { NextCalledTwiceError } from "./src/compose.ts";
 export * from "./src/audit.ts";
 export { type AuditedContext, AuditNotAtomicError } from "./src/atomic_audit.ts";
 export * from "./src/middleware/validation.ts";

@@ -6,12 +6,8 @@
  */
 
 import type { AtomicAuditRequest } from "./atomic_audit.ts";
-import type {
-  Command,
-  CommandContext,
-  CommandResult,
-  Middleware,
-} from "./command_bus.ts";
+import type { Command, CommandContext, Middleware } from "./command_bus.ts";
+import type { CommandResult } from "./command_result.ts";
 import {
   CommandAlreadyRecordedError,
   type CommandLogStore,
@@ -191,7 +187,7 @@ function defaultRecordMetadata(context: CommandContext): Record<string, unknown>
  *
  * When the command log is the event store's own `commandLog`, the decider
  * handler commits an accepted command's record in the same transaction as
- * its events. Otherwise the record is written after the decision; a failure
+ * its events; the accepted result says so (`recordedAtomically: true`). Otherwise the record is written after the decision; a failure
  * to write it is reported through the bus's `onError` as an
  * {@linkcode AuditWriteError} and the command's result stays as it was.
  *
@@ -279,7 +275,11 @@ export function audit<C extends Command>(
     } finally {
       context.atomicAudit = outer;
     }
-    if (request.committed) return result;
+    if (request.committed) {
+      return result.status === "accepted"
+        ? { ...result, recordedAtomically: true }
+        : result;
+    }
 
     try {
       await log.record(recordOf(result, build));
@@ -296,7 +296,9 @@ export function audit<C extends Command>(
         context.reportError(new AuditWriteError(context.commandId, error));
       }
     }
-    return result;
+    return result.status === "accepted"
+      ? { ...result, recordedAtomically: false }
+      : result;
   };
 }
 

@@ -8,12 +8,12 @@
 import type { AtomicAuditRequest } from "./atomic_audit.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import {
-  CommandRejectedError,
-  UnknownCommandError,
-  ValidationError,
-  VerdictError,
-} from "./errors.ts";
-import type { RecordedEvent } from "./event.ts";
+  type CommandResult,
+  type HandlerOutcome,
+  resultFromError,
+} from "./command_result.ts";
+import { compose } from "./compose.ts";
+import { UnknownCommandError, ValidationError } from "./errors.ts";
 import { commandIdOf, uuidv7 } from "./uuid.ts";
 
 /**
@@ -136,172 +136,6 @@ export interface CommandContext<C extends Command = Command> {
 }
 
 /**
- * A stream's version after a command wrote to it.
- *
- * @example
- * ```ts
- * import type { StreamVersion } from "@verdict/verdict";
- *
- * const written: StreamVersion = { streamId: "account-1", version: 12 };
- * ```
- */
-export interface StreamVersion {
-  /** The stream. */
-  readonly streamId: string;
-  /** Its version after the write. */
-  readonly version: number;
-}
-
-/**
- * What a handler returns for an accepted command.
- *
- * @example A handler that writes through the store itself
- * ```ts
- * import { CommandBus, type HandlerOutcome } from "@verdict/verdict";
- * import { MemoryEventStore } from "@verdict/verdict/memory";
- *
- * const store = new MemoryEventStore();
- * const bus = new CommandBus();
- * bus.register("Log", async (command): Promise<HandlerOutcome> => {
- *   const result = await store.appendToStream("log", [{ type: "Logged", data: command.data }]);
- *   return {
- *     events: result.events,
- *     streams: [{ streamId: "log", version: result.nextExpectedVersion }],
- *   };
- * });
- * ```
- */
-export interface HandlerOutcome {
-  /** The events the command wrote (empty when it decided nothing). */
-  readonly events: readonly RecordedEvent[];
-  /** The streams it wrote to, with their new versions. */
-  readonly streams: readonly StreamVersion[];
-}
-
-/**
- * The command was accepted; its events are committed.
- *
- * @example
- * ```ts
- * import { CommandBus, CommandRejectedError } from "@verdict/verdict";
- * import assert from "node:assert/strict";
- *
- * const bus = new CommandBus();
- * bus.register("Ok", () => ({ events: [], streams: [] }));
- * bus.register("No", () => {
- *   throw new CommandRejectedError("not today");
- * });
- * bus.register("Boom", () => {
- *   throw new Error("disk full");
- * });
- *
- * const result = await bus.dispatch({ type: "Ok", data: null });
- * assert.equal(result.status, "accepted");
- * if (result.status === "accepted") assert.deepEqual(result.events, []);
- * ```
- */
-export interface AcceptedResult extends HandlerOutcome {
-  /** Discriminant. */
-  readonly status: "accepted";
-  /** The command's id. */
-  readonly commandId: string;
-}
-
-/**
- * The command was refused by the domain or by validation; nothing was written.
- *
- * @example
- * ```ts
- * import { CommandBus, CommandRejectedError } from "@verdict/verdict";
- * import assert from "node:assert/strict";
- *
- * const bus = new CommandBus();
- * bus.register("Ok", () => ({ events: [], streams: [] }));
- * bus.register("No", () => {
- *   throw new CommandRejectedError("not today");
- * });
- * bus.register("Boom", () => {
- *   throw new Error("disk full");
- * });
- *
- * const result = await bus.dispatch({ type: "No", data: null });
- * assert.equal(result.status, "rejected");
- * if (result.status === "rejected") assert.equal(result.reason.message, "not today");
- * ```
- */
-export interface RejectedResult {
-  /** Discriminant. */
-  readonly status: "rejected";
-  /** The command's id. */
-  readonly commandId: string;
-  /** Why it was refused. */
-  readonly reason: CommandRejectedError;
-}
-
-/**
- * The command failed (infrastructure, timeout, conflicts, a bug); nothing was written.
- *
- * @example
- * ```ts
- * import { CommandBus, CommandRejectedError } from "@verdict/verdict";
- * import assert from "node:assert/strict";
- *
- * const bus = new CommandBus();
- * bus.register("Ok", () => ({ events: [], streams: [] }));
- * bus.register("No", () => {
- *   throw new CommandRejectedError("not today");
- * });
- * bus.register("Boom", () => {
- *   throw new Error("disk full");
- * });
- *
- * const result = await bus.dispatch({ type: "Boom", data: null });
- * assert.equal(result.status, "failed");
- * if (result.status === "failed") assert.equal(result.error.message, "disk full");
- * ```
- */
-export interface FailedResult {
-  /** Discriminant. */
-  readonly status: "failed";
-  /** The command's id. */
-  readonly commandId: string;
-  /** What went wrong. */
-  readonly error: Error;
-}
-
-/**
- * The outcome of a dispatch.
- *
- * @example Answer an HTTP request from the result
- * ```ts
- * import { CommandBus, CommandRejectedError } from "@verdict/verdict";
- * import assert from "node:assert/strict";
- *
- * const bus = new CommandBus();
- * bus.register("Ok", () => ({ events: [], streams: [] }));
- * bus.register("No", () => {
- *   throw new CommandRejectedError("not today");
- * });
- * bus.register("Boom", () => {
- *   throw new Error("disk full");
- * });
- *
- * function httpStatus(result: import("@verdict/verdict").CommandResult): number {
- *   switch (result.status) {
- *     case "accepted":
- *       return 200;
- *     case "rejected":
- *       return 422;
- *     case "failed":
- *       return 500;
- *   }
- * }
- * assert.equal(httpStatus(await bus.dispatch({ type: "No", data: null })), 422);
- * ```
- */
-export type CommandResult = AcceptedResult | RejectedResult | FailedResult;
-
-/**
  * The member of the command union `C` whose type is `T`; `C` itself when the
  * union is not discriminated by literal types (an untyped bus).
  *
@@ -384,35 +218,6 @@ export interface CommandBusOptions {
 }
 
 /**
- * Turns an error thrown by a handler or middleware into a result: a
- * {@linkcode CommandRejectedError} (including validation) is a rejection,
- * anything else a failure.
- *
- * @example
- * ```ts
- * import { CommandRejectedError, resultFromError } from "@verdict/verdict";
- * import assert from "node:assert/strict";
- *
- * const result = resultFromError("cmd-1", new CommandRejectedError("no"));
- * assert.equal(result.status, "rejected");
- * assert.equal(resultFromError("cmd-1", new Error("db down")).status, "failed");
- * ```
- */
-export function resultFromError(
-  commandId: string,
-  error: unknown,
-): RejectedResult | FailedResult {
-  if (error instanceof CommandRejectedError) {
-    return { status: "rejected", commandId, reason: error };
-  }
-  return {
-    status: "failed",
-    commandId,
-    error: error instanceof Error ? error : new Error(String(error)),
-  };
-}
-
-/**
  * Runs commands through middleware to their handlers. `dispatch` never
  * throws for a command's outcome: it returns an accepted, rejected or failed
  * result.
@@ -444,6 +249,13 @@ export class CommandBus<C extends Command = Command> {
   readonly #middleware: Middleware<C>[] = [];
   readonly #onError: (error: unknown, context: CommandContext) => void;
   readonly #clock: Clock;
+  /** The onion: every middleware, in the order added, around the handler. */
+  readonly #run = compose<Dispatch<C>, CommandResult>(
+    this.#middleware,
+    (ctx) => this.#handle(ctx),
+    (ctx, error) => resultFromError(ctx.commandId, error),
+    (ctx) => ctx.command?.type,
+  );
 
   /** Creates a bus with no handlers and no middleware. */
   constructor(options: CommandBusOptions = {}) {
@@ -489,29 +301,13 @@ export class CommandBus<C extends Command = Command> {
 
   /** Dispatches a command and resolves to its result. */
   dispatch(command: C, context: DispatchContext = {}): Promise<CommandResult> {
-    const ctx = new Dispatch<C>(command, context, this.#clock, this.#onError);
-    return this.#run(ctx, 0);
+    return this.#run(new Dispatch<C>(command, context, this.#clock, this.#onError));
   }
 
-  // Promise chains rather than async functions: each suspended async call
-  // costs several hundred bytes, and a dispatch would make one per layer.
-  #run(ctx: Dispatch<C>, index: number): Promise<CommandResult> {
+  // The handler under every layer. Promise chains rather than async
+  // functions: each suspended async call costs several hundred bytes.
+  #handle(ctx: Dispatch<C>): Promise<CommandResult> {
     try {
-      if (index < this.#middleware.length) {
-        let inner: Promise<CommandResult> | undefined;
-        const result = this.#middleware[index](ctx, () => {
-          // Twice would run the handler twice for one command.
-          if (inner !== undefined) throw new NextCalledTwiceError(ctx.command?.type);
-          return inner = this.#run(ctx, index + 1);
-        });
-        // A middleware that hands on what `next()` returned passes on a
-        // promise that never rejects: nothing to guard.
-        if (result === inner) return result;
-        return Promise.resolve(result).then(
-          undefined,
-          (error) => resultFromError(ctx.commandId, error),
-        );
-      }
       const command = ctx.command;
       if (
         typeof command !== "object" || command === null ||
@@ -602,6 +398,7 @@ function isThenable(value: unknown): value is PromiseLike<HandlerOutcome> {
   return typeof (value as PromiseLike<unknown> | null)?.then === "function";
 }
 
+/** The accepted result of a handler's outcome; a failure when it is not one. */
 function accepted(commandId: string, outcome: HandlerOutcome): CommandResult {
   if (typeof outcome !== "object" || outcome === null) {
     return resultFromError(
@@ -619,42 +416,4 @@ function accepted(commandId: string, outcome: HandlerOutcome): CommandResult {
     events: outcome.events,
     streams: outcome.streams,
   };
-}
-
-/**
- * A middleware called `next()` a second time in one dispatch. The handler
- * runs once per dispatch, so the second call throws instead (as Hono's
- * `compose` does) and the command fails with this error.
- *
- * @example
- * ```ts
- * import { CommandBus, NextCalledTwiceError } from "@verdict/verdict";
- * import assert from "node:assert/strict";
- *
- * let runs = 0;
- * const bus = new CommandBus()
- *   .use(async (_context, next) => {
- *     await next();
- *     return next();
- *   })
- *   .register("Ping", () => {
- *     runs++;
- *     return { events: [], streams: [] };
- *   });
- * const result = await bus.dispatch({ type: "Ping", data: {} });
- * assert.equal(result.status, "failed");
- * assert.ok(result.status === "failed" && result.error instanceof NextCalledTwiceError);
- * assert.equal(runs, 1);
- * ```
- */
-export class NextCalledTwiceError extends VerdictError {
-  /** Creates the error for the command being dispatched. */
-  constructor(commandType: unknown) {
-    super(
-      `A middleware called next() twice while dispatching ${
-        typeof commandType === "string" ? `"${commandType}"` : "a command"
-      }: the layers below, and the handler, run once per dispatch`,
-    );
-    this.name = "NextCalledTwiceError";
-  }
 }

@@ -13,13 +13,8 @@ import {
   requireOf,
   targetOf,
 } from "./_command_plan.ts";
-import type {
-  Command,
-  CommandContext,
-  CommandHandler,
-  HandlerOutcome,
-  StreamVersion,
-} from "./command_bus.ts";
+import type { Command, CommandContext, CommandHandler } from "./command_bus.ts";
+import type { HandlerOutcome, StreamVersion } from "./command_result.ts";
 import { type Decider, fold } from "./decider.ts";
 import type {
   DeciderDefinition,

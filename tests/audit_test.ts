@@ -430,6 +430,22 @@ Deno.test("atomic audit, explicit", async (t) => {
   );
 
   await t.step(
+    "the accepted result says whether its record committed with its events",
+    async () => {
+      const atomic = await slowCommit(true).bus.dispatch({ type: "Ping", data: null });
+      assert.equal(atomic.status === "accepted" && atomic.recordedAtomically, true);
+      const apart = await slowCommit(false).bus.dispatch({ type: "Ping", data: null });
+      assert.equal(apart.status === "accepted" && apart.recordedAtomically, false);
+      const store = new MemoryEventStore();
+      const bare = await new CommandBus<Ping>()
+        .register("Ping", deciderHandler({ decider: pinger, store, streamId: () => "p" }))
+        .dispatch({ type: "Ping", data: null });
+      assert.equal(bare.status, "accepted");
+      assert.equal("recordedAtomically" in bare, false, "no audit, no claim");
+    },
+  );
+
+  await t.step(
     "a store whose command log is another instance than the audit's is reported once, and the record is still written",
     async () => {
       const storeLog = new MemoryCommandLog();

@@ -4,12 +4,8 @@
  * @module
  */
 
-import type {
-  Command,
-  CommandContext,
-  CommandResult,
-  Middleware,
-} from "../command_bus.ts";
+import type { Command, CommandContext, Middleware } from "../command_bus.ts";
+import type { CommandResult } from "../command_result.ts";
 
 /**
  * Options of {@linkcode idempotency}.

@@ -4,7 +4,8 @@
  * @module
  */
 
-import type { Command, CommandResult, Middleware } from "../command_bus.ts";
+import type { Command, Middleware } from "../command_bus.ts";
+import type { CommandResult } from "../command_result.ts";
 import { CommandTimeoutError } from "../errors.ts";
 
 /**

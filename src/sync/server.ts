@@ -6,7 +6,8 @@
  * @module
  */
 
-import type { Command, CommandBus, CommandResult } from "../command_bus.ts";
+import type { Command, CommandBus } from "../command_bus.ts";
+import type { CommandResult } from "../command_result.ts";
 import type { CommandLogStore, CommandRecord } from "../command_log.ts";
 import { UnknownCommandError, ValidationError } from "../errors.ts";
 import { commandIdOf } from "../uuid.ts";

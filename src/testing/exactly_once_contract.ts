@@ -8,7 +8,8 @@
  */
 
 import { audit } from "../audit.ts";
-import { CommandBus, type CommandResult } from "../command_bus.ts";
+import { CommandBus } from "../command_bus.ts";
+import { type CommandResult } from "../command_result.ts";
 import type { Decider } from "../decider.ts";
 import { deciderHandler } from "../decider_handler.ts";
 import { timeout } from "../middleware/timeout.ts";
