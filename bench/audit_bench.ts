@@ -8,7 +8,7 @@
  *   push the string), behind the least a record costs (the JSON payload and
  *   an object with a record's fields, kept; no verdict code), and behind
  *   `audit()` writing to a memory log that commits atomically with the
- *   events. 10,000 commands per iteration. `deno task bench:memory-rounds`
+ *   events. 10,000 commands per iteration. `deno task bench:rounds memory`
  *   runs the same cases in alternating rounds.
  * - `audit payload`: the audited bus with command payloads of 100 B to
  *   100 KB. 1,000 commands per iteration.
@@ -22,7 +22,12 @@ import { audit, CommandBus, deciderHandler, jsonCodec } from "@verdict/verdict";
 import { cborCodec } from "@verdict/verdict/cbor";
 import { MemoryCommandLog, MemoryEventStore } from "@verdict/verdict/memory";
 import type { BankCommand } from "../examples/bank.ts";
-import { auditedBank, auditVariants, COMMANDS, depositTo } from "./memory_shared.ts";
+import {
+  auditedBank,
+  auditVariants,
+  COMMANDS,
+  depositTo,
+} from "./support/memory_shared.ts";
 
 for (const [variant, name] of Object.entries(auditVariants)) {
   Deno.bench({

@@ -14,7 +14,7 @@ import {
   COMMANDS,
   depositTo,
   rawDecideEvolve,
-} from "./memory_shared.ts";
+} from "./support/memory_shared.ts";
 
 Deno.bench({
   name: "raw decide + evolve over cached state",

@@ -8,7 +8,11 @@
  */
 
 import { KvEventStore } from "@verdict/verdict/kv";
-import { bankDeposits, rawCommitter, requiredWritesCommitter } from "./kv_shared.ts";
+import {
+  bankDeposits,
+  rawCommitter,
+  requiredWritesCommitter,
+} from "./support/kv_shared.ts";
 
 const dir = await Deno.makeTempDir({ prefix: "verdict-kv-bench-" });
 const kv = await Deno.openKv(`${dir}/bench.kv`);

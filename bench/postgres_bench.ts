@@ -9,7 +9,7 @@ import postgres from "postgres";
 import { uuidv7 } from "@verdict/verdict";
 import { openPostgresStores } from "@verdict/verdict/postgres";
 import { sampleCommandRecord } from "@verdict/verdict/testing";
-import { startPostgres } from "../scripts/start_postgres.ts";
+import { startPostgres } from "../tests/support/start_postgres.ts";
 import {
   bankBus,
   commandsSequential,
@@ -17,7 +17,7 @@ import {
   createRawTables,
   rawSequential,
   rawWorkers,
-} from "./postgres_shared.ts";
+} from "./support/postgres_shared.ts";
 
 const server = await startPostgres();
 const schema = `bench_${Date.now()}`;

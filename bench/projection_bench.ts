@@ -33,7 +33,7 @@ import {
   PostgresDocumentStore,
   PostgresEventStore,
 } from "@verdict/verdict/postgres";
-import { startPostgres } from "../scripts/start_postgres.ts";
+import { startPostgres } from "../tests/support/start_postgres.ts";
 
 const EVENTS = 10_000;
 type Deposited = { type: "Deposited"; data: { amount: number } };

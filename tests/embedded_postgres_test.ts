@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { arch, platform } from "node:os";
 import postgres from "postgres";
-import { startEmbeddedPostgres } from "../scripts/start_postgres.ts";
+import { startEmbeddedPostgres } from "./support/start_postgres.ts";
 
 const root = Deno.uid?.() === 0;
 

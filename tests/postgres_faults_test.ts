@@ -17,7 +17,7 @@ import {
 } from "@verdict/verdict";
 import { openPostgresStores } from "@verdict/verdict/postgres";
 import { withinDeadline } from "../stores/postgres/guard.ts";
-import { type PostgresServer, startEmbeddedPostgres } from "../scripts/start_postgres.ts";
+import { type PostgresServer, startEmbeddedPostgres } from "./support/start_postgres.ts";
 
 type Deposit = { type: "Deposit"; data: { account: number; amount: number } };
 type Deposited = { type: "Deposited"; data: { amount: number } };

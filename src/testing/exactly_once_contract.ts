@@ -9,7 +9,7 @@
 
 import { audit } from "../audit.ts";
 import { CommandBus } from "../command_bus.ts";
-import { type CommandResult } from "../command_result.ts";
+import type { CommandResult } from "../command_result.ts";
 import type { Decider } from "../decider.ts";
 import { deciderHandler } from "../decider_handler.ts";
 import { timeout } from "../middleware/timeout.ts";

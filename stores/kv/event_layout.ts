@@ -121,7 +121,7 @@ export function commitKey(counter: number): string {
 }
 
 /** A commit's key in the global log. */
-export const COMMIT_KEY = /^[0-9a-f]{16}0000$/;
+export const COMMIT_KEY: RegExp = /^[0-9a-f]{16}0000$/;
 
 /** A stored event as a recorded event; damage is an `EventDecodeError`. */
 export function decodeEvent<E extends Event>(

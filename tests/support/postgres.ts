@@ -28,7 +28,7 @@ export async function testDatabase(): Promise<TestDatabase | undefined> {
       return undefined;
     }
     try {
-      const { startPostgres } = await import("../../scripts/start_postgres.ts");
+      const { startPostgres } = await import("./start_postgres.ts");
       const server = await startPostgres();
       url = server.url;
       stop = server.stop;

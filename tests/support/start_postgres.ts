@@ -5,7 +5,7 @@
  *
  * Run on its own, it starts a server and prints its URL until Ctrl-C:
  *
- *   deno run -A scripts/start_postgres.ts
+ *   deno run -A tests/support/start_postgres.ts
  */
 
 import { type ChildProcess, spawn } from "node:child_process";

@@ -1,5 +1,5 @@
 /**
- * `deno task bench:postgres-ceiling`: how many events per second the
+ * `deno task bench:rounds postgres-ceiling`: how many events per second the
  * PostgreSQL server itself can commit into verdict's events table, with no
  * client work at all, beside verdict's own batch append.
  *
@@ -25,10 +25,10 @@
  * embedded server and stops it.
  */
 import { openPostgresStores } from "@verdict/verdict/postgres";
-import { median, roundsArgument, time } from "./rounds.ts";
-import { startPostgres } from "./start_postgres.ts";
+import { median, roundsArgument, time } from "./shared.ts";
+import { startPostgres } from "../../tests/support/start_postgres.ts";
 
-const ROUNDS = roundsArgument("bench:postgres-ceiling", 7);
+const ROUNDS = roundsArgument("bench:rounds postgres-ceiling", 7);
 /** Statements (or calls) per round for the 100-event cases and `select 1`. */
 const PER_ROUND = 40;
 const BULK = 65_536;

@@ -7,7 +7,7 @@
 import type postgres from "postgres";
 import { type CommandBus, uuidv7 } from "@verdict/verdict";
 import type { PostgresStores } from "@verdict/verdict/postgres";
-import type { BankCommand } from "../examples/bank.ts";
+import type { BankCommand } from "../../examples/bank.ts";
 import { benchBank } from "./bank_bus.ts";
 
 /**

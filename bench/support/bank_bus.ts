@@ -14,7 +14,7 @@ import {
   type EventStore,
   type Middleware,
 } from "@verdict/verdict";
-import { accountDefinition, type BankCommand } from "../examples/bank.ts";
+import { accountDefinition, type BankCommand } from "../../examples/bank.ts";
 
 /**
  * The bank bus on `store`, audited into `log` when one is given, with

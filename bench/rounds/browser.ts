@@ -1,10 +1,15 @@
 /**
- * `deno task bench:browser`: the IndexedDB stores measured in real Chromium,
+ * `deno task bench:rounds browser`: the IndexedDB stores measured in real Chromium,
  * each beside a raw `idb` baseline: one command per transaction against one
  * `put` per transaction, and 1,000 events in one append against 1,000 `put`s
  * in one transaction.
  */
-import { bundle, chromiumPath, serve, withChromium } from "../tests/support/chromium.ts";
+import {
+  bundle,
+  chromiumPath,
+  serve,
+  withChromium,
+} from "../../tests/support/chromium.ts";
 
 if (!chromiumPath) Deno.exit(0);
 const site = serve({
@@ -15,7 +20,7 @@ const site = serve({
   },
   "/bench.js": {
     type: "text/javascript",
-    body: await bundle("tests/browser/bench_page.ts"),
+    body: await bundle("bench/pages/bench_page.ts"),
   },
 });
 try {

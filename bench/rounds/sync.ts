@@ -1,5 +1,5 @@
 /**
- * `deno task bench:sync [rounds]`: offline sync measured in real Chromium
+ * `deno task bench:rounds sync [rounds]`: offline sync measured in real Chromium
  * against a real sync server over PostgreSQL, each figure beside its floor,
  * in alternating rounds (default 5); the result is the median of the
  * paired ratios.
@@ -16,17 +16,22 @@ import postgres from "postgres";
 import type { Page } from "puppeteer-core";
 import { openPostgresStores } from "@verdict/verdict/postgres";
 import { CLIENT_CLAIMED } from "@verdict/verdict/sync";
-import { type BankCommand, createBank } from "../examples/bank.ts";
-import { bundle, chromiumPath, serve, withChromium } from "../tests/support/chromium.ts";
-import { HttpSyncServer } from "../tests/support/http_sync_server.ts";
-import { bankServer } from "../tests/support/sync_server.ts";
-import { median, roundsArgument, time } from "./rounds.ts";
-import { startPostgres } from "./start_postgres.ts";
+import { type BankCommand, createBank } from "../../examples/bank.ts";
+import {
+  bundle,
+  chromiumPath,
+  serve,
+  withChromium,
+} from "../../tests/support/chromium.ts";
+import { HttpSyncServer } from "../../tests/support/http_sync_server.ts";
+import { bankServer } from "../../tests/support/sync_server.ts";
+import { median, roundsArgument, time } from "./shared.ts";
+import { startPostgres } from "../../tests/support/start_postgres.ts";
 
-const rounds = roundsArgument("bench:sync", 5);
+const rounds = roundsArgument("bench:rounds sync", 5);
 if (!chromiumPath) {
   console.error(
-    "bench:sync needs Chromium (apt-get install -y chromium, or CHROMIUM_PATH)",
+    "bench:rounds sync needs Chromium (apt-get install -y chromium, or CHROMIUM_PATH)",
   );
   Deno.exit(1);
 }
@@ -69,7 +74,7 @@ const site = serve({
   },
   "/page.js": {
     type: "text/javascript",
-    body: await bundle("tests/browser/sync_bench_page.ts"),
+    body: await bundle("bench/pages/sync_bench_page.ts"),
   },
 });
 

@@ -1,5 +1,5 @@
 /**
- * `deno task bench:memory-allocation`: how many bytes of heap one command
+ * `deno task bench:rounds memory-allocation`: how many bytes of heap one command
  * allocates on the in-memory bus. Unlike time on a VM whose speed drifts,
  * this figure repeats run after run, so it shows whether a change to the
  * hot path allocates less.
@@ -13,7 +13,7 @@
  * than the events kept) is thrown away and taken again.
  */
 import type { CommandBus } from "@verdict/verdict";
-import type { BankCommand } from "../examples/bank.ts";
+import type { BankCommand } from "../../examples/bank.ts";
 import {
   auditedBank,
   type AuditVariant,
@@ -23,7 +23,7 @@ import {
   dispatchCommands,
   oneAccount,
   thousandAccounts,
-} from "../bench/memory_shared.ts";
+} from "../support/memory_shared.ts";
 
 /** Measurements per case; the median is printed. */
 const REPEATS = 5;
@@ -44,7 +44,7 @@ for (const [variant, name] of Object.entries(auditVariants)) {
 const gc = (globalThis as { gc?: (options?: { type: "minor" }) => void }).gc;
 if (!gc) {
   throw new Error(
-    "run this with `deno task bench:memory-allocation`, which sets the V8 flags it needs " +
+    "run this with `deno task bench:rounds memory-allocation`, which sets the V8 flags it needs " +
       "(--expose-gc and the generations' sizes)",
   );
 }

@@ -1,6 +1,6 @@
 /**
  * What `bench/command_bus_bench.ts`, `bench/audit_bench.ts` and
- * `deno task bench:memory-rounds` share: the bank bus on the memory store,
+ * `deno task bench:rounds memory` share: the bank bus on the memory store,
  * the raw decide + evolve baseline, and the audit variants — the bare bus,
  * the same bus behind an outermost middleware that does nothing, behind the
  * least any audit record costs, and behind `audit()`.
@@ -13,7 +13,7 @@ import {
   type AccountCommand,
   accountDecider,
   type BankCommand,
-} from "../examples/bank.ts";
+} from "../../examples/bank.ts";
 import { benchBank } from "./bank_bus.ts";
 
 /** Commands per timed iteration or round. */

@@ -1,4 +1,4 @@
-// The page of `deno task bench:sync`: SyncClient in real Chromium, each
+// The page of `deno task bench:rounds sync`: SyncClient in real Chromium, each
 // figure beside its raw floor, driven through `window.syncBench`.
 import { openDB } from "idb";
 import { SyncClient } from "@verdict/verdict/browser";

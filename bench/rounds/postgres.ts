@@ -1,5 +1,5 @@
 /**
- * `deno task bench:postgres-rounds`: the PostgreSQL command benches of
+ * `deno task bench:rounds postgres`: the PostgreSQL command benches of
  * `bench/postgres_bench.ts`, run in alternating rounds — raw, verdict,
  * verdict + audit, raw workers, verdict workers, then again — so the
  * machine's drift lands on both sides alike. Prints each round's ratios and
@@ -7,8 +7,8 @@
  */
 import postgres from "postgres";
 import { openPostgresStores } from "@verdict/verdict/postgres";
-import { median, roundsArgument, time } from "./rounds.ts";
-import { startPostgres } from "./start_postgres.ts";
+import { median, roundsArgument, time } from "./shared.ts";
+import { startPostgres } from "../../tests/support/start_postgres.ts";
 import {
   bankBus,
   commandsSequential,
@@ -16,9 +16,9 @@ import {
   createRawTables,
   rawSequential,
   rawWorkers,
-} from "../bench/postgres_shared.ts";
+} from "../support/postgres_shared.ts";
 
-const ROUNDS = roundsArgument("bench:postgres-rounds", 7);
+const ROUNDS = roundsArgument("bench:rounds postgres", 7);
 const SEQUENTIAL = 100;
 const range = (values: number[], digits = 2) =>
   `${Math.min(...values).toFixed(digits)}–${Math.max(...values).toFixed(digits)}`;

@@ -1,5 +1,5 @@
 /**
- * `deno task bench:memory-rounds`: the in-memory benches —
+ * `deno task bench:rounds memory`: the in-memory benches —
  * `command throughput` of `bench/command_bus_bench.ts` and `audit overhead`
  * of `bench/audit_bench.ts` — in alternating rounds of 10,000 commands, each
  * on a fresh store set up before its timing starts. A round runs every case
@@ -7,7 +7,7 @@
  * every case alike. Prints each round and the medians: µs per command, and
  * each audit case as the median of its rounds' ratios to the bare bus.
  */
-import type { BankCommand } from "../examples/bank.ts";
+import type { BankCommand } from "../../examples/bank.ts";
 import {
   auditedBank,
   type AuditVariant,
@@ -18,11 +18,11 @@ import {
   oneAccount,
   rawDecideEvolve,
   thousandAccounts,
-} from "../bench/memory_shared.ts";
+} from "../support/memory_shared.ts";
 import type { CommandBus } from "@verdict/verdict";
-import { median, roundsArgument, time } from "./rounds.ts";
+import { median, roundsArgument, time } from "./shared.ts";
 
-const ROUNDS = roundsArgument("bench:memory-rounds", 21);
+const ROUNDS = roundsArgument("bench:rounds memory", 21);
 
 type Run = () => Promise<void>;
 const dispatchAll = (

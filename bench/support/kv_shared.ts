@@ -6,7 +6,7 @@
 
 import { uuidv7 } from "@verdict/verdict";
 import type { KvEventStore } from "@verdict/verdict/kv";
-import type { BankCommand } from "../examples/bank.ts";
+import type { BankCommand } from "../../examples/bank.ts";
 import { benchBank } from "./bank_bus.ts";
 
 /**

@@ -1,5 +1,5 @@
 /**
- * `deno task bench:kv-rounds`: the `kv commands` bench of
+ * `deno task bench:rounds kv`: the `kv commands` bench of
  * `bench/kv_bench.ts` in alternating rounds — 300 raw checked commits, 300
  * commits of the writes an append needs at the least (head check, head,
  * event, global-log entry: the floor of a store built as verdict's KV store
@@ -12,10 +12,10 @@ import {
   bankDeposits,
   rawCommitter,
   requiredWritesCommitter,
-} from "../bench/kv_shared.ts";
-import { median, roundsArgument, time } from "./rounds.ts";
+} from "../support/kv_shared.ts";
+import { median, roundsArgument, time } from "./shared.ts";
 
-const ROUNDS = roundsArgument("bench:kv-rounds", 11);
+const ROUNDS = roundsArgument("bench:rounds kv", 11);
 const PER_ROUND = 300;
 
 const dir = await Deno.makeTempDir({ prefix: "verdict-kv-rounds-" });
