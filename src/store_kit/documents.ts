@@ -357,3 +357,30 @@ export function toProjectedEvent<E extends Event>(
   const { position: _position, ...projected } = event as RecordedEvent<E>;
   return projected as ProjectedEvent<E>;
 }
+
+/**
+ * Checks the arguments of a document store's `list` as every store does,
+ * and says whether there is anything to read (a `limit` of 0 reads
+ * nothing).
+ *
+ * @throws {TypeError} for a bad projection name or options (see
+ * {@linkcode assertValidDocumentKey}, {@linkcode assertValidListDocumentsOptions}).
+ *
+ * @example
+ * ```ts
+ * import { checkListDocuments } from "@verdict/verdict/store-kit";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(checkListDocuments("balances", { limit: 10 }), true);
+ * assert.equal(checkListDocuments("balances", { limit: 0 }), false);
+ * assert.throws(() => checkListDocuments("", {}), TypeError);
+ * ```
+ */
+export function checkListDocuments(
+  projection: unknown,
+  options: ListDocumentsOptions,
+): boolean {
+  assertValidDocumentKey(projection);
+  assertValidListDocumentsOptions(options);
+  return options.limit !== 0;
+}

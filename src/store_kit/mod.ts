@@ -42,6 +42,7 @@ export * from "./append_rules.ts";
 export * from "./checkpoint_rules.ts";
 export * from "./command_records.ts";
 export * from "./documents.ts";
+export * from "./join_stores.ts";
 export * from "./retried_append.ts";
 export * from "./waiters.ts";
 export * from "./throttled_signal.ts";

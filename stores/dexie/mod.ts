@@ -34,7 +34,7 @@ import {
 } from "../../mod.ts";
 import {
   assertValidDocumentKey,
-  assertValidListDocumentsOptions,
+  checkListDocuments,
   eventsToApply,
   planDocuments,
 } from "../../src/store_kit/mod.ts";
@@ -130,9 +130,7 @@ export class DexieDocumentStore implements DocumentStore {
     options: ListDocumentsOptions = {},
   ): Promise<ProjectionDocument<D>[]> {
     this.#assertOpen();
-    assertValidDocumentKey(projection);
-    assertValidListDocumentsOptions(options);
-    if (options.limit === 0) return [];
+    if (!checkListDocuments(projection, options)) return [];
     let query = this.#documents.where("[projection+id]").between(
       [projection, options.after ?? ""],
       [projection, Dexie.maxKey],

@@ -23,6 +23,7 @@ import {
   storedCommandRecord,
 } from "../../src/store_kit/mod.ts";
 import {
+  abortQuietly,
   type StoredCommandRow,
   translateStorageError,
   VerdictDatabase,
@@ -128,12 +129,7 @@ export class IndexedDbCommandLog implements CommandLogStore {
       await this.addInTransaction(tx.store, record);
       await tx.done;
     } catch (error) {
-      try {
-        tx.abort();
-      } catch {
-        // Already aborted.
-      }
-      await tx.done.catch(() => {});
+      await abortQuietly(tx);
       throw translateStorageError(this.#database.name, error);
     }
   }

@@ -143,6 +143,21 @@ export class DatabaseBlockedError extends VerdictError {
   }
 }
 
+/**
+ * Aborts a transaction that failed, if the browser has not already, and
+ * waits for it to end: nothing of it is written.
+ */
+export async function abortQuietly(
+  tx: { abort(): void; done: Promise<void> },
+): Promise<void> {
+  try {
+    tx.abort();
+  } catch {
+    // Already finished or aborted by the browser.
+  }
+  await tx.done.catch(() => {});
+}
+
 /** Turns a browser's DOMException into verdict's error for it. */
 export function translateStorageError(database: string, error: unknown): unknown {
   const name = (error as { name?: string })?.name;

@@ -18,12 +18,13 @@ import {
 } from "../../mod.ts";
 import {
   assertValidDocumentKey,
-  assertValidListDocumentsOptions,
+  checkListDocuments,
   eventsToApply,
   planDocuments,
 } from "../../src/store_kit/mod.ts";
 import type { IndexedDbStoreOptions } from "./command_log.ts";
 import {
+  abortQuietly,
   translateStorageError,
   VerdictDatabase,
   type VerdictSchema,
@@ -109,9 +110,7 @@ export class IndexedDbDocumentStore implements DocumentStore {
     options: ListDocumentsOptions = {},
   ): Promise<ProjectionDocument<D>[]> {
     this.#assertOpen();
-    assertValidDocumentKey(projection);
-    assertValidListDocumentsOptions(options);
-    if (options.limit === 0) return [];
+    if (!checkListDocuments(projection, options)) return [];
     const db = await this.#database.open();
     const rows = await db.getAll(
       "documents",
@@ -157,7 +156,7 @@ export class IndexedDbDocumentStore implements DocumentStore {
       }
       await tx.done;
     } catch (error) {
-      await abort(tx);
+      await abortQuietly(tx);
       throw translateStorageError(this.#database.name, error);
     }
   }
@@ -209,7 +208,7 @@ export class IndexedDbDocumentStore implements DocumentStore {
       ]);
       await tx.done;
     } catch (error) {
-      await abort(tx);
+      await abortQuietly(tx);
       throw translateStorageError(this.#database.name, error);
     }
   }
@@ -224,15 +223,6 @@ export class IndexedDbDocumentStore implements DocumentStore {
   #assertOpen(): void {
     if (this.#closed) throw new StoreClosedError("IndexedDB projection store");
   }
-}
-
-async function abort(tx: { abort(): void; done: Promise<void> }): Promise<void> {
-  try {
-    tx.abort();
-  } catch {
-    // Already finished or aborted by the browser.
-  }
-  await tx.done.catch(() => {});
 }
 
 /**

@@ -35,7 +35,7 @@ import {
 } from "../../src/store_kit/mod.ts";
 import type { IndexedDbCommandLog } from "./command_log.ts";
 import type { IndexedDbDocumentStore } from "./document_store.ts";
-import { translateStorageError, VerdictDatabase } from "./database.ts";
+import { abortQuietly, translateStorageError, VerdictDatabase } from "./database.ts";
 import {
   addRows,
   appendedResults,
@@ -274,12 +274,7 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
       );
       await tx.done;
     } catch (error) {
-      try {
-        tx.abort();
-      } catch {
-        // Already finished or aborted by the browser.
-      }
-      await tx.done.catch(() => {});
+      await abortQuietly(tx);
       const constraint = (error as { name?: string })?.name === "ConstraintError";
       // A resend of an append already stored (its ids taken, its
       // expectations no longer holding, its command recorded) is answered

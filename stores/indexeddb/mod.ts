@@ -26,6 +26,7 @@
  */
 
 import type { Stores } from "../../mod.ts";
+import { joinStores } from "../../src/store_kit/mod.ts";
 import { IndexedDbCheckpointStore } from "./checkpoint_store.ts";
 import { IndexedDbCommandLog } from "./command_log.ts";
 import { IndexedDbSnapshotStore } from "./snapshot_store.ts";
@@ -101,18 +102,6 @@ export function openIndexedDbStores(
   });
   const checkpoints = new IndexedDbCheckpointStore({ database });
   const snapshots = new IndexedDbSnapshotStore({ database });
-  return {
-    database,
-    events,
-    commandLog,
-    checkpoints,
-    snapshots,
-    async close() {
-      await events.close();
-      await commandLog.close();
-      await checkpoints.close();
-      await snapshots.close();
-    },
-  };
+  return joinStores({ database, events, commandLog, checkpoints, snapshots });
 }
 export * from "./document_store.ts";

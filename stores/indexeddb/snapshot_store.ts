@@ -7,7 +7,7 @@
 import { type Snapshot, type SnapshotStore, StoreClosedError } from "../../mod.ts";
 import { assertValidSnapshot } from "../../src/store_kit/mod.ts";
 import type { IndexedDbStoreOptions } from "./command_log.ts";
-import { translateStorageError, VerdictDatabase } from "./database.ts";
+import { abortQuietly, translateStorageError, VerdictDatabase } from "./database.ts";
 
 /**
  * Snapshots in IndexedDB, one entry per stream; a save replaces the entry
@@ -52,12 +52,7 @@ export class IndexedDbSnapshotStore implements SnapshotStore {
       if (!existing || existing.version <= snapshot.version) await tx.store.put(snapshot);
       await tx.done;
     } catch (error) {
-      try {
-        tx.abort();
-      } catch {
-        // Already aborted.
-      }
-      await tx.done.catch(() => {});
+      await abortQuietly(tx);
       throw translateStorageError(this.#database.name, error);
     }
   }

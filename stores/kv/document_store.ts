@@ -18,7 +18,7 @@ import {
 } from "../../mod.ts";
 import {
   assertValidDocumentKey,
-  assertValidListDocumentsOptions,
+  checkListDocuments,
   type DocumentChange,
   type DocumentPlan,
   eventsToApply,
@@ -132,9 +132,7 @@ export class KvDocumentStore implements DocumentStore {
     options: ListDocumentsOptions = {},
   ): Promise<ProjectionDocument<D>[]> {
     this.#assertOpen();
-    assertValidDocumentKey(projection);
-    assertValidListDocumentsOptions(options);
-    if (options.limit === 0) return [];
+    if (!checkListDocuments(projection, options)) return [];
     const prefix = [...this.#prefix, "d", projection];
     const selector = options.after === undefined
       ? { prefix }

@@ -25,6 +25,7 @@
  */
 
 import type { Stores } from "../../mod.ts";
+import { joinStores } from "../../src/store_kit/mod.ts";
 import { type Kv, type KvKey, openKv } from "./kv.ts";
 import { DEFAULT_BUSY_TIMEOUT_MS, whileBusy } from "./busy.ts";
 import { KvCheckpointStore } from "./checkpoint_store.ts";
@@ -92,22 +93,6 @@ export async function openKvStores(
   const events = new KvEventStore(kv, { prefix, commandLog });
   const checkpoints = new KvCheckpointStore(kv, { prefix });
   const snapshots = new KvSnapshotStore(kv, { prefix });
-  let closed = false;
-  return {
-    kv,
-    events,
-    commandLog,
-    checkpoints,
-    snapshots,
-    async close() {
-      if (closed) return;
-      closed = true;
-      await events.close();
-      await commandLog.close();
-      await checkpoints.close();
-      await snapshots.close();
-      kv.close();
-    },
-  };
+  return joinStores({ kv, events, commandLog, checkpoints, snapshots }, () => kv.close());
 }
 export * from "./document_store.ts";

@@ -16,7 +16,7 @@ import {
 } from "../../mod.ts";
 import {
   assertValidDocumentKey,
-  assertValidListDocumentsOptions,
+  checkListDocuments,
   eventsToApply,
   planDocuments,
 } from "../../src/store_kit/mod.ts";
@@ -70,8 +70,7 @@ export class MemoryDocumentStore implements DocumentStore {
   ): Promise<ProjectionDocument<D>[]> {
     return settle(() => {
       this.#assertOpen();
-      assertValidDocumentKey(projection);
-      assertValidListDocumentsOptions(options);
+      if (!checkListDocuments(projection, options)) return [];
       const documents = this.#documents.get(projection) ?? new Map();
       const ids = [...documents.keys()]
         .filter((id) => options.after === undefined || id > options.after)

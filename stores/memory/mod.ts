@@ -31,6 +31,7 @@
  */
 
 import type { Stores } from "../../mod.ts";
+import { joinStores } from "../../src/store_kit/mod.ts";
 import { MemoryCheckpointStore } from "./checkpoint_store.ts";
 import { MemoryCommandLog } from "./command_log.ts";
 import { MemoryEventStore } from "./event_store.ts";
@@ -86,16 +87,5 @@ export function openMemoryStores(): MemoryStores {
   const events = new MemoryEventStore({ commandLog });
   const checkpoints = new MemoryCheckpointStore();
   const snapshots = new MemorySnapshotStore();
-  return {
-    events,
-    commandLog,
-    checkpoints,
-    snapshots,
-    async close() {
-      await events.close();
-      await commandLog.close();
-      await checkpoints.close();
-      await snapshots.close();
-    },
-  };
+  return joinStores({ events, commandLog, checkpoints, snapshots });
 }

@@ -4,12 +4,10 @@
  * @module
  */
 
-import { guardDriverCrash } from "./driver_guard.ts";
-import { DEFAULT_CALL_TIMEOUT_MS, guardedSql } from "./guard.ts";
 import type { Sql } from "postgres";
-import { type CheckpointStore, StoreClosedError } from "../../mod.ts";
+import type { CheckpointStore } from "../../mod.ts";
 import { assertValidCheckpoint } from "../../src/store_kit/mod.ts";
-import { migrate } from "./schema.ts";
+import { SchemaHandle } from "./schema_handle.ts";
 
 /**
  * Options of {@linkcode PostgresCheckpointStore}.
@@ -57,33 +55,19 @@ export interface PostgresCheckpointStoreOptions {
  * ```
  */
 export class PostgresCheckpointStore implements CheckpointStore {
-  readonly #sql: Sql;
-  /** The pool as given: what `sharesDatabase` compares. */
-  readonly #raw: Sql;
-  readonly #schema: string;
-  readonly #ownsSql: boolean;
-  #closed = false;
+  readonly #db: SchemaHandle;
 
   /** Creates a checkpoint store on a postgres.js connection pool. */
   constructor(sql: Sql, options: PostgresCheckpointStoreOptions = {}) {
-    this.#raw = sql;
-    guardDriverCrash();
-    this.#sql = guardedSql(sql, options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS);
-    this.#schema = options.schema ?? "verdict";
-    this.#ownsSql = options.ownsSql ?? false;
-  }
-
-  async #ready(): Promise<void> {
-    if (this.#closed) throw new StoreClosedError("PostgreSQL checkpoint store");
-    await migrate(this.#sql, this.#schema);
+    this.#db = new SchemaHandle(sql, options, "PostgreSQL checkpoint store");
   }
 
   /** The consumer's last handled position, 0 when it has none. */
   async load(consumer: string): Promise<number> {
     assertValidCheckpoint(consumer, 0);
-    await this.#ready();
-    const rows = await this.#sql.unsafe<{ position: number }[]>(
-      `select position::float8 as position from ${this.#schema}.checkpoints where consumer = $1`,
+    await this.#db.ready();
+    const rows = await this.#db.sql.unsafe<{ position: number }[]>(
+      `select position::float8 as position from ${this.#db.schema}.checkpoints where consumer = $1`,
       [consumer],
       { prepare: true },
     );
@@ -93,9 +77,9 @@ export class PostgresCheckpointStore implements CheckpointStore {
   /** Records the consumer's last handled position. */
   async save(consumer: string, position: number): Promise<void> {
     assertValidCheckpoint(consumer, position);
-    await this.#ready();
-    await this.#sql.unsafe(
-      `insert into ${this.#schema}.checkpoints (consumer, position) values ($1, $2)
+    await this.#db.ready();
+    await this.#db.sql.unsafe(
+      `insert into ${this.#db.schema}.checkpoints (consumer, position) values ($1, $2)
        on conflict (consumer) do update set position = excluded.position`,
       [consumer, position],
       { prepare: true },
@@ -104,8 +88,6 @@ export class PostgresCheckpointStore implements CheckpointStore {
 
   /** Closes the store (and the pool, when it owns it). */
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    if (this.#ownsSql) await this.#sql.end();
+    await this.#db.close();
   }
 }

@@ -4,8 +4,6 @@
  * @module
  */
 
-import { guardDriverCrash } from "./driver_guard.ts";
-import { DEFAULT_CALL_TIMEOUT_MS, guardedSql } from "./guard.ts";
 import type { Sql } from "postgres";
 import {
   CommandAlreadyRecordedError,
@@ -13,7 +11,6 @@ import {
   type CommandPage,
   type CommandQuery,
   type CommandRecord,
-  StoreClosedError,
 } from "../../mod.ts";
 import {
   assertValidCommandRecord,
@@ -22,6 +19,7 @@ import {
   encodeCommandCursor,
   retriedRecord,
 } from "../../src/store_kit/mod.ts";
+import { SchemaHandle } from "./schema_handle.ts";
 import {
   commandRecordColumns,
   type CommandRow,
@@ -29,7 +27,6 @@ import {
   recordOfRow,
   recordParameters,
 } from "./command_rows.ts";
-import { migrate } from "./schema.ts";
 
 /**
  * Options of {@linkcode PostgresCommandLog}.
@@ -83,39 +80,25 @@ const COLUMNS =
  * ```
  */
 export class PostgresCommandLog implements CommandLogStore {
-  readonly #sql: Sql;
-  /** The pool as given: what `sharesDatabase` compares. */
-  readonly #raw: Sql;
-  readonly #schema: string;
-  readonly #ownsSql: boolean;
-  #closed = false;
+  readonly #db: SchemaHandle;
 
   /** Creates a log on a postgres.js connection pool. */
   constructor(sql: Sql, options: PostgresCommandLogOptions = {}) {
-    this.#raw = sql;
-    guardDriverCrash();
-    this.#sql = guardedSql(sql, options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS);
-    this.#schema = options.schema ?? "verdict";
-    this.#ownsSql = options.ownsSql ?? false;
+    this.#db = new SchemaHandle(sql, options, "PostgreSQL command log");
   }
 
   /** Whether this log writes through `sql` into `schema` (so an event store there can commit with it). */
   sharesDatabase(sql: Sql, schema: string): boolean {
-    return sql === this.#raw && schema === this.#schema;
-  }
-
-  async #ready(): Promise<void> {
-    if (this.#closed) throw new StoreClosedError("PostgreSQL command log");
-    await migrate(this.#sql, this.#schema);
+    return this.#db.shares(sql, schema);
   }
 
   /** Stores a record. */
   async record(record: CommandRecord): Promise<void> {
     assertValidCommandRecord(record);
-    await this.#ready();
+    await this.#db.ready();
     try {
-      await this.#sql.unsafe(
-        `insert into ${this.#schema}.commands (${commandRecordColumns})
+      await this.#db.sql.unsafe(
+        `insert into ${this.#db.schema}.commands (${commandRecordColumns})
          values (${recordCasts.map((cast, i) => `$${i + 1}::${cast}`).join(", ")})`,
         recordParameters(record) as never[],
         { prepare: true },
@@ -136,10 +119,10 @@ export class PostgresCommandLog implements CommandLogStore {
    * there is no failed record of that id (any more) to replace.
    */
   async replaceFailed(record: CommandRecord): Promise<boolean> {
-    await this.#ready();
+    await this.#db.ready();
     const p = recordParameters(record);
-    const rows = await this.#sql.unsafe(
-      `update ${this.#schema}.commands set causation_id = $2::text, payload_text = $3::text,
+    const rows = await this.#db.sql.unsafe(
+      `update ${this.#db.schema}.commands set causation_id = $2::text, payload_text = $3::text,
          payload_bytes = $4::bytea, payload_codec = $5::text, metadata = $6::jsonb,
          status = $7::text, error = $8::jsonb, event_ids = $9::text[], stream_ids = $10::text[],
          duration_ms = $11::float8
@@ -151,9 +134,9 @@ export class PostgresCommandLog implements CommandLogStore {
 
   /** Deletes the failed record of `id`, so an atomic retry can insert its own. */
   async deleteFailed(id: string): Promise<boolean> {
-    await this.#ready();
-    const rows = await this.#sql.unsafe(
-      `delete from ${this.#schema}.commands where id = $1 and status = 'failed' returning id`,
+    await this.#db.ready();
+    const rows = await this.#db.sql.unsafe(
+      `delete from ${this.#db.schema}.commands where id = $1 and status = 'failed' returning id`,
       [id],
     );
     return rows.length > 0;
@@ -161,9 +144,9 @@ export class PostgresCommandLog implements CommandLogStore {
 
   /** The record with this id, or `undefined`. */
   async get(id: string): Promise<CommandRecord | undefined> {
-    await this.#ready();
-    const rows = await this.#sql.unsafe<CommandRow[]>(
-      `select ${COLUMNS} from ${this.#schema}.commands where id = $1`,
+    await this.#db.ready();
+    const rows = await this.#db.sql.unsafe<CommandRow[]>(
+      `select ${COLUMNS} from ${this.#db.schema}.commands where id = $1`,
       [id],
       { prepare: true },
     );
@@ -172,10 +155,10 @@ export class PostgresCommandLog implements CommandLogStore {
 
   /** The records with these ids, in order; `undefined` where there is none: one query. */
   async getMany(ids: readonly string[]): Promise<(CommandRecord | undefined)[]> {
-    await this.#ready();
+    await this.#db.ready();
     if (ids.length === 0) return [];
-    const rows = await this.#sql.unsafe<CommandRow[]>(
-      `select ${COLUMNS} from ${this.#schema}.commands where id = any($1::text[])`,
+    const rows = await this.#db.sql.unsafe<CommandRow[]>(
+      `select ${COLUMNS} from ${this.#db.schema}.commands where id = any($1::text[])`,
       [ids as string[]],
       { prepare: true },
     );
@@ -185,9 +168,9 @@ export class PostgresCommandLog implements CommandLogStore {
 
   /** Every record of one correlation, in timestamp order. */
   async findByCorrelation(correlationId: string): Promise<CommandRecord[]> {
-    await this.#ready();
-    const rows = await this.#sql.unsafe<CommandRow[]>(
-      `select ${COLUMNS} from ${this.#schema}.commands
+    await this.#db.ready();
+    const rows = await this.#db.sql.unsafe<CommandRow[]>(
+      `select ${COLUMNS} from ${this.#db.schema}.commands
        where correlation_id = $1 order by recorded_at, id`,
       [correlationId],
       { prepare: true },
@@ -213,13 +196,13 @@ export class PostgresCommandLog implements CommandLogStore {
     const cursor = query.cursor === undefined
       ? undefined
       : decodeCommandCursor(query.cursor);
-    await this.#ready();
+    await this.#db.ready();
     const statuses = query.status === undefined
       ? undefined
       : typeof query.status === "string"
       ? [query.status]
       : [...query.status];
-    const { text, parameters } = commandPageQuery(this.#schema, {
+    const { text, parameters } = commandPageQuery(this.#db.schema, {
       type,
       cursor,
       since: query.since,
@@ -227,7 +210,7 @@ export class PostgresCommandLog implements CommandLogStore {
       statuses,
       limit: limit + 1,
     });
-    const rows = await this.#sql.unsafe<CommandRow[]>(text, parameters as never[], {
+    const rows = await this.#db.sql.unsafe<CommandRow[]>(text, parameters as never[], {
       prepare: true,
     });
     const records = rows.slice(0, limit).map(recordOfRow);
@@ -244,9 +227,7 @@ export class PostgresCommandLog implements CommandLogStore {
 
   /** Closes the log (and the pool, when it owns it). */
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    if (this.#ownsSql) await this.#sql.end();
+    await this.#db.close();
   }
 }
 

@@ -5,26 +5,23 @@
  * @module
  */
 
-import { guardDriverCrash } from "./driver_guard.ts";
-import { DEFAULT_CALL_TIMEOUT_MS, guardedSql } from "./guard.ts";
 import type { Sql, TransactionSql } from "postgres";
-import {
-  type DocumentProjection,
-  type DocumentStore,
-  type Event,
-  type ListDocumentsOptions,
-  type ProjectedEvent,
-  type ProjectionDocument,
-  type RecordedEvent,
-  StoreClosedError,
+import type {
+  DocumentProjection,
+  DocumentStore,
+  Event,
+  ListDocumentsOptions,
+  ProjectedEvent,
+  ProjectionDocument,
+  RecordedEvent,
 } from "../../mod.ts";
 import {
   assertValidDocumentKey,
-  assertValidListDocumentsOptions,
+  checkListDocuments,
   eventsToApply,
   planDocuments,
 } from "../../src/store_kit/mod.ts";
-import { migrate } from "./schema.ts";
+import { SchemaHandle } from "./schema_handle.ts";
 
 /**
  * Options of {@linkcode PostgresDocumentStore}.
@@ -93,38 +90,24 @@ export interface PostgresDocumentStoreOptions {
  * ```
  */
 export class PostgresDocumentStore implements DocumentStore {
-  readonly #sql: Sql;
-  /** The pool as given: what `sharesDatabase` compares. */
-  readonly #raw: Sql;
-  readonly #schema: string;
-  readonly #ownsSql: boolean;
-  #closed = false;
+  readonly #db: SchemaHandle;
 
   /** Creates a projection store on a postgres.js connection pool. */
   constructor(sql: Sql, options: PostgresDocumentStoreOptions = {}) {
-    this.#raw = sql;
-    guardDriverCrash();
-    this.#sql = guardedSql(sql, options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS);
-    this.#schema = options.schema ?? "verdict";
-    this.#ownsSql = options.ownsSql ?? false;
+    this.#db = new SchemaHandle(sql, options, "PostgreSQL projection store");
   }
 
   /** Whether this store writes to `sql` in `schema` (so an event store there can commit with it). */
   sharesDatabase(sql: Sql, schema: string): boolean {
-    return sql === this.#raw && schema === this.#schema;
-  }
-
-  async #ready(): Promise<void> {
-    if (this.#closed) throw new StoreClosedError("PostgreSQL projection store");
-    await migrate(this.#sql, this.#schema);
+    return this.#db.shares(sql, schema);
   }
 
   /** A document of a projection, `undefined` when there is none. */
   async get<D = unknown>(projection: string, id: string): Promise<D | undefined> {
     assertValidDocumentKey(projection, id);
-    await this.#ready();
-    const rows = await this.#sql.unsafe<{ document: D }[]>(
-      `select document from ${this.#schema}.documents where projection = $1 and id = $2`,
+    await this.#db.ready();
+    const rows = await this.#db.sql.unsafe<{ document: D }[]>(
+      `select document from ${this.#db.schema}.documents where projection = $1 and id = $2`,
       [projection, id],
       { prepare: true },
     );
@@ -136,11 +119,10 @@ export class PostgresDocumentStore implements DocumentStore {
     projection: string,
     options: ListDocumentsOptions = {},
   ): Promise<ProjectionDocument<D>[]> {
-    assertValidDocumentKey(projection);
-    assertValidListDocumentsOptions(options);
-    await this.#ready();
-    const rows = await this.#sql.unsafe<ProjectionDocument<D>[]>(
-      `select id, document from ${this.#schema}.documents
+    if (!checkListDocuments(projection, options)) return [];
+    await this.#db.ready();
+    const rows = await this.#db.sql.unsafe<ProjectionDocument<D>[]>(
+      `select id, document from ${this.#db.schema}.documents
        where projection = $1 and ($2::text is null or id > $2::text)
        order by id limit $3`,
       [projection, options.after ?? null, options.limit ?? null] as never[],
@@ -152,9 +134,9 @@ export class PostgresDocumentStore implements DocumentStore {
   /** The position of the last event `apply` applied for the projection. */
   async position(projection: string): Promise<number> {
     assertValidDocumentKey(projection);
-    await this.#ready();
-    const rows = await this.#sql.unsafe<{ position: number }[]>(
-      `select position::float8 as position from ${this.#schema}.projections where name = $1`,
+    await this.#db.ready();
+    const rows = await this.#db.sql.unsafe<{ position: number }[]>(
+      `select position::float8 as position from ${this.#db.schema}.projections where name = $1`,
       [projection],
       { prepare: true },
     );
@@ -168,9 +150,9 @@ export class PostgresDocumentStore implements DocumentStore {
   ): Promise<void> {
     eventsToApply(projection, events, 0);
     if (events.length === 0) return;
-    await this.#ready();
-    const schema = this.#schema;
-    await this.#sql.begin(async (tx) => {
+    await this.#db.ready();
+    const schema = this.#db.schema;
+    await this.#db.sql.begin(async (tx) => {
       await tx.unsafe(
         `insert into ${schema}.projections (name, position) values ($1, 0)
          on conflict (name) do nothing`,
@@ -207,7 +189,7 @@ export class PostgresDocumentStore implements DocumentStore {
     projections: readonly DocumentProjection[],
     events: readonly ProjectedEvent[],
   ): Promise<void> {
-    if (this.#closed) throw new StoreClosedError("PostgreSQL projection store");
+    this.#db.assertOpen();
     return this.#project(tx, projections, events, true);
   }
 
@@ -217,7 +199,7 @@ export class PostgresDocumentStore implements DocumentStore {
     events: readonly ProjectedEvent[],
     lock: boolean,
   ): Promise<void> {
-    const schema = this.#schema;
+    const schema = this.#db.schema;
     const plan = planDocuments(projections, events);
     if (plan.keys.length === 0) return;
     const projectionNames = plan.keys.map((key) => key.projection);
@@ -265,9 +247,9 @@ export class PostgresDocumentStore implements DocumentStore {
   /** Deletes the projection's documents and its position, in one transaction. */
   async reset(projection: string): Promise<void> {
     assertValidDocumentKey(projection);
-    await this.#ready();
-    const schema = this.#schema;
-    await this.#sql.begin(async (tx) => {
+    await this.#db.ready();
+    const schema = this.#db.schema;
+    await this.#db.sql.begin(async (tx) => {
       await tx.unsafe(`delete from ${schema}.documents where projection = $1`, [
         projection,
       ]);
@@ -277,9 +259,7 @@ export class PostgresDocumentStore implements DocumentStore {
 
   /** Closes the store (and the pool, when it owns it). */
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    if (this.#ownsSql) await this.#sql.end();
+    await this.#db.close();
   }
 }
 

@@ -17,7 +17,6 @@ import {
   type ReadAllOptions,
   type ReadStreamOptions,
   type RecordedEvent,
-  StoreClosedError,
   type StreamAppend,
   systemClock,
 } from "../../mod.ts";
@@ -27,15 +26,13 @@ import {
   assertValidReadStreamOptions,
   assertValidStreamId,
 } from "../../src/store_kit/mod.ts";
+import { SchemaHandle } from "./schema_handle.ts";
 import { headVersion } from "./append_statement.ts";
 import type { PostgresCommandLog } from "./command_log.ts";
 import type { PostgresDocumentStore } from "./document_store.ts";
-import { guardDriverCrash } from "./driver_guard.ts";
 import { PostgresAppends } from "./append.ts";
 import { selectAll, selectByIds, selectStream } from "./event_reads.ts";
-import { DEFAULT_CALL_TIMEOUT_MS, guardedSql } from "./guard.ts";
 import { whileActive } from "./idle_exit.ts";
-import { migrate } from "./schema.ts";
 import { PostgresWakeUps } from "./wake_ups.ts";
 
 export { readAllQuery } from "./event_reads.ts";
@@ -133,60 +130,46 @@ export interface PostgresEventStoreOptions {
 export class PostgresEventStore implements EventStore, AppendNotifier {
   /** The log whose records commit atomically with appends, if one was given. */
   readonly commandLog?: PostgresCommandLog;
-  readonly #sql: Sql;
-  /** The pool as given: what `sharesDatabase` compares. */
-  readonly #raw: Sql;
-  readonly #schema: string;
-  readonly #ownsSql: boolean;
+  readonly #db: SchemaHandle;
   readonly #appends: PostgresAppends;
   readonly #wakeUps: PostgresWakeUps;
   /** The position of the last event this store committed: its reads wait for it. */
   #ownLast = 0;
-  #closed = false;
 
   /** Creates a store on a postgres.js connection pool. */
   constructor(sql: Sql, options: PostgresEventStoreOptions = {}) {
-    this.#raw = sql;
-    guardDriverCrash();
-    this.#sql = guardedSql(sql, options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS);
-    this.#schema = options.schema ?? "verdict";
-    this.#ownsSql = options.ownsSql ?? false;
+    this.#db = new SchemaHandle(sql, options, "PostgreSQL event store");
     this.#wakeUps = new PostgresWakeUps(
-      this.#sql,
-      this.#schema,
+      this.#db.sql,
+      this.#db.schema,
       options.notifyInterval ?? 10,
     );
     this.commandLog = options.commandLog;
-    if (this.commandLog && !this.commandLog.sharesDatabase(sql, this.#schema)) {
+    if (this.commandLog && !this.commandLog.sharesDatabase(sql, this.#db.schema)) {
       throw new TypeError(
         "The command log must use the same connection pool and schema as the event store",
       );
     }
     if (options.inlineProjections) {
       assertValidProjections(options.inlineProjections.projections);
-      if (!options.inlineProjections.store.sharesDatabase(sql, this.#schema)) {
+      if (!options.inlineProjections.store.sharesDatabase(sql, this.#db.schema)) {
         throw new TypeError(
           "The inline projections' store must use the same connection pool and schema as the event store",
         );
       }
     }
     this.#appends = new PostgresAppends({
-      sql: this.#sql,
-      schema: this.#schema,
+      sql: this.#db.sql,
+      schema: this.#db.schema,
       clock: options.clock ?? systemClock,
       commandLog: this.commandLog,
       inline: options.inlineProjections,
-      ready: () => this.#ready(),
+      ready: () => this.#db.ready(),
       committed: (last) => {
         if (last > this.#ownLast) this.#ownLast = last;
         this.#wakeUps.committed();
       },
     });
-  }
-
-  async #ready(): Promise<void> {
-    if (this.#closed) throw new StoreClosedError("PostgreSQL event store");
-    await migrate(this.#sql, this.#schema);
   }
 
   /** Appends events to one stream, checking its expected version. */
@@ -218,17 +201,17 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
   ): Promise<RecordedEvent<E>[]> {
     assertValidStreamId(streamId);
     assertValidReadStreamOptions(options);
-    await this.#ready();
-    return await selectStream<E>(this.#sql, this.#schema, streamId, options);
+    await this.#db.ready();
+    return await selectStream<E>(this.#db.sql, this.#db.schema, streamId, options);
   }
 
   /** Reads events by id, in the order given; unknown ids are left out. */
   async readEvents<E extends Event = Event>(
     ids: readonly string[],
   ): Promise<RecordedEvent<E>[]> {
-    await this.#ready();
+    await this.#db.ready();
     if (ids.length === 0) return [];
-    const byId = await selectByIds<E>(this.#sql, this.#schema, ids);
+    const byId = await selectByIds<E>(this.#db.sql, this.#db.schema, ids);
     return ids.flatMap((id) => byId.get(id) ?? []);
   }
 
@@ -241,10 +224,10 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
     options: ReadAllOptions = {},
   ): Promise<RecordedEvent<E>[]> {
     assertValidReadAllOptions(options);
-    await this.#ready();
+    await this.#db.ready();
     return await selectAll<E>(
-      this.#sql,
-      this.#schema,
+      this.#db.sql,
+      this.#db.schema,
       options.after ?? 0,
       options.limit ?? Infinity,
       this.#ownLast,
@@ -254,8 +237,8 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
   /** The stream's current version (0 when it has no events). */
   async streamVersion(streamId: string): Promise<number> {
     assertValidStreamId(streamId);
-    await this.#ready();
-    return await headVersion(this.#sql, this.#schema, streamId);
+    await this.#db.ready();
+    return await headVersion(this.#db.sql, this.#db.schema, streamId);
   }
 
   /**
@@ -268,20 +251,17 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
    */
   waitForEvents(position: number, signal: AbortSignal): Promise<void> {
     // A wait keeps the process alive, as a call in flight does.
-    return whileActive(this.#sql, () => this.#waitForEvents(position, signal));
+    return whileActive(this.#db.sql, () => this.#waitForEvents(position, signal));
   }
 
   async #waitForEvents(position: number, signal: AbortSignal): Promise<void> {
-    if (signal.aborted || this.#closed) return;
-    await this.#ready();
+    if (signal.aborted || this.#db.closed) return;
+    await this.#db.ready();
     await this.#wakeUps.wait(position, signal);
   }
 
   /** Closes the store (and the pool, when it owns it). */
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await this.#wakeUps.close();
-    if (this.#ownsSql) await this.#sql.end();
+    await this.#db.close(() => this.#wakeUps.close());
   }
 }

@@ -20,6 +20,7 @@
  */
 
 import type { Stores } from "../../mod.ts";
+import { joinStores } from "../../src/store_kit/mod.ts";
 import postgres, { type Sql } from "postgres";
 import { PostgresCheckpointStore } from "./checkpoint_store.ts";
 import { PostgresCommandLog } from "./command_log.ts";
@@ -132,21 +133,7 @@ export function openPostgresStores(
   });
   const checkpoints = new PostgresCheckpointStore(sql, { schema, callTimeoutMs });
   const snapshots = new PostgresSnapshotStore(sql, { schema, callTimeoutMs });
-  let closed = false;
-  return {
-    sql,
-    events,
-    commandLog,
-    checkpoints,
-    snapshots,
-    async close() {
-      if (closed) return;
-      closed = true;
-      await events.close();
-      await commandLog.close();
-      await checkpoints.close();
-      await snapshots.close();
-      if (typeof connection === "string") await sql.end({ timeout: 5 });
-    },
-  };
+  return joinStores({ sql, events, commandLog, checkpoints, snapshots }, async () => {
+    if (typeof connection === "string") await sql.end({ timeout: 5 });
+  });
 }

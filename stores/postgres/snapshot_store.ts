@@ -4,12 +4,10 @@
  * @module
  */
 
-import { guardDriverCrash } from "./driver_guard.ts";
-import { DEFAULT_CALL_TIMEOUT_MS, guardedSql } from "./guard.ts";
 import type { Sql } from "postgres";
-import { type Snapshot, type SnapshotStore, StoreClosedError } from "../../mod.ts";
+import type { Snapshot, SnapshotStore } from "../../mod.ts";
 import { assertValidSnapshot } from "../../src/store_kit/mod.ts";
-import { migrate } from "./schema.ts";
+import { SchemaHandle } from "./schema_handle.ts";
 
 /**
  * Options of {@linkcode PostgresSnapshotStore}.
@@ -55,35 +53,21 @@ export interface PostgresSnapshotStoreOptions {
  * ```
  */
 export class PostgresSnapshotStore implements SnapshotStore {
-  readonly #sql: Sql;
-  /** The pool as given: what `sharesDatabase` compares. */
-  readonly #raw: Sql;
-  readonly #schema: string;
-  readonly #ownsSql: boolean;
-  #closed = false;
+  readonly #db: SchemaHandle;
 
   /** Creates a snapshot store on a postgres.js connection pool. */
   constructor(sql: Sql, options: PostgresSnapshotStoreOptions = {}) {
-    this.#raw = sql;
-    guardDriverCrash();
-    this.#sql = guardedSql(sql, options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS);
-    this.#schema = options.schema ?? "verdict";
-    this.#ownsSql = options.ownsSql ?? false;
-  }
-
-  async #ready(): Promise<void> {
-    if (this.#closed) throw new StoreClosedError("PostgreSQL snapshot store");
-    await migrate(this.#sql, this.#schema);
+    this.#db = new SchemaHandle(sql, options, "PostgreSQL snapshot store");
   }
 
   /** The stream's snapshot, if one was saved. */
   async load<S = unknown>(streamId: string): Promise<Snapshot<S> | undefined> {
-    await this.#ready();
-    const rows = await this.#sql.unsafe<
+    await this.#db.ready();
+    const rows = await this.#db.sql.unsafe<
       { version: number; schema_version: number; state: S; taken_at: Date }[]
     >(
       `select version::float8 as version, schema_version, state, taken_at
-       from ${this.#schema}.snapshots where stream_id = $1`,
+       from ${this.#db.schema}.snapshots where stream_id = $1`,
       [streamId],
       { prepare: true },
     );
@@ -100,14 +84,14 @@ export class PostgresSnapshotStore implements SnapshotStore {
   /** Saves a snapshot, unless one of a higher version is already there. */
   async save<S = unknown>(snapshot: Snapshot<S>): Promise<void> {
     assertValidSnapshot(snapshot);
-    await this.#ready();
-    await this.#sql.unsafe(
-      `insert into ${this.#schema}.snapshots (stream_id, version, schema_version, state, taken_at)
+    await this.#db.ready();
+    await this.#db.sql.unsafe(
+      `insert into ${this.#db.schema}.snapshots (stream_id, version, schema_version, state, taken_at)
        values ($1, $2, $3, $4::jsonb, $5)
        on conflict (stream_id) do update set
          version = excluded.version, schema_version = excluded.schema_version,
          state = excluded.state, taken_at = excluded.taken_at
-       where ${this.#schema}.snapshots.version <= excluded.version`,
+       where ${this.#db.schema}.snapshots.version <= excluded.version`,
       [
         snapshot.streamId,
         snapshot.version,
@@ -122,8 +106,6 @@ export class PostgresSnapshotStore implements SnapshotStore {
 
   /** Closes the store (and the pool, when it owns it). */
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    if (this.#ownsSql) await this.#sql.end();
+    await this.#db.close();
   }
 }
