@@ -1,6 +1,7 @@
 // deno-only: drives real Chromium.
 // The contract suites in real Chromium, against the IndexedDB stores and the
 // memory stores: each case is reported here by name.
+import { fullSoak } from "./support/soak.ts";
 import { bundle, chromiumPath, serve, withChromium } from "./support/chromium.ts";
 
 Deno.test({
@@ -29,7 +30,7 @@ Deno.test({
             console.log(`    in Chromium: ${message.text()}`);
           }
         });
-        await page.goto(site.origin);
+        await page.goto(`${site.origin}/?soak=${fullSoak ? "full" : "small"}`);
         await page.waitForFunction("window.verdictResults !== undefined || false", {
           timeout: 240_000,
         }).catch(() => {

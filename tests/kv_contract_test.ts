@@ -10,24 +10,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { follow } from "@verdict/verdict";
-import {
-  type Kv,
-  KvCheckpointStore,
-  KvCommandLog,
-  KvDocumentStore,
-  KvEventStore,
-  KvSnapshotStore,
-  openKv,
-  openKvStores,
-} from "@verdict/verdict/kv";
-import {
-  checkpointStoreContract,
-  commandLogContract,
-  eventStoreContract,
-  exactlyOnceContract,
-  projectionContract,
-  snapshotStoreContract,
-} from "@verdict/verdict/testing";
+import { type Kv, KvEventStore, openKv, openKvStores } from "@verdict/verdict/kv";
+import { kvSuites } from "./support/kv_suites.ts";
 
 const inDeno = typeof (globalThis as { Deno?: { openKv?: unknown } }).Deno?.openKv ===
   "function";
@@ -63,46 +47,18 @@ async function withFiles(
   }
 }
 
+// One folder of KV files for the suites, removed by the last test below.
+const dir = await mkdtemp(join(tmpdir(), "verdict-kv-contract-"));
+let files = 0;
 for (const kind of kinds) {
-  Deno.test(`Deno KV stores keep every contract (${kind.name})`, async (t) => {
-    await withFiles(async (open) => {
-      const suites = [
-        ...eventStoreContract(
-          async () => new KvEventStore(await open(), { ownsKv: true }),
-          {
-            maxPayloadBytes: 60_000,
-          },
-        ),
-        ...commandLogContract(
-          async () => new KvCommandLog(await open(), { ownsKv: true }),
-          {
-            maxPayloadBytes: 60_000,
-          },
-        ),
-        ...checkpointStoreContract(async () =>
-          new KvCheckpointStore(await open(), { ownsKv: true })
-        ),
-        ...snapshotStoreContract(async () =>
-          new KvSnapshotStore(await open(), { ownsKv: true })
-        ),
-        ...exactlyOnceContract(async () => {
-          const kv = await open();
-          const commandLog = new KvCommandLog(kv);
-          return new KvEventStore(kv, { commandLog, ownsKv: true });
-        }),
-        ...projectionContract(async (projections) => {
-          const kv = await open();
-          const documents = new KvDocumentStore(kv);
-          const events = new KvEventStore(kv, {
-            ownsKv: true,
-            inlineProjections: { store: documents, projections },
-          });
-          return { events, documents, close: () => events.close() };
-        }),
-      ];
-      for (const c of suites) await t.step(c.name, c.run);
-    }, kind.wrap);
-  });
+  // Deno's own handle under a prefix of its own, the others under the default.
+  const prefix = kind.name === "Deno's handle" ? ["contract"] : undefined;
+  const open = async () => kind.wrap(await openKv(join(dir, `${files++}.kv`)));
+  for (const [suite, cases] of kvSuites("Deno KV", open, prefix)) {
+    Deno.test(`the ${suite} keeps its contract (${kind.name})`, async (t) => {
+      for (const c of cases) await t.step(c.name, c.run);
+    });
+  }
 }
 
 Deno.test("Deno KV: both kinds of handle share one file, with one gap-free global order", async () => {
@@ -159,4 +115,8 @@ Deno.test("openKvStores: one file, atomic audit, in this runtime", async () => {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+Deno.test("Deno KV: remove the contract suites' files", async () => {
+  await rm(dir, { recursive: true, force: true });
 });

@@ -1,4 +1,6 @@
-// deno-only: Deno KV files, child processes and Deno's own KV handle (tests/kv_contract_test.ts runs the contracts in Node too).
+// deno-only: Deno KV files, child processes and Deno's own KV handle. The contract
+// suites are in tests/kv_contract_test.ts, which runs in Node too.
+import { soak } from "./support/soak.ts";
 import {
   type DeadLetter,
   type DocumentProjection,
@@ -13,20 +15,8 @@ import {
   KvCommandLog,
   KvDocumentStore,
   KvEventStore,
-  KvSnapshotStore,
 } from "@verdict/verdict/kv";
-import {
-  checkpointStoreContract,
-  commandLogContract,
-  type DamageKit,
-  eventStoreContract,
-  eventStoreDamageContract,
-  exactlyOnceContract,
-  projectionContract,
-  sampleCommandRecord,
-  snapshotStoreContract,
-  streamHeads,
-} from "@verdict/verdict/testing";
+import { sampleCommandRecord } from "@verdict/verdict/testing";
 import { checkAtomicAudit } from "./support/atomic_audit.ts";
 import { checkEveryCommandRecorded } from "./support/every_command_recorded.ts";
 import { checkConcurrentOrder } from "./support/concurrent_order.ts";
@@ -36,118 +26,6 @@ import {
   bankInlineProjections,
   checkBankProjections,
 } from "./support/bank_projections.ts";
-
-Deno.test("the Deno KV event store keeps the event-store contract", async (t) => {
-  await withTempKv(async (open) => {
-    const factory = async () =>
-      new KvEventStore(await open(), { prefix: ["contract"], ownsKv: true });
-    for (const c of eventStoreContract(factory, { maxPayloadBytes: 60_000 })) {
-      await t.step(c.name, c.run);
-    }
-  });
-});
-
-Deno.test("the Deno KV event store with its command log keeps the exactly-once contract", async (t) => {
-  await withTempKv(async (open) => {
-    const factory = async () => {
-      const kv = await open();
-      return new KvEventStore(kv, { commandLog: new KvCommandLog(kv), ownsKv: true });
-    };
-    for (const c of exactlyOnceContract(factory)) await t.step(c.name, c.run);
-  });
-});
-
-Deno.test("the Deno KV event store detects damaged keys: the damage contract", async (t) => {
-  await withTempKv(async (open) => {
-    const handles = new WeakMap<KvEventStore, Deno.Kv>();
-    const factory = async () => {
-      const kv = await open();
-      const store = new KvEventStore(kv, { prefix: ["damaged"], ownsKv: true });
-      handles.set(store, kv);
-      return store;
-    };
-    const key = (
-      streamId: string,
-      version: number,
-    ) => ["damaged", "s", streamId, version];
-    const kit: DamageKit<KvEventStore> = {
-      async damage(store, streamId, version, damage) {
-        const kv = handles.get(store)!;
-        const entry = await kv.get<Record<string, unknown>>(key(streamId, version));
-        const value = { ...entry.value! };
-        if (damage === "metadata is an array") value.metadata = [1];
-        else if (damage === "type is empty") value.type = "";
-        else delete value.data;
-        await kv.set(key(streamId, version), value);
-      },
-      async remove(store, streamId, version) {
-        await handles.get(store)!.delete(key(streamId, version));
-      },
-    };
-    for (const c of eventStoreDamageContract(factory, kit)) await t.step(c.name, c.run);
-  });
-});
-
-Deno.test("the Deno KV event store with its command log keeps the event-store contract", async (t) => {
-  await withTempKv(async (open) => {
-    const factory = async () => {
-      const kv = await open();
-      return new KvEventStore(kv, { commandLog: new KvCommandLog(kv), ownsKv: true });
-    };
-    for (const c of eventStoreContract(factory, { maxPayloadBytes: 60_000 })) {
-      await t.step(c.name, c.run);
-    }
-  });
-});
-
-Deno.test("the Deno KV stores keep the document-projection contract", async (t) => {
-  await withTempKv(async (open) => {
-    const factory = async (projections: readonly DocumentProjection[]) => {
-      const kv = await open();
-      const documents = new KvDocumentStore(kv);
-      const events = new KvEventStore(kv, {
-        inlineProjections: { store: documents, projections },
-        ownsKv: true,
-      });
-      return { events, documents, close: () => events.close() };
-    };
-    for (const c of projectionContract(factory)) await t.step(c.name, c.run);
-  });
-});
-
-Deno.test("the Deno KV event store with inline projections keeps the event-store contract", async (t) => {
-  await withTempKv(async (open) => {
-    const factory = async () => {
-      const kv = await open();
-      return new KvEventStore(kv, {
-        inlineProjections: {
-          store: new KvDocumentStore(kv),
-          projections: [streamHeads],
-        },
-        ownsKv: true,
-      });
-    };
-    for (const c of eventStoreContract(factory, { maxPayloadBytes: 60_000 })) {
-      await t.step(c.name, c.run);
-    }
-  });
-});
-
-Deno.test("the Deno KV command log keeps the command-log contract", async (t) => {
-  await withTempKv(async (open) => {
-    const factory = async () => new KvCommandLog(await open(), { ownsKv: true });
-    for (const c of commandLogContract(factory, { maxPayloadBytes: 60_000 })) {
-      await t.step(c.name, c.run);
-    }
-  });
-});
-
-Deno.test("the Deno KV checkpoint store keeps the checkpoint contract", async (t) => {
-  await withTempKv(async (open) => {
-    const factory = async () => new KvCheckpointStore(await open(), { ownsKv: true });
-    for (const c of checkpointStoreContract(factory)) await t.step(c.name, c.run);
-  });
-});
 
 Deno.test("Deno KV: 8 writers × 1,000 events, a follower resuming from its checkpoint sees each once, in order", async () => {
   await withTempKv(async (open) => {
@@ -228,13 +106,6 @@ Deno.test("Deno KV: a process killed with SIGKILL mid-batch leaves no partial ba
   }
 });
 
-Deno.test("the Deno KV snapshot store keeps the snapshot contract", async (t) => {
-  await withTempKv(async (open) => {
-    const factory = async () => new KvSnapshotStore(await open(), { ownsKv: true });
-    for (const c of snapshotStoreContract(factory)) await t.step(c.name, c.run);
-  });
-});
-
 Deno.test("Deno KV reads global-log entries written before they carried copies of their events", async () => {
   await withTempKv(async (open) => {
     const kv = await open();
@@ -285,7 +156,7 @@ Deno.test("Deno KV inline projections: appends changing more documents than an o
   });
 });
 
-Deno.test("Deno KV: inline and async balances agree with the event log after 10,000 random commands", async () => {
+Deno.test(`Deno KV: inline and async balances agree with the event log after ${soak(10_000, 2_000)} random commands`, async () => {
   await withTempKv(async (open) => {
     const kv = await open();
     const documents = new KvDocumentStore(kv);
@@ -295,7 +166,7 @@ Deno.test("Deno KV: inline and async balances agree with the event log after 10,
     });
     await checkBankProjections(
       { events, documents, close: () => events.close() },
-      10_000,
+      soak(10_000, 2_000),
     );
     await events.close();
   });
@@ -416,14 +287,17 @@ Deno.test("Deno KV: a damaged global-log entry fails readAll with an EventDecode
   });
 });
 
-Deno.test("Deno KV: two processes × 400 audited commands on one file: each command is committed with its record, or refused with a typed error", async () => {
+/** Commands per writer process in the two-process test. */
+const PER_WRITER = soak(400, 100);
+
+Deno.test(`Deno KV: two processes × ${PER_WRITER} audited commands on one file: each command is committed with its record, or refused with a typed error`, async () => {
   const dir = await Deno.makeTempDir({ prefix: "verdict-kv-shared-" });
   const path = `${dir}/shared.kv`;
   try {
     const writer = new URL("./support/kv_shared_writer.ts", import.meta.url).pathname;
     const run = (name: string) =>
       new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", "--unstable-kv", writer, path, name, "400"],
+        args: ["run", "-A", "--unstable-kv", writer, path, name, String(PER_WRITER)],
         stdout: "piped",
         stderr: "inherit",
       }).output();
@@ -436,7 +310,7 @@ Deno.test("Deno KV: two processes × 400 audited commands on one file: each comm
       };
     });
     const outcomes = reports.flatMap((report) => report.outcomes);
-    assert.equal(outcomes.length, 800, "every command has an outcome");
+    assert.equal(outcomes.length, 2 * PER_WRITER, "every command has an outcome");
 
     const kv = await Deno.openKv(path);
     const log = new KvCommandLog(kv);

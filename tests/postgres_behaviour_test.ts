@@ -2,6 +2,7 @@
 // PostgreSQL behaviour beyond the contract suites: order under concurrent
 // writers, a late commit, atomic audit under faults, a SIGKILL mid-batch,
 // and the indexes the queries really use.
+import { soak } from "./support/soak.ts";
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import { follow, Subscription } from "@verdict/verdict";
@@ -252,8 +253,9 @@ Deno.test({
 });
 
 Deno.test({
-  name:
-    "PostgreSQL: inline and async balances agree with the event log after 10,000 random commands",
+  name: `PostgreSQL: inline and async balances agree with the event log after ${
+    soak(10_000, 2_000)
+  } random commands`,
   ignore: db === undefined,
   async fn() {
     const schema = db!.schema();
@@ -264,7 +266,7 @@ Deno.test({
     });
     await checkBankProjections(
       { events, documents, close: () => events.close() },
-      10_000,
+      soak(10_000, 2_000),
     );
     await events.close();
   },

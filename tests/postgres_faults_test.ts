@@ -4,6 +4,7 @@
 // time while another connection terminates random backends and the server is
 // restarted once. Every dispatch must settle by its deadline, no rejection
 // may escape unhandled, and every command must happen exactly once.
+import { soak } from "./support/soak.ts";
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import {
@@ -28,8 +29,8 @@ const account: Decider<Deposit, number, Deposited> = {
 };
 
 /** The lanes run until this many backends were terminated (at least MIN_MS, at most MAX_MS). */
-const TERMINATIONS = 120;
-const MIN_MS = 10_000;
+const TERMINATIONS = soak(120, 30);
+const MIN_MS = soak(10_000, 3_000);
 const MAX_MS = 90_000;
 const LANES = 32;
 const DEADLINE_MS = 2_000;

@@ -32,3 +32,4 @@ export * from "./manual_clock.ts";
 export * from "./checkpoint_contract.ts";
 export * from "./snapshot_contract.ts";
 export * from "./projection_contract.ts";
+export * from "./store_suites.ts";

@@ -12,13 +12,11 @@ import {
   InvalidIdError,
   MAX_ID_BYTES,
   UnstorableDataError,
-} from "../errors.ts";
-import type { EventStore } from "../event_store.ts";
-import { uuidv7 } from "../uuid.ts";
-import { check, checkEqual, checkRejects } from "./assert.ts";
-import { sampleCommandRecord } from "./command_log_contract.ts";
-
-type Test = (name: string, body: (store: EventStore) => Promise<void>) => void;
+} from "../../errors.ts";
+import { uuidv7 } from "../../uuid.ts";
+import { check, checkEqual, checkRejects } from "../assert.ts";
+import { sampleCommandRecord } from "../command_log_contract.ts";
+import type { Test } from "./_shared.ts";
 
 /** Registers the data cases on an event-store case list. */
 export function eventStoreDataCases(test: Test, writers: number): void {
