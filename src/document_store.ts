@@ -119,7 +119,7 @@ export interface DocumentStore {
 
 /**
  * The `inlineProjections` option of every event store: the projections to
- * run inside each append's transaction, and the store's projection store
+ * run inside each append's transaction, and the store's document store
  * (in the same database) that keeps their documents.
  *
  * @example
@@ -135,7 +135,7 @@ export interface DocumentStore {
  * ```
  */
 export interface InlineProjections<S extends DocumentStore = DocumentStore> {
-  /** Where the documents are written: the projection store of the same database. */
+  /** Where the documents are written: the document store of the same database. */
   readonly store: S;
   /** The projections, each with a distinct name. */
   // deno-lint-ignore no-explicit-any

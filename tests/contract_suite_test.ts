@@ -258,7 +258,7 @@ Deno.test("the projection contract fails inline projections run after the append
   );
 });
 
-Deno.test("the projection contract fails a projection store that applies a batch twice", async () => {
+Deno.test("the projection contract fails a document store that applies a batch twice", async () => {
   class AppliesTwice extends MemoryDocumentStore {
     override async apply<E extends Event>(
       projection: DocumentProjection<E>,

@@ -1,4 +1,4 @@
-// The Dexie read models: the projection-store contract (every case but the
+// The Dexie read models: the document-store contract (every case but the
 // inline ones: no event store writes to Dexie), live queries that follow
 // applies, and projections kept equal to what a SyncClient sees, pending
 // commands included.
@@ -17,7 +17,7 @@ import { dexieProjectionCases } from "./support/dexie_suite.ts";
 
 let names = 0;
 
-Deno.test("the Dexie projection store keeps the projection-store contract", async (t) => {
+Deno.test("the Dexie document store keeps the document-store contract", async (t) => {
   for (const c of dexieProjectionCases("dexie-contract")) await t.step(c.name, c.run);
 });
 

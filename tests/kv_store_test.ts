@@ -172,7 +172,7 @@ Deno.test(`Deno KV: inline and async balances agree with the event log after ${s
   });
 });
 
-Deno.test("Deno KV projection store: a batch too big for one atomic operation commits in consistent parts, and a reset deletes every document", async () => {
+Deno.test("Deno KV document store: a batch too big for one atomic operation commits in consistent parts, and a reset deletes every document", async () => {
   await withTempKv(async (open) => {
     const kv = await open();
     const store = new KvEventStore(kv, { ownsKv: true });

@@ -49,7 +49,7 @@ export interface DocumentProjectionRunnerOptions<E extends Event = Event> {
 /**
  * Runs a {@linkcode DocumentProjection} asynchronously: reads the log after
  * the projection's position, and commits every batch — documents and
- * position — in one transaction of the projection store
+ * position — in one transaction of the document store
  * ({@linkcode DocumentStore.apply}). A stop or a crash at any moment
  * leaves the documents exactly as of the last committed batch, so a restart
  * neither loses nor repeats an event, and two runners of one projection (in

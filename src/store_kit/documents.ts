@@ -207,7 +207,7 @@ function assertValidProjection(
 
 /**
  * Throws a `TypeError` unless `projection` is a non-empty string, and `id`
- * (when given) too: the names a projection store accepts.
+ * (when given) too: the names a document store accepts.
  *
  * @example
  * ```ts

@@ -1,6 +1,6 @@
 /**
  * The document-projection contract suite: inline projections inside an
- * event store's appends, and the projection store that keeps their
+ * event store's appends, and the document store that keeps their
  * documents and runs async ones.
  *
  * @module
@@ -19,7 +19,7 @@ import { check, checkEqual, checkRejects } from "./assert.ts";
 import type { ContractCase } from "./contract.ts";
 
 /**
- * An event store with inline projections and the projection store that
+ * An event store with inline projections and the document store that
  * keeps their documents, in one database, for one case.
  *
  * @example
@@ -38,7 +38,7 @@ import type { ContractCase } from "./contract.ts";
 export interface ProjectionFixture {
   /** The event store, running the inline projections it was given. */
   readonly events: EventStore;
-  /** The projection store of the same database. */
+  /** The document store of the same database. */
   readonly documents: DocumentStore;
   /** Releases both. */
   close(): Promise<void>;
@@ -46,7 +46,7 @@ export interface ProjectionFixture {
 
 /**
  * Makes a fresh, empty event store running `inline` as inline projections,
- * and its projection store.
+ * and its document store.
  *
  * @example
  * ```ts
@@ -67,7 +67,7 @@ export type ProjectionFixtureFactory = (
 /**
  * Options of {@linkcode projectionContract}.
  *
- * @example A projection store that no event store writes inline
+ * @example A document store that no event store writes inline
  * ```ts
  * import type { ProjectionContractOptions } from "@verdict/verdict/testing";
  *
@@ -76,7 +76,7 @@ export type ProjectionFixtureFactory = (
  */
 export interface ProjectionContractOptions {
   /**
-   * `false` for a projection store no event store of the same database
+   * `false` for a document store no event store of the same database
    * writes inline (a read model in the browser, fed by `apply`): the cases
    * of inline projections are left out; every other case runs.
    */
@@ -174,7 +174,7 @@ const deposit = (amount: number): NewEvent<Money> => ({
 /**
  * The cases every store with document projections must pass: an inline
  * projection's documents change in the same transaction as the events (or
- * not at all), concurrent appends lose no update, and the projection store
+ * not at all), concurrent appends lose no update, and the document store
  * reads, lists, applies (documents and position together, exactly once)
  * and resets; an async runner builds the same documents.
  *

@@ -73,7 +73,7 @@ export interface DexieDocumentStoreOptions {
 }
 
 /**
- * A projection store on Dexie: documents keyed by projection and id,
+ * A document store on Dexie: documents keyed by projection and id,
  * positions beside them, each `apply` one transaction. Every read goes
  * through Dexie, so `liveQuery(() => store.list("balances"))` re-runs when
  * an apply (in this tab or another) changes the documents it read.
@@ -267,7 +267,7 @@ export class DexieDocumentStore implements DocumentStore {
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new StoreClosedError("Dexie projection store");
+    if (this.#closed) throw new StoreClosedError("Dexie document store");
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * The IndexedDB projection store: documents of document projections, in
+ * The IndexedDB document store: documents of document projections, in
  * the same database as the events.
  *
  * @module
@@ -86,7 +86,7 @@ export class IndexedDbDocumentStore implements DocumentStore {
   readonly #database: VerdictDatabase;
   #closed = false;
 
-  /** Creates a projection store; the database opens on first use. */
+  /** Creates a document store; the database opens on first use. */
   constructor(options: IndexedDbStoreOptions = {}) {
     this.#database = options.database ?? new VerdictDatabase("verdict");
   }
@@ -221,7 +221,7 @@ export class IndexedDbDocumentStore implements DocumentStore {
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new StoreClosedError("IndexedDB projection store");
+    if (this.#closed) throw new StoreClosedError("IndexedDB document store");
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * The Deno KV projection store: documents of document projections, one key
+ * The Deno KV document store: documents of document projections, one key
  * each, beside the events.
  *
  * @module
@@ -96,7 +96,7 @@ export class KvDocumentStore implements DocumentStore {
   readonly #ownsKv: boolean;
   #closed = false;
 
-  /** Creates a projection store over a KV handle. */
+  /** Creates a document store over a KV handle. */
   constructor(kv: Kv, options: KvDocumentStoreOptions = {}) {
     this.#kv = kv;
     this.#prefix = options.prefix ?? ["verdict"];
@@ -239,7 +239,7 @@ export class KvDocumentStore implements DocumentStore {
         continue;
       }
       const result = await whileBusy(
-        "Deno KV projection store",
+        "Deno KV document store",
         DEFAULT_BUSY_TIMEOUT_MS,
         () => operation.commit(),
       );
@@ -347,7 +347,7 @@ export class KvDocumentStore implements DocumentStore {
     this.#assertOpen();
     assertValidDocumentKey(projection);
     await whileBusy(
-      "Deno KV projection store",
+      "Deno KV document store",
       DEFAULT_BUSY_TIMEOUT_MS,
       () =>
         this.#kv.set(
@@ -369,13 +369,13 @@ export class KvDocumentStore implements DocumentStore {
       const operation = this.#kv.atomic();
       for (const key of keys) operation.delete(key);
       await whileBusy(
-        "Deno KV projection store",
+        "Deno KV document store",
         DEFAULT_BUSY_TIMEOUT_MS,
         () => operation.commit(),
       );
     }
     await whileBusy(
-      "Deno KV projection store",
+      "Deno KV document store",
       DEFAULT_BUSY_TIMEOUT_MS,
       () => this.#kv.delete(this.#positionKey(projection)),
     );
@@ -389,7 +389,7 @@ export class KvDocumentStore implements DocumentStore {
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new StoreClosedError("Deno KV projection store");
+    if (this.#closed) throw new StoreClosedError("Deno KV document store");
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * The in-memory projection store: documents of document projections.
+ * The in-memory document store: documents of document projections.
  *
  * @module
  */
@@ -155,7 +155,7 @@ export class MemoryDocumentStore implements DocumentStore {
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new StoreClosedError("memory projection store");
+    if (this.#closed) throw new StoreClosedError("memory document store");
   }
 }
 

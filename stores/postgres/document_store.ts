@@ -1,5 +1,5 @@
 /**
- * The PostgreSQL projection store: documents of document projections in a
+ * The PostgreSQL document store: documents of document projections in a
  * table beside the events.
  *
  * @module
@@ -92,9 +92,9 @@ export interface PostgresDocumentStoreOptions {
 export class PostgresDocumentStore implements DocumentStore {
   readonly #db: SchemaHandle;
 
-  /** Creates a projection store on a postgres.js connection pool. */
+  /** Creates a document store on a postgres.js connection pool. */
   constructor(sql: Sql, options: PostgresDocumentStoreOptions = {}) {
-    this.#db = new SchemaHandle(sql, options, "PostgreSQL projection store");
+    this.#db = new SchemaHandle(sql, options, "PostgreSQL document store");
   }
 
   /** Whether this store writes to `sql` in `schema` (so an event store there can commit with it). */

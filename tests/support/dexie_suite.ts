@@ -1,5 +1,5 @@
 /**
- * The Dexie projection store's contract cases: every projection-store case
+ * The Dexie document store's contract cases: every document-store case
  * but the inline ones (no event store writes to Dexie), each on a fresh
  * database beside a memory event store. Run by tests/dexie_test.ts and, in
  * real Chromium, by tests/browser/contract_page.ts.
