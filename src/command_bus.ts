@@ -249,10 +249,39 @@ export class CommandBus<C extends Command = Command> {
   readonly #middleware: Middleware<C>[] = [];
   readonly #onError: (error: unknown, context: CommandContext) => void;
   readonly #clock: Clock;
+
+  // The handler under every layer (a field, so the onion calls it directly).
+  // Promise chains rather than async
+  // functions: each suspended async call costs several hundred bytes.
+  readonly #handle = (ctx: Dispatch<C>): Promise<CommandResult> => {
+    try {
+      const command = ctx.command;
+      if (
+        typeof command !== "object" || command === null ||
+        typeof command.type !== "string"
+      ) {
+        throw new ValidationError(String(command?.type ?? "unknown"), [{
+          path: ["type"],
+          message: "a command must be an object with a string type",
+        }]);
+      }
+      const handler = this.#handlers.get(command.type);
+      if (!handler) throw new UnknownCommandError(command.type);
+      const outcome = handler(command, ctx);
+      if (!isThenable(outcome)) return Promise.resolve(accepted(ctx.commandId, outcome));
+      return Promise.resolve(outcome).then(
+        (outcome) => accepted(ctx.commandId, outcome),
+        (error) => resultFromError(ctx.commandId, error),
+      );
+    } catch (error) {
+      return Promise.resolve(resultFromError(ctx.commandId, error));
+    }
+  };
+
   /** The onion: every middleware, in the order added, around the handler. */
   readonly #run = compose<Dispatch<C>, CommandResult>(
     this.#middleware,
-    (ctx) => this.#handle(ctx),
+    this.#handle,
     (ctx, error) => resultFromError(ctx.commandId, error),
     (ctx) => ctx.command?.type,
   );
@@ -302,33 +331,6 @@ export class CommandBus<C extends Command = Command> {
   /** Dispatches a command and resolves to its result. */
   dispatch(command: C, context: DispatchContext = {}): Promise<CommandResult> {
     return this.#run(new Dispatch<C>(command, context, this.#clock, this.#onError));
-  }
-
-  // The handler under every layer. Promise chains rather than async
-  // functions: each suspended async call costs several hundred bytes.
-  #handle(ctx: Dispatch<C>): Promise<CommandResult> {
-    try {
-      const command = ctx.command;
-      if (
-        typeof command !== "object" || command === null ||
-        typeof command.type !== "string"
-      ) {
-        throw new ValidationError(String(command?.type ?? "unknown"), [{
-          path: ["type"],
-          message: "a command must be an object with a string type",
-        }]);
-      }
-      const handler = this.#handlers.get(command.type);
-      if (!handler) throw new UnknownCommandError(command.type);
-      const outcome = handler(command, ctx);
-      if (!isThenable(outcome)) return Promise.resolve(accepted(ctx.commandId, outcome));
-      return Promise.resolve(outcome).then(
-        (outcome) => accepted(ctx.commandId, outcome),
-        (error) => resultFromError(ctx.commandId, error),
-      );
-    } catch (error) {
-      return Promise.resolve(resultFromError(ctx.commandId, error));
-    }
   }
 
   /** Whether a handler is registered for this command type. */
