@@ -251,8 +251,8 @@ export class CommandBus<C extends Command = Command> {
   readonly #clock: Clock;
 
   // The handler under every layer (a field, so the onion calls it directly).
-  // Promise chains rather than async
-  // functions: each suspended async call costs several hundred bytes.
+  // Promise chains rather than async functions: each suspended async call
+  // costs several hundred bytes.
   readonly #handle = (ctx: Dispatch<C>): Promise<CommandResult> => {
     try {
       const command = ctx.command;

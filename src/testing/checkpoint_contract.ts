@@ -7,7 +7,7 @@
 import type { CheckpointStore } from "../checkpoint_store.ts";
 import { check, checkEqual, checkRejects } from "./assert.ts";
 import type { ContractCase } from "./contract.ts";
-import { caseList } from "./cases.ts";
+import { caseList } from "./_cases.ts";
 
 /**
  * Makes a new, empty checkpoint store for one case.

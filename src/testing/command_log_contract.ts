@@ -16,7 +16,7 @@ import { ALTERED_PARTS_KEY } from "../store_kit/command_records.ts";
 import { uuidv7 } from "../uuid.ts";
 import { check, checkEqual, checkRejects } from "./assert.ts";
 import type { ContractCase } from "./contract.ts";
-import { caseList } from "./cases.ts";
+import { caseList } from "./_cases.ts";
 
 /**
  * Makes a new, empty command log for one case.

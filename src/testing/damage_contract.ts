@@ -14,7 +14,7 @@ import type { RecordedEvent } from "../event.ts";
 import type { EventStore } from "../event_store.ts";
 import { type DeadLetter, Subscription } from "../read_side/subscription.ts";
 import { check, checkEqual, checkRejects } from "./assert.ts";
-import { caseList, InMemoryCheckpoints } from "./cases.ts";
+import { caseList, InMemoryCheckpoints } from "./_cases.ts";
 import type { ContractCase } from "./contract.ts";
 
 /**

@@ -6,7 +6,7 @@
  */
 
 import type { ContractCase } from "./contract.ts";
-import { caseList } from "./cases.ts";
+import { caseList } from "./_cases.ts";
 import { eventStoreDataCases } from "./event_store/data_model.ts";
 import { appendCases } from "./event_store/append.ts";
 import { dataCases } from "./event_store/data.ts";

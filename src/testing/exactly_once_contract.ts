@@ -17,7 +17,7 @@ import { CommandRejectedError } from "../errors.ts";
 import type { EventStore } from "../event_store.ts";
 import { uuidv7 } from "../uuid.ts";
 import { check, checkEqual } from "./assert.ts";
-import { caseList } from "./cases.ts";
+import { caseList } from "./_cases.ts";
 import { chaosEventStore, type ChaosOptions } from "./chaos.ts";
 import type { ContractCase } from "./contract.ts";
 

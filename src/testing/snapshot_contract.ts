@@ -6,7 +6,7 @@
 
 import type { SnapshotStore } from "../snapshot_store.ts";
 import { check, checkEqual, checkRejects } from "./assert.ts";
-import { caseList } from "./cases.ts";
+import { caseList } from "./_cases.ts";
 import type { ContractCase } from "./contract.ts";
 
 /**

@@ -9,7 +9,7 @@ import { Subscription } from "../../read_side/subscription.ts";
 import { follow } from "../../read_side/follow.ts";
 import { UpcastError, withUpcasting } from "../../upcasting.ts";
 import { check, checkEqual, checkRejects } from "../assert.ts";
-import { InMemoryCheckpoints } from "../cases.ts";
+import { InMemoryCheckpoints } from "../_cases.ts";
 import { appendOne, type CaseOptions, checkOrdered, type Test } from "./_shared.ts";
 
 /** Registers the cases on an event-store case list. */
