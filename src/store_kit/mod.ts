@@ -19,6 +19,8 @@
  *   same way in every store.
  * - **Waking followers**: {@linkcode Waiters} (in this process) and
  *   {@linkcode ThrottledSignal} (to other processes or tabs).
+ * - **Opening**: {@linkcode joinStores} makes an `open*Stores` result that
+ *   closes its four stores, and their shared handle, once.
  * - **Atomic audit**: {@linkcode atomicRecordFor} and
  *   {@linkcode markRecordedAtomically}, for a handler other than
  *   `deciderHandler` that commits its command record with its events.

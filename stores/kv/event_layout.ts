@@ -19,8 +19,8 @@
  * Node) numbers its commits itself, in the same format: one after the last
  * key of `[P, "g"]`, on the condition that `[P, "n"]` (which every commit
  * moves) has not moved since it was read — so no commit can land between,
- * and the global order
- * stays gap-free when handles of both kinds share a file. Its events carry
+ * and the global order stays gap-free when handles of both kinds share a
+ * file. Its events carry
  * the commit's key (`c`), as their versionstamp is not it.
  *
  * @module

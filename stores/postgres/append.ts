@@ -40,17 +40,15 @@ import type { PostgresCommandLog } from "./command_log.ts";
 import type { PostgresDocumentStore } from "./document_store.ts";
 import { selectByIds } from "./event_reads.ts";
 import { PER_TRANSACTION } from "./schema.ts";
+import type { SchemaHandle } from "./schema_handle.ts";
 
 /** What the appends of one event store work with. */
 export interface PostgresAppendsOptions {
-  /** The guarded pool. */
-  readonly sql: Sql;
-  readonly schema: string;
+  /** The event store's pool and schema. */
+  readonly db: SchemaHandle;
   readonly clock: Clock;
   readonly commandLog?: PostgresCommandLog;
   readonly inline?: InlineProjections<PostgresDocumentStore>;
-  /** Resolves once the schema is there; throws once the store is closed. */
-  ready(): Promise<void>;
   /** After a commit, with the last position it wrote (0 when a resend wrote none). */
   committed(lastPosition: number): void;
 }
@@ -58,6 +56,7 @@ export interface PostgresAppendsOptions {
 /** The appends of one PostgreSQL event store; see the module documentation. */
 export class PostgresAppends {
   readonly #options: PostgresAppendsOptions;
+  readonly #db: SchemaHandle;
   readonly #sql: Sql;
   readonly #schema: string;
   readonly #commandLog?: PostgresCommandLog;
@@ -67,8 +66,9 @@ export class PostgresAppends {
 
   constructor(options: PostgresAppendsOptions) {
     this.#options = options;
-    this.#sql = options.sql;
-    this.#schema = options.schema;
+    this.#db = options.db;
+    this.#sql = options.db.sql;
+    this.#schema = options.db.schema;
     this.#commandLog = options.commandLog;
     this.#inline = options.inline;
   }
@@ -87,7 +87,7 @@ export class PostgresAppends {
         throw new RangeError(`An append holds at most ${PER_TRANSACTION - 1} events`);
       }
     }
-    await this.#options.ready();
+    await this.#db.ready();
 
     options.signal?.throwIfAborted();
     const timestamp = new Date(this.#options.clock.now());

@@ -159,12 +159,10 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
       }
     }
     this.#appends = new PostgresAppends({
-      sql: this.#db.sql,
-      schema: this.#db.schema,
+      db: this.#db,
       clock: options.clock ?? systemClock,
       commandLog: this.commandLog,
       inline: options.inlineProjections,
-      ready: () => this.#db.ready(),
       committed: (last) => {
         if (last > this.#ownLast) this.#ownLast = last;
         this.#wakeUps.committed();
