@@ -232,6 +232,13 @@ export function withUpcasting(store: EventStore, options: UpcastingOptions): Eve
     streamVersion: (streamId) => store.streamVersion(streamId),
     close: () => store.close(),
   };
+  // Reads by id are how a command dispatched again answers with its first
+  // outcome: kept, and upcast like every read.
+  const byId = store.readEvents;
+  if (typeof byId === "function") {
+    wrapped.readEvents = async <E extends Event>(ids: readonly string[]) =>
+      (await byId.call(store, ids) as RecordedEvent<E>[]).map(upcast);
+  }
   const notifier = store as Partial<
     { waitForEvents(p: number, s: AbortSignal): Promise<void> }
   >;
