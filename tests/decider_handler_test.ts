@@ -374,20 +374,6 @@ Deno.test("deciderHandler", async (t) => {
   });
 });
 
-Deno.test("StateCache evicts a stream not rewritten recently before one that was", () => {
-  const cache = new StateCache<number>({ maxEntries: 2 });
-  cache.set("a", 1, 1);
-  cache.set("b", 2, 1);
-  cache.set("a", 3, 2);
-  cache.set("c", 4, 1);
-  assert.equal(cache.get("b"), undefined, "b was not rewritten: evicted first");
-  assert.equal(cache.get("a")?.state, 3);
-  assert.equal(cache.get("a")?.version, 2);
-  assert.equal(cache.get("c")?.state, 4);
-  assert.equal(cache.size, 2);
-  assert.throws(() => new StateCache({ maxEntries: 0 }), RangeError);
-});
-
 Deno.test("deciderHandler: a decide() that returns no array fails the command, saying what it must return", async () => {
   type Ping = { type: "Ping"; data: null };
   const count = { initialState: () => 0, evolve: (n: number) => n };
