@@ -11,6 +11,7 @@
  *   postgres-ceiling   PostgreSQL throughput as writers grow
  *   browser            IndexedDB stores in real Chromium beside raw idb
  *   sync               SyncClient in Chromium against the sync server
+ *   node               the same workload in Node (npm build) and Deno
  *
  * PostgreSQL runners use `DATABASE_URL`, or start an embedded server.
  */
@@ -27,6 +28,7 @@ const runners: Record<string, { file: string; flags?: string[] }> = {
   "postgres-ceiling": { file: "postgres_ceiling.ts" },
   "browser": { file: "browser.ts" },
   "sync": { file: "sync.ts" },
+  "node": { file: "node.ts" },
 };
 
 const [what, ...rest] = Deno.args;

@@ -7,7 +7,7 @@
 
 import type { AtomicAuditRequest } from "./atomic_audit.ts";
 import type { Command, CommandContext, Middleware } from "./command_bus.ts";
-import type { CommandResult } from "./command_result.ts";
+import type { AcceptedResult, CommandResult } from "./command_result.ts";
 import {
   CommandAlreadyRecordedError,
   type CommandLogStore,
@@ -226,7 +226,7 @@ export function audit<C extends Command>(
   const metadataOf = options.metadata ??
     (defaultRecordMetadata as (context: CommandContext<C>) => Record<string, unknown>);
 
-  return async (context, next) => {
+  return (context, next) => {
     // The command as the user sent it, before any middleware replaces it
     // (validation swaps in the parsed payload).
     const sent = context.command;
@@ -269,36 +269,63 @@ export function audit<C extends Command>(
         build("accepted", undefined, written.eventIds, written.streamIds),
     };
     context.atomicAudit = request;
-    let result: CommandResult;
+    // Promise chains rather than an async function, as in the bus: this runs
+    // around every audited command.
+    let inner: Promise<CommandResult>;
     try {
-      result = await next();
-    } finally {
-      context.atomicAudit = outer;
-    }
-    if (request.committed) {
-      return result.status === "accepted"
-        ? { ...result, recordedAtomically: true }
-        : result;
-    }
-
-    try {
-      await log.record(recordOf(result, build));
+      inner = next();
     } catch (error) {
-      // The command already has a final record (this dispatch retried a
-      // command that had happened): that record stays, as it should. Only a
-      // different final outcome is news; a failed attempt never overwrites.
-      const existing = error instanceof CommandAlreadyRecordedError
-        ? error.existing
-        : undefined;
-      if (
-        !existing || (result.status !== "failed" && existing.status !== result.status)
-      ) {
-        context.reportError(new AuditWriteError(context.commandId, error));
-      }
+      context.atomicAudit = outer;
+      throw error;
     }
-    return result.status === "accepted"
-      ? { ...result, recordedAtomically: false }
-      : result;
+    return inner.then(
+      (result) => {
+        context.atomicAudit = outer;
+        if (request.committed) {
+          return result.status === "accepted" ? recordedHow(result, true) : result;
+        }
+        let written: Promise<void>;
+        try {
+          written = log.record(recordOf(result, build));
+        } catch (error) {
+          written = Promise.reject(error);
+        }
+        return written.then(
+          () => result.status === "accepted" ? recordedHow(result, false) : result,
+          (error) => {
+            // The command already has a final record (this dispatch retried
+            // a command that had happened): that record stays, as it should.
+            // Only a different final outcome is news; a failed attempt never
+            // overwrites.
+            const existing = error instanceof CommandAlreadyRecordedError
+              ? error.existing
+              : undefined;
+            if (
+              !existing ||
+              (result.status !== "failed" && existing.status !== result.status)
+            ) {
+              context.reportError(new AuditWriteError(context.commandId, error));
+            }
+            return result.status === "accepted" ? recordedHow(result, false) : result;
+          },
+        );
+      },
+      (error) => {
+        context.atomicAudit = outer;
+        throw error;
+      },
+    );
+  };
+}
+
+/** An accepted result saying how its record was written (built, not spread: see `stamped`). */
+function recordedHow(result: AcceptedResult, atomically: boolean): AcceptedResult {
+  return {
+    status: "accepted",
+    commandId: result.commandId,
+    events: result.events,
+    streams: result.streams,
+    recordedAtomically: atomically,
   };
 }
 
