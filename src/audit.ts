@@ -286,7 +286,8 @@ export function audit<C extends Command>(
         }
         let written: Promise<void>;
         try {
-          written = log.record(recordOf(result, build));
+          // A log written without async may answer with nothing: resolved.
+          written = Promise.resolve(log.record(recordOf(result, build)));
         } catch (error) {
           written = Promise.reject(error);
         }

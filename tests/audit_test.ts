@@ -392,3 +392,22 @@ Deno.test("a separate log that fails is reported and never changes the outcome",
   assert.ok(errors[0] instanceof AuditWriteError);
   assert.equal((errors[0] as AuditWriteError).commandId, result.commandId);
 });
+
+Deno.test("a command log whose record() answers nothing, not a promise, still audits", async () => {
+  // Written without async in plain JavaScript: the audit does not depend on a promise back.
+  class BareLog extends MemoryCommandLog {
+    override record(record: CommandRecord): Promise<void> {
+      void super.record(record);
+      return undefined as unknown as Promise<void>;
+    }
+  }
+  const log = new BareLog();
+  const errors: unknown[] = [];
+  const bus = new CommandBus({ onError: (error) => errors.push(error) })
+    .use(audit(log))
+    .register("Ping", () => ({ events: [], streams: [] }));
+  const result = await bus.dispatch({ type: "Ping", data: null });
+  assert.equal(result.status, "accepted");
+  assert.equal((await log.get(result.commandId))?.status, "accepted");
+  assert.deepEqual(errors, []);
+});
