@@ -127,7 +127,6 @@ export class KvEventStore implements EventStore, AppendNotifier {
   readonly #ownsKv: boolean;
   readonly #clock: Clock;
   readonly #busyTimeout: number;
-  readonly #inline?: InlineProjections<KvDocumentStore>;
   readonly #heads = new KnownHeads();
   /** Where appends write: the handle, the keys, the log and documents. */
   readonly #target: AppendTarget;
@@ -155,7 +154,6 @@ export class KvEventStore implements EventStore, AppendNotifier {
           "The inline projections' store must live on the same Kv as the event store",
         );
       }
-      this.#inline = options.inlineProjections;
     }
     const { commandLog, inlineProjections: inline } = options;
     this.#target = { kv, key: this.#key, commandLog, inline };
@@ -251,8 +249,9 @@ export class KvEventStore implements EventStore, AppendNotifier {
           events: [],
         }));
       }
-      const documents = this.#inline &&
-        await inlineDocuments(this.#inline, appends, ids, actual, timestamp);
+      const inline = this.#target.inline;
+      const documents = inline &&
+        await inlineDocuments(inline, appends, ids, actual, timestamp);
       // Without commit versionstamps, this append numbers its commit: one
       // after the last in the global log, on the condition that no other
       // append committed meanwhile (every append moves the commit token).

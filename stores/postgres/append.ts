@@ -6,7 +6,6 @@
  * @module
  */
 
-import type { Sql } from "postgres";
 import {
   type AppendOptions,
   type AppendResult,
@@ -57,20 +56,12 @@ export interface PostgresAppendsOptions {
 export class PostgresAppends {
   readonly #options: PostgresAppendsOptions;
   readonly #db: SchemaHandle;
-  readonly #sql: Sql;
-  readonly #schema: string;
-  readonly #commandLog?: PostgresCommandLog;
-  readonly #inline?: InlineProjections<PostgresDocumentStore>;
   /** Results of appends resent with known event ids: nothing was written. */
   readonly #replayed = new WeakSet<AppendResult>();
 
   constructor(options: PostgresAppendsOptions) {
     this.#options = options;
     this.#db = options.db;
-    this.#sql = options.db.sql;
-    this.#schema = options.db.schema;
-    this.#commandLog = options.commandLog;
-    this.#inline = options.inline;
   }
 
   /** Appends to one or more streams, all or nothing. */
@@ -80,7 +71,7 @@ export class PostgresAppends {
   ): Promise<AppendResult<E>[]> {
     const appends = checkAppends(given, {
       commandRecord: options.commandRecord,
-      commandLog: this.#commandLog,
+      commandLog: this.#options.commandLog,
     }).appends as readonly StreamAppend<E>[];
     for (const append of appends) {
       if (append.events.length >= PER_TRANSACTION) {
@@ -97,13 +88,15 @@ export class PostgresAppends {
     try {
       if (
         writing.length <= 1 && appends.length <= 1 &&
-        !(this.#inline && writing.length > 0)
+        !(this.#options.inline && writing.length > 0)
       ) {
         const [append] = appends;
         if (!append) return [];
-        if (append.events.length === 0) return [await this.#checkOnly(this.#sql, append)];
+        if (append.events.length === 0) {
+          return [await this.#checkOnly(this.#db.sql, append)];
+        }
         const result = await this.#appendOne<E>(
-          this.#sql,
+          this.#db.sql,
           append,
           ids[0],
           0,
@@ -125,7 +118,7 @@ export class PostgresAppends {
       const lockOrder = appends.map((_, s) => s).sort((a, b) =>
         appends[a].streamId < appends[b].streamId ? -1 : 1
       );
-      const results = await this.#sql.begin(async (tx) => {
+      const results = await this.#db.sql.begin(async (tx) => {
         const results: AppendResult<E>[] = [];
         for (const s of lockOrder) {
           const append = appends[s];
@@ -141,10 +134,10 @@ export class PostgresAppends {
               append === writing[0] ? record : undefined,
             );
         }
-        if (this.#inline && writing.length > 0) {
-          await this.#inline.store.projectInTransaction(
+        if (this.#options.inline && writing.length > 0) {
+          await this.#options.inline.store.projectInTransaction(
             tx,
-            this.#inline.projections,
+            this.#options.inline.projections,
             // A resent append answered with the first result wrote nothing new.
             results.filter((result) => !this.#replayed.has(result))
               .flatMap((result) => result.events.map(toProjectedEvent)),
@@ -174,12 +167,12 @@ export class PostgresAppends {
             if (retried) return retried;
           }
           // A retry of a command that failed: its failed record gives way.
-          if (await this.#commandLog!.deleteFailed(record.id)) {
+          if (await this.#options.commandLog!.deleteFailed(record.id)) {
             return await this.append(appends, options);
           }
           throw new CommandAlreadyRecordedError(
             record.id,
-            await this.#commandLog!.get(record.id),
+            await this.#options.commandLog!.get(record.id),
             { cause: error },
           );
         }
@@ -211,8 +204,8 @@ export class PostgresAppends {
   ): Promise<AppendResult<E>> {
     const expected = append.expectedVersion ?? "any";
     const actual = lock && expected !== "any"
-      ? await lockedVersion(sql, this.#schema, append.streamId, expected)
-      : await headVersion(sql, this.#schema, append.streamId);
+      ? await lockedVersion(sql, this.#db.schema, append.streamId, expected)
+      : await headVersion(sql, this.#db.schema, append.streamId);
     checkExpectedVersion(append.streamId, expected, actual);
     return { streamId: append.streamId, nextExpectedVersion: actual, events: [] };
   }
@@ -228,7 +221,7 @@ export class PostgresAppends {
     const expected = append.expectedVersion ?? "any";
     const count = append.events.length;
     const [row] = await sql.unsafe<{ version: number | null; first_position: number }[]>(
-      appendStatement(this.#schema, expected, record !== undefined),
+      appendStatement(this.#db.schema, expected, record !== undefined),
       appendParameters(append, ids, offset, timestamp, record),
       { prepare: true },
     );
@@ -243,7 +236,7 @@ export class PostgresAppends {
           return retried[0];
         }
       }
-      const actual = await headVersion(sql, this.#schema, append.streamId);
+      const actual = await headVersion(sql, this.#db.schema, append.streamId);
       checkExpectedVersion(append.streamId, expected, actual);
       throw new ConcurrencyError(append.streamId, expected, actual);
     }
@@ -271,7 +264,7 @@ export class PostgresAppends {
     appends: readonly StreamAppend<E>[],
   ): Promise<AppendResult<E>[] | undefined> {
     const ids = appends.flatMap((a) => a.events.map((e) => e.id));
-    const stored = await selectByIds<E>(this.#sql, this.#schema, ids);
+    const stored = await selectByIds<E>(this.#db.sql, this.#db.schema, ids);
     return retriedAppend(appends, (id) => stored.get(id));
   }
 }
