@@ -201,7 +201,9 @@ Deno.test({
       } ms (deadline ${DEADLINE_MS} ms); duplicates ${duplicates}, lost ${lost}, unsettled ${unsettled}, untrue ${untrue}, balances off ${mismatched}, unhandled rejections ${unhandled.length}`,
     );
     assert.deepEqual(unhandled.map(String), [], "no rejection escaped");
-    assert.ok(terminations >= 100, `at least 100 terminations, got ${terminations}`);
+    // Five sixths of the aim: the lanes may reach MAX_MS first.
+    const enough = Math.floor(TERMINATIONS * 5 / 6);
+    assert.ok(terminations >= enough, `at least ${enough} terminations, got ${terminations}`);
     assert.equal(restarts, 1);
     // At the deadline, give or take the event loop of a loaded machine.
     assert.ok(slowest <= DEADLINE_MS + 1_000, `every dispatch settled by its deadline`);
