@@ -6,6 +6,7 @@
  *
  *   memory             the in-memory bus and audit overhead
  *   memory-allocation  bytes of heap per command (repeats run after run)
+ *   cold               the cache off: every command reads its stream (Deno, Node)
  *   kv                 Deno KV appends beside raw KV atomics
  *   postgres           PostgreSQL appends beside a raw SQL floor
  *   postgres-ceiling   PostgreSQL throughput as writers grow
@@ -23,6 +24,7 @@ const runners: Record<string, { file: string; flags?: string[] }> = {
       "--v8-flags=--expose-gc,--min-semi-space-size=256,--max-semi-space-size=256,--initial-old-space-size=1024",
     ],
   },
+  "cold": { file: "cold.ts" },
   "kv": { file: "kv.ts" },
   "postgres": { file: "postgres.ts" },
   "postgres-ceiling": { file: "postgres_ceiling.ts" },

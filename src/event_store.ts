@@ -251,7 +251,13 @@ export interface EventStore {
     options?: Omit<AppendOptions, "expectedVersion">,
   ): Promise<AppendResult<E>[]>;
 
-  /** Reads one stream's events (empty for a stream that does not exist). */
+  /**
+   * Reads one stream's events (empty for a stream that does not exist).
+   * Read events are the caller's to keep but not to change: a store hands
+   * out either copies or frozen events (the memory store's, where changing
+   * one throws a `TypeError`); what it holds never changes either way.
+   * Spread an event to change a copy of it.
+   */
   readStream<E extends Event = Event>(
     streamId: string,
     options?: ReadStreamOptions,
@@ -268,7 +274,10 @@ export interface EventStore {
     ids: readonly string[],
   ): Promise<RecordedEvent<E>[]>;
 
-  /** Reads every stream's events in global order after a position. */
+  /**
+   * Reads every stream's events in global order after a position; like
+   * `readStream`'s, they may be frozen.
+   */
   readAll<E extends Event = Event>(
     options?: ReadAllOptions,
   ): Promise<RecordedEvent<E>[]>;

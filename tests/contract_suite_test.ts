@@ -153,12 +153,14 @@ Deno.test("the event-store contract fails a store with a check-then-write race",
 
 Deno.test("the event-store contract fails a store whose reads alias stored events", async () => {
   class Aliasing extends DelegatingStore {
-    // Hands out the same objects on every read, so one caller's mutation
-    // shows up in everyone's later reads.
+    // Hands out the same mutable copies on every read, so one caller's
+    // mutation shows up in everyone's later reads.
     readonly #handedOut = new Map<string, unknown>();
     #share<T extends { id: string }>(events: T[]): T[] {
       return events.map((event) => {
-        if (!this.#handedOut.has(event.id)) this.#handedOut.set(event.id, event);
+        if (!this.#handedOut.has(event.id)) {
+          this.#handedOut.set(event.id, structuredClone(event));
+        }
         return this.#handedOut.get(event.id) as T;
       });
     }

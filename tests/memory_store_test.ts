@@ -33,3 +33,39 @@ Deno.test("openMemoryStores: four stores, the command log committing with the ev
     StoreClosedError,
   );
 });
+
+Deno.test("memory: read events are frozen, and copy like plain events", async () => {
+  const store = new MemoryEventStore();
+  await store.appendToStream("s", [
+    { type: "A", data: { list: [1], nested: { n: 1 } }, metadata: { tag: "x" } },
+  ]);
+  const [event] = await store.readStream("s");
+  for (const part of [event, event.data, event.metadata]) {
+    assert.ok(Object.isFrozen(part));
+  }
+  assert.throws(() => (event.data as { list: number[] }).list.push(2), TypeError);
+  assert.throws(() => (event as { version: number }).version = 9, TypeError);
+  // Every read hands out the same frozen event, and a new Date each time.
+  const [again] = await store.readAll();
+  assert.equal(again, event);
+  assert.notEqual(again.timestamp, event.timestamp);
+  // A spread, structuredClone and JSON see a plain event with its timestamp.
+  const spread = { ...event, data: { changed: true } };
+  assert.ok(spread.timestamp instanceof Date);
+  assert.equal(spread.timestamp.getTime(), event.timestamp.getTime());
+  assert.deepEqual(structuredClone(event), { ...event });
+  assert.deepEqual(Object.keys(event), [
+    "id",
+    "type",
+    "data",
+    "metadata",
+    "streamId",
+    "version",
+    "position",
+    "timestamp",
+  ]);
+  assert.equal(
+    JSON.parse(JSON.stringify(event)).timestamp,
+    event.timestamp.toISOString(),
+  );
+});

@@ -203,7 +203,10 @@ Deno.test({
     assert.deepEqual(unhandled.map(String), [], "no rejection escaped");
     // Five sixths of the aim: the lanes may reach MAX_MS first.
     const enough = Math.floor(TERMINATIONS * 5 / 6);
-    assert.ok(terminations >= enough, `at least ${enough} terminations, got ${terminations}`);
+    assert.ok(
+      terminations >= enough,
+      `at least ${enough} terminations, got ${terminations}`,
+    );
     assert.equal(restarts, 1);
     // At the deadline, give or take the event loop of a loaded machine.
     assert.ok(slowest <= DEADLINE_MS + 1_000, `every dispatch settled by its deadline`);

@@ -34,7 +34,7 @@ import {
   Waiters,
 } from "../../src/store_kit/mod.ts";
 import { cloneData } from "./clone.ts";
-import { copiesOf, type StoredEvent, toRecorded } from "./stored_events.ts";
+import { copiesOf, EventList, StoredEvent } from "./stored_events.ts";
 import { settle } from "./settle.ts";
 import type { MemoryCommandLog } from "./command_log.ts";
 import type { MemoryDocumentStore } from "./document_store.ts";
@@ -72,9 +72,11 @@ export interface MemoryEventStoreOptions {
 /**
  * An event store in this process's memory. It keeps every promise of the
  * `EventStore` contract — every expected-version mode, atomic multi-stream
- * appends, idempotent retries, a gap-free global order — and copies data in
- * and out, so nothing a caller holds aliases what is stored. Use it in tests,
- * in development, and as a browser fallback.
+ * appends, idempotent retries, a gap-free global order. It copies what it
+ * is given, and hands events out frozen, data and metadata all the way down
+ * (changing one throws a `TypeError`): reads cost no copy per event, and no
+ * caller can change what is stored. Use it in tests, in development, and as
+ * a browser fallback.
  *
  * @example
  * ```ts
@@ -88,6 +90,9 @@ export interface MemoryEventStoreOptions {
  * const [event] = await store.readStream("account-1");
  * assert.equal(event.version, 1);
  * assert.equal(event.position, 1);
+ * assert.ok(Object.isFrozen(event.data));
+ * const changed = { ...event, data: { owner: "Grace" } }; // a changed copy
+ * assert.equal(changed.timestamp.getTime(), event.timestamp.getTime());
  * ```
  */
 export class MemoryEventStore implements EventStore, AppendNotifier {
@@ -95,8 +100,8 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
   readonly commandLog?: MemoryCommandLog;
   readonly #clock: Clock;
   readonly #inline?: InlineProjections<MemoryDocumentStore>;
-  readonly #all: StoredEvent[] = [];
-  readonly #streams = new Map<string, StoredEvent[]>();
+  readonly #all = new EventList();
+  readonly #streams = new Map<string, EventList>();
   // Ids above every id stored so far (the store's own UUIDv7s, and the ids
   // the decider handler derives from UUIDv7 command ids) stay in an array in
   // id order and are found by binary search: hashing a fresh id costs more
@@ -146,10 +151,8 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
   // Synchronous from the first check to the last write: no other call can
   // interleave, which is what makes every append atomic.
   /** The stored event of an id, as handed out. */
-  readonly #storedById = (id: string): RecordedEvent | undefined => {
-    const stored = this.#findById(id);
-    return stored && toRecorded(stored);
-  };
+  readonly #storedById = (id: string): RecordedEvent | undefined =>
+    this.#findById(id)?.recorded;
 
   #findById(id: string): StoredEvent | undefined {
     if (this.#unordered.size > 0) {
@@ -253,22 +256,22 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
           results[a] = { streamId: append.streamId, nextExpectedVersion: 0, events: [] };
           continue;
         }
-        stream = [];
+        stream = new EventList();
         this.#streams.set(append.streamId, stream);
       }
       const recorded: RecordedEvent[] = new Array(append.events.length);
       for (let e = 0; e < append.events.length; e++) {
         const event = append.events[e];
-        const stored: StoredEvent = {
-          id: ids ? ids[a][e] : event.id ?? uuidv7(stamp),
-          type: event.type,
-          data: copies.data[k],
-          metadata: copies.metadata[k++],
-          streamId: append.streamId,
-          version: stream.length + 1,
-          position: this.#all.length + 1,
+        const stored = new StoredEvent(
+          ids ? ids[a][e] : event.id ?? uuidv7(stamp),
+          event.type,
+          copies.data[k],
+          copies.metadata[k++],
+          append.streamId,
+          stream.length + 1,
+          this.#all.length + 1,
           timestamp,
-        };
+        );
         stream.push(stored);
         this.#all.push(stored);
         this.#index(stored);
@@ -308,11 +311,9 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
   }
 
   /**
-   * The first result again when every event of the append is already stored
-   * under the same ids, in the same streams, in the same order; `undefined`
-   * when none of the ids is known; an error for anything in between.
+   * Reads one stream's events: the stored ones themselves, frozen, with no
+   * copy per event.
    */
-  /** Reads one stream's events. */
   readStream<E extends Event = Event>(
     streamId: string,
     options: ReadStreamOptions = {},
@@ -321,20 +322,18 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
       this.#assertOpen();
       assertValidStreamId(streamId);
       assertValidReadStreamOptions(options);
-      const stream = this.#streams.get(streamId) ?? [];
+      const stream = this.#streams.get(streamId);
+      if (!stream) return [];
       const limit = options.limit ?? Infinity;
-      const out: RecordedEvent[] = [];
       if (options.direction === "backward") {
+        const out: RecordedEvent[] = [];
         const start = Math.min(options.from ?? stream.length, stream.length);
         for (let v = start; v >= 1 && out.length < limit; v--) {
-          out.push(toRecorded(stream[v - 1]));
+          out.push(stream.at(v - 1));
         }
-      } else {
-        for (let v = options.from ?? 1; v <= stream.length && out.length < limit; v++) {
-          out.push(toRecorded(stream[v - 1]));
-        }
+        return out as RecordedEvent<E>[];
       }
-      return out as RecordedEvent<E>[];
+      return stream.read((options.from ?? 1) - 1, limit) as RecordedEvent<E>[];
     });
   }
 
@@ -347,7 +346,7 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
       const out: RecordedEvent[] = [];
       for (const id of ids) {
         const stored = typeof id === "string" ? this.#findById(id) : undefined;
-        if (stored) out.push(toRecorded(stored));
+        if (stored) out.push(stored.recorded);
       }
       return out as RecordedEvent<E>[];
     });
@@ -360,13 +359,10 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
     return settle(() => {
       this.#assertOpen();
       assertValidReadAllOptions(options);
-      const end = Math.min(
-        this.#all.length,
-        (options.after ?? 0) + (options.limit ?? Infinity),
-      );
-      const out: RecordedEvent[] = [];
-      for (let i = options.after ?? 0; i < end; i++) out.push(toRecorded(this.#all[i]));
-      return out as RecordedEvent<E>[];
+      return this.#all.read(
+        options.after ?? 0,
+        options.limit ?? Infinity,
+      ) as RecordedEvent<E>[];
     });
   }
 

@@ -1,7 +1,12 @@
 /**
  * How the memory event store keeps events: checked copies made before an
- * append writes anything, and copies again when they are handed out, so no
- * caller can change what the store holds.
+ * append writes anything. The first read of an event freezes them, data and
+ * metadata all the way down, and makes the event it hands out then and on
+ * every later read, with no copy per read: no caller can change a frozen
+ * event (in strict code, which every module is, an assignment throws a
+ * `TypeError`), and its `timestamp` is a getter that answers a new `Date`
+ * each time, so not even `setTime` reaches the store. An event never read
+ * (a cached decider's hot path) costs none of that.
  *
  * @module
  */
@@ -18,18 +23,60 @@ import {
   undefinedDropped,
   UNSTORABLE,
 } from "../../src/store_kit/stored_data.ts";
-import { cloneData } from "./clone.ts";
 
 /** An event as the memory store keeps it. */
-export interface StoredEvent {
-  readonly id: string;
-  readonly type: string;
-  readonly data: unknown;
-  readonly metadata: EventMetadata;
-  readonly streamId: string;
-  readonly version: number;
-  readonly position: number;
-  readonly timestamp: number;
+export class StoredEvent {
+  /** The event as handed out, made on the first read. */
+  #handedOut: RecordedEvent | undefined = undefined;
+
+  constructor(
+    readonly id: string,
+    readonly type: string,
+    readonly data: unknown,
+    readonly metadata: EventMetadata,
+    readonly streamId: string,
+    readonly version: number,
+    readonly position: number,
+    readonly timestamp: number,
+  ) {}
+
+  /** The event as every reader gets it: the same frozen object each time. */
+  get recorded(): RecordedEvent {
+    return this.#handedOut ??= frozenEvent(this);
+  }
+}
+
+/**
+ * A list of stored events (one stream's, or all of them in global order)
+ * beside the same events as handed out, made up to the furthest index any
+ * read reached: a read is then one `slice` of that array.
+ */
+export class EventList {
+  readonly stored: StoredEvent[] = [];
+  readonly #handedOut: RecordedEvent[] = [];
+
+  /** How many events the list holds. */
+  get length(): number {
+    return this.stored.length;
+  }
+
+  push(event: StoredEvent): void {
+    this.stored.push(event);
+  }
+
+  /** The events from index `start`, at most `limit` of them, as handed out. */
+  read(start: number, limit: number): RecordedEvent[] {
+    const end = Math.min(this.stored.length, start + limit);
+    if (end <= start) return [];
+    const out = this.#handedOut;
+    for (let i = out.length; i < end; i++) out.push(this.stored[i].recorded);
+    return out.slice(start, end);
+  }
+
+  /** The event at index `i` (0-based), as handed out. */
+  at(i: number): RecordedEvent {
+    return this.#handedOut[i] ?? this.stored[i].recorded;
+  }
 }
 
 const EMPTY: EventMetadata = Object.freeze({});
@@ -94,16 +141,53 @@ function unstorable(streamId: string, index: number, part: string): UnstorableDa
   return new UnstorableDataError(streamId, index, [part, ...path], problem);
 }
 
-/** A stored event as handed out: a copy, never the stored one. */
-export function toRecorded(stored: StoredEvent): RecordedEvent {
-  return {
+/**
+ * Freezes a copy made by `copyJson` (plain objects and arrays of JSON values)
+ * all the way down.
+ */
+function deepFreeze<T>(value: T): T {
+  if (typeof value !== "object" || value === null) return value;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) deepFreeze(value[i]);
+  } else {
+    for (const key in value) {
+      // The copy's own keys only: a polluted prototype is not walked.
+      if (Object.hasOwn(value, key)) deepFreeze(value[key]);
+    }
+  }
+  return Object.freeze(value);
+}
+
+/** Where a stored event keeps its timestamp, out of sight of copies. */
+const TIME: unique symbol = Symbol("verdict.memory.timestamp");
+
+/**
+ * The `timestamp` getter every stored event shares (one function, so the
+ * events share one shape): a new `Date` on each read.
+ */
+function timestampGetter(this: { readonly [TIME]: number }): Date {
+  return new Date(this[TIME]);
+}
+
+const TIMESTAMP: PropertyDescriptor = { get: timestampGetter, enumerable: true };
+
+/**
+ * A stored event as handed out: frozen, its data and metadata frozen in
+ * place (the store's own copies, never handed out before), its `timestamp`
+ * an own enumerable getter (so a spread or `structuredClone` copies it as a
+ * `Date`) over a hidden number.
+ */
+function frozenEvent(stored: StoredEvent): RecordedEvent {
+  const event = {
     id: stored.id,
     type: stored.type,
-    data: cloneData(stored.data),
-    metadata: cloneData(stored.metadata),
+    data: deepFreeze(stored.data),
+    metadata: deepFreeze(stored.metadata),
     streamId: stored.streamId,
     version: stored.version,
     position: stored.position,
-    timestamp: new Date(stored.timestamp),
   };
+  Object.defineProperty(event, "timestamp", TIMESTAMP);
+  Object.defineProperty(event, TIME, { value: stored.timestamp });
+  return Object.freeze(event) as unknown as RecordedEvent;
 }
