@@ -10,6 +10,7 @@
  *   kv                 Deno KV appends beside raw KV atomics
  *   postgres           PostgreSQL appends beside a raw SQL floor
  *   postgres-ceiling   PostgreSQL throughput as writers grow
+ *   postgres-cold      PostgreSQL, the cache off, beside 4-round-trip and load floors
  *   browser            IndexedDB stores in real Chromium beside raw idb
  *   sync               SyncClient in Chromium against the sync server
  *   node               the same workload in Node (npm build) and Deno
@@ -28,6 +29,7 @@ const runners: Record<string, { file: string; flags?: string[] }> = {
   "kv": { file: "kv.ts" },
   "postgres": { file: "postgres.ts" },
   "postgres-ceiling": { file: "postgres_ceiling.ts" },
+  "postgres-cold": { file: "postgres_cold.ts" },
   "browser": { file: "browser.ts" },
   "sync": { file: "sync.ts" },
   "node": { file: "node.ts" },
