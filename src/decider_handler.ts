@@ -37,6 +37,7 @@ import type { AppendResult, EventStore } from "./event_store.ts";
 import { backoffDelay, resolveRetryPolicy, type RetryPolicy } from "./retry.ts";
 import type { SnapshotPolicy } from "./snapshot_store.ts";
 import { StateCache } from "./state_cache.ts";
+import { CacheFollower, isAppendNotifier } from "./_cache_follower.ts";
 
 /**
  * What every {@linkcode deciderHandler} is given besides its definition:
@@ -69,6 +70,18 @@ export interface DeciderHandlerSettings<C extends Command = Command> {
    * before giving up): for metrics, logs or a UI that shows contention.
    */
   readonly onConflict?: (error: ConcurrencyError, attempt: number) => void;
+  /**
+   * Keeps the state cache coherent with other writers: other processes,
+   * tabs, or handlers on the same store (default false). From its first
+   * append on, the handler follows the store's global order, woken by the
+   * store's own wake-ups (PostgreSQL NOTIFY, Deno KV watch, BroadcastChannel
+   * between tabs), and applies what others commit to the states it caches,
+   * so a command decides on current state instead of meeting a conflict.
+   * Each process then reads every event once more, whoever wrote it. Needs
+   * the cache, and a store that can wake followers (`waitForEvents`), as
+   * every verdict store can.
+   */
+  readonly coherentCache?: boolean;
 }
 
 /**
@@ -329,6 +342,13 @@ export function deciderHandler<C extends Command, E extends Event>(
     return found;
   };
   const caching = given !== false;
+  const follower = options.coherentCache ? cacheFollower() : undefined;
+  /**
+   * Streams whose cached state the follower could not bring up to date (an
+   * event it cannot apply), by the version the store has reached: such a
+   * stream is read again, from its cached version on, before a decision.
+   */
+  const behind = new Map<string, number>();
   const policy = resolveRetryPolicy(options.retry);
   const snapshots = single?.snapshots;
   const snapshotSchema = snapshots?.schemaVersion ?? 1;
@@ -340,6 +360,56 @@ export function deciderHandler<C extends Command, E extends Event>(
   const metadataOf = options.metadata ??
     (defaultEventMetadata as (context: CommandContext<C>) => EventMetadata);
 
+  /** The follower of `coherentCache`, once the options allow one. */
+  function cacheFollower(): CacheFollower {
+    if (!caching) {
+      throw new TypeError(
+        "deciderHandler(): coherentCache keeps the state cache up to date, so it needs one; it cannot go with cache: false",
+      );
+    }
+    if (!isAppendNotifier(store)) {
+      throw new TypeError(
+        "deciderHandler(): coherentCache needs a store that can wake followers (one with waitForEvents, as every verdict store has)",
+      );
+    }
+    return new CacheFollower(store, applyCommitted);
+  }
+
+  /**
+   * Brings cached states up to date with committed events, whoever wrote
+   * them: an event right after a cached version is applied with the fold
+   * that cached the state; one the cache already holds is skipped; any
+   * other (a gap, a fold that throws, a cache shared by several folds)
+   * marks its stream to be read again before its next decision.
+   */
+  function applyCommitted(events: readonly RecordedEvent[]): void {
+    for (const event of events) {
+      if (given) {
+        advance(given, decider, event);
+      } else {
+        for (const [stateFold, cache] of caches) advance(cache, stateFold, event);
+      }
+    }
+  }
+
+  function advance(
+    cache: StateCache<S>,
+    stateFold: StateFold<S, unknown> | undefined,
+    event: RecordedEvent,
+  ): void {
+    const cached = cache.get(event.streamId);
+    if (!cached || event.version <= cached.version) return;
+    if (stateFold && event.version === cached.version + 1) {
+      try {
+        cache.set(event.streamId, stateFold.evolve(cached.state, event), event.version);
+        return;
+      } catch {
+        // Read again below: the decision will meet the same event, and say so.
+      }
+    }
+    behind.set(event.streamId, Math.max(behind.get(event.streamId) ?? 0, event.version));
+  }
+
   /** The cached state of a stream not marked for refresh, unchecked. */
   function cachedState(
     streamId: string,
@@ -348,6 +418,9 @@ export function deciderHandler<C extends Command, E extends Event>(
   ): LoadedStream<S> | undefined {
     if (mustRefresh.length > 0 && mustRefresh.includes(streamId)) return undefined;
     const cached = cacheOf(stateFold)?.get(streamId);
+    if (cached && behind.size > 0 && (behind.get(streamId) ?? 0) > cached.version) {
+      return undefined;
+    }
     return cached &&
       {
         streamId,
@@ -384,6 +457,9 @@ export function deciderHandler<C extends Command, E extends Event>(
       ? events[events.length - 1].version
       : base?.version ?? 0;
     foldCache?.set(streamId, state, version);
+    if (behind.size > 0 && (behind.get(streamId) ?? 0) <= version) {
+      behind.delete(streamId);
+    }
     return { streamId, stateFold, state, version, checked: true };
   }
 
@@ -543,6 +619,9 @@ export function deciderHandler<C extends Command, E extends Event>(
     if (!caching && !snapshots) return undefined;
     const state = fold(from.stateFold, decided, from.state);
     cacheOf(from.stateFold)?.set(result.streamId, state, result.nextExpectedVersion);
+    if (follower && result.events.length > 0) {
+      follower.startAfter(result.events[result.events.length - 1].position);
+    }
     if (
       !snapshots || from.stateFold !== decider ||
       Math.floor(result.nextExpectedVersion / snapshots.every) <=

@@ -2,6 +2,7 @@
 // suites run in real Chromium in tests/browser_test.ts.
 import { soak } from "./support/soak.ts";
 import "fake-indexeddb/auto";
+import { checkCoherentCache } from "./support/coherent_cache.ts";
 import assert from "node:assert/strict";
 import {
   IndexedDbCommandLog,
@@ -80,5 +81,13 @@ Deno.test("IndexedDB live follow: followers in the tab wake at every commit, oth
         announceInterval: NaN,
       }),
     /announceInterval must be a number of milliseconds >= 0, got NaN/,
+  );
+});
+
+Deno.test("IndexedDB coherentCache: two tabs' stores on one database learn of each other's commits by BroadcastChannel (fake-indexeddb)", async (t) => {
+  const name = `coherent-${Date.now()}-${n++}`;
+  await checkCoherentCache(
+    t,
+    () => new IndexedDbEventStore({ database: new VerdictDatabase(name) }),
   );
 });

@@ -22,6 +22,7 @@ import { checkEveryCommandRecorded } from "./support/every_command_recorded.ts";
 import { checkConcurrentOrder } from "./support/concurrent_order.ts";
 import { killWriterMidAppend } from "./support/kill_mid_append.ts";
 import { withTempKv } from "./support/temp_kv.ts";
+import { checkCoherentCache } from "./support/coherent_cache.ts";
 import {
   bankInlineProjections,
   checkBankProjections,
@@ -408,4 +409,20 @@ Deno.test("Deno KV: a command record written by verdict 0.1 (commandType) reads 
     assert.equal((await log.findByCorrelation(old.correlationId))[0]?.type, "Deposit");
     await log.close();
   });
+});
+
+Deno.test("Deno KV coherentCache: two handles on one file learn of each other's commits", async (t) => {
+  const dir = await Deno.makeTempDir({ prefix: "verdict-kv-" });
+  const path = `${dir}/coherent.kv`;
+  const handles: Deno.Kv[] = [];
+  try {
+    await checkCoherentCache(t, async () => {
+      const kv = await Deno.openKv(path);
+      handles.push(kv);
+      return new KvEventStore(kv, { prefix: ["coherent"] });
+    });
+  } finally {
+    for (const kv of handles) kv.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -26,6 +26,7 @@ import {
 import { checkConcurrentOrder } from "./support/concurrent_order.ts";
 import { checkThrottledWakeUps } from "./support/throttled_wake_ups.ts";
 import { killWriterMidAppend } from "./support/kill_mid_append.ts";
+import { checkCoherentCache } from "./support/coherent_cache.ts";
 
 const db = await testDatabase();
 
@@ -82,6 +83,23 @@ Deno.test({
       "the late commit is read after the checkpoint, in transaction order",
     );
     await Promise.all([store.close(), reader.close()]);
+  },
+});
+
+Deno.test({
+  name:
+    "PostgreSQL coherentCache: two instances, each with its own pool, learn of each other's commits by NOTIFY",
+  ignore: db === undefined,
+  async fn(t) {
+    const schema = db!.schema();
+    await checkCoherentCache(
+      t,
+      () =>
+        new PostgresEventStore(postgres(db!.url, { max: 4, onnotice: () => {} }), {
+          schema,
+          ownsSql: true,
+        }),
+    );
   },
 });
 
