@@ -11,6 +11,7 @@
  *   postgres           PostgreSQL appends beside a raw SQL floor
  *   postgres-ceiling   PostgreSQL throughput as writers grow
  *   postgres-cold      PostgreSQL, the cache off, beside 4-round-trip and load floors
+ *   postgres-instances 4 processes on shared streams: coherent caches or not
  *   browser            IndexedDB stores in real Chromium beside raw idb
  *   sync               SyncClient in Chromium against the sync server
  *   node               the same workload in Node (npm build) and Deno
@@ -30,6 +31,7 @@ const runners: Record<string, { file: string; flags?: string[] }> = {
   "postgres": { file: "postgres.ts" },
   "postgres-ceiling": { file: "postgres_ceiling.ts" },
   "postgres-cold": { file: "postgres_cold.ts" },
+  "postgres-instances": { file: "postgres_instances.ts" },
   "browser": { file: "browser.ts" },
   "sync": { file: "sync.ts" },
   "node": { file: "node.ts" },
