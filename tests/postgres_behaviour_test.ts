@@ -16,6 +16,7 @@ import {
 import { sampleCommandRecord } from "@verdict/verdict/testing";
 import { commandPageQuery } from "../stores/postgres/command_log.ts";
 import { readAllQuery } from "../stores/postgres/event_store.ts";
+import { waitQuery } from "../stores/postgres/event_reads.ts";
 import { testDatabase } from "./support/postgres.ts";
 import { checkAtomicAudit } from "./support/atomic_audit.ts";
 import { checkEveryCommandRecorded } from "./support/every_command_recorded.ts";
@@ -153,6 +154,54 @@ Deno.test({
         events.length,
         "head = events",
       );
+    }
+    await store.close();
+  },
+});
+
+Deno.test({
+  name:
+    "PostgreSQL: a follower's wait and readAll use the position index under the generic plan prepared statements settle on",
+  ignore: db === undefined,
+  async fn() {
+    // A prepared statement is planned for its parameters 5 times, then
+    // PostgreSQL may keep one generic plan. A generic plan that scans the
+    // table makes every wake-up of every follower cost the whole log.
+    const schema = db!.schema();
+    const store = new PostgresEventStore(db!.sql, { schema });
+    for (let i = 0; i < 20; i++) {
+      await store.appendToStream(
+        `s-${i}`,
+        Array.from({ length: 500 }, (_, n) => ({ type: "Filler", data: { n } })),
+      );
+    }
+    await db!.sql.unsafe(`analyze ${schema}.events`);
+    const [{ head }] = await db!.sql.unsafe(
+      `select max(position)::text as head from ${schema}.events`,
+    );
+    const genericPlan = (query: string, parameters: string) =>
+      db!.sql.begin(async (tx) => {
+        await tx.unsafe("set local plan_cache_mode = force_generic_plan");
+        await tx.unsafe(`prepare generic as ${query}`);
+        const [row] = await tx.unsafe(
+          `explain (format json) execute generic${parameters}`,
+        );
+        await tx.unsafe("deallocate generic");
+        return JSON.stringify(row["QUERY PLAN"]);
+      });
+    for (
+      const [name, query, parameters] of [
+        ["waitForEvents", waitQuery(schema), `(${head})`],
+        ["readAll", readAllQuery(schema), `(${head}, 100)`],
+      ]
+    ) {
+      const plan = await genericPlan(query, parameters);
+      assert.doesNotMatch(
+        plan,
+        /Seq Scan/,
+        `${name}'s generic plan scans the table: ${plan}`,
+      );
+      assert.match(plan, /"Index Name":"events_pkey"/, `${name}'s generic plan: ${plan}`);
     }
     await store.close();
   },
