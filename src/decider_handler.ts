@@ -384,30 +384,38 @@ export function deciderHandler<C extends Command, E extends Event>(
    */
   function applyCommitted(events: readonly RecordedEvent[]): void {
     for (const event of events) {
+      let cached = false;
       if (given) {
-        advance(given, decider, event);
+        cached = advance(given, decider, event);
       } else {
-        for (const [stateFold, cache] of caches) advance(cache, stateFold, event);
+        for (const [stateFold, cache] of caches) {
+          cached = advance(cache, stateFold, event) || cached;
+        }
       }
+      // A stream no cache holds (any more) has nothing to read again.
+      if (!cached && behind.size > 0) behind.delete(event.streamId);
     }
   }
 
+  /** Applies `event` to `cache`; whether the cache holds its stream. */
   function advance(
     cache: StateCache<S>,
     stateFold: StateFold<S, unknown> | undefined,
     event: RecordedEvent,
-  ): void {
+  ): boolean {
     const cached = cache.get(event.streamId);
-    if (!cached || event.version <= cached.version) return;
+    if (!cached) return false;
+    if (event.version <= cached.version) return true;
     if (stateFold && event.version === cached.version + 1) {
       try {
         cache.set(event.streamId, stateFold.evolve(cached.state, event), event.version);
-        return;
+        return true;
       } catch {
         // Read again below: the decision will meet the same event, and say so.
       }
     }
     behind.set(event.streamId, Math.max(behind.get(event.streamId) ?? 0, event.version));
+    return true;
   }
 
   /** The cached state of a stream not marked for refresh, unchecked. */
