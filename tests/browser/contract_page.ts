@@ -5,6 +5,8 @@ import { dexieProjectionCases } from "../support/dexie_suite.ts";
 import { memorySuites } from "../support/memory_suites.ts";
 import { indexedDbSuites } from "../support/indexeddb_suites.ts";
 import { type ContractCase, runContract } from "@verdict/verdict/testing";
+import { IndexedDbEventStore, VerdictDatabase } from "@verdict/verdict/indexeddb";
+import { coherentCacheCases } from "../support/coherent_cache.ts";
 
 const suites: [string, ContractCase[]][] = [
   ...indexedDbSuites("browser-contract"),
@@ -15,6 +17,12 @@ const suites: [string, ContractCase[]][] = [
   // The memory stores copy data with their own code, not the browser's
   // structured clone: they are proven here too, with the list deno test runs.
   ...memorySuites(),
+  [
+    "IndexedDB coherentCache (two stores on one database, BroadcastChannel)",
+    coherentCacheCases(() =>
+      new IndexedDbEventStore({ database: new VerdictDatabase("browser-coherent") })
+    ),
+  ],
 ];
 
 interface Result {

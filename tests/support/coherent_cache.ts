@@ -4,15 +4,16 @@
  * their own store handles (`open()` twice: two pools, two KV handles, or one
  * memory store shared). With the option, an instance learns of the other's
  * commits from the store's wake-ups and decides on current state; without
- * it, it meets a conflict per stream the other changed.
+ * it, it meets a conflict per stream the other changed. Browser-safe: the
+ * Chromium page runs the cases too.
  */
-import assert from "node:assert/strict";
 import {
   CommandBus,
   deciderHandler,
   type EventStore,
   StateCache,
 } from "@verdict/verdict";
+import { check, checkEqual, type ContractCase } from "@verdict/verdict/testing";
 import {
   type Account,
   accountDefinition,
@@ -48,7 +49,7 @@ async function accepted(
   command: BankCommand,
 ): Promise<void> {
   const result = await bus.dispatch(command);
-  assert.equal(result.status, "accepted", JSON.stringify(result));
+  checkEqual(result.status, "accepted", JSON.stringify(result));
 }
 
 /**
@@ -60,7 +61,7 @@ async function until(done: () => boolean, what: string, turns = 2_000): Promise<
     if (done()) return;
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
-  assert.fail(`${what}: not after ${turns} turns of the event loop`);
+  check(false, `${what}: not after ${turns} turns of the event loop`);
 }
 
 const STREAMS = 5;
@@ -70,60 +71,66 @@ const deposit = (prefix: string, i: number, amount: number): BankCommand => ({
 });
 
 /**
- * Runs the check: `open()` gives an instance's store handle (the same store
- * or a new handle on the same data); `close` closes one.
+ * The cases: `open()` gives an instance's store handle (the same store or a
+ * new handle on the same data); `close` closes one.
  */
+export function coherentCacheCases(
+  open: () => EventStore | Promise<EventStore>,
+  close: (store: EventStore) => Promise<void> = (store) => store.close(),
+): ContractCase[] {
+  return [false, true].map((coherent) => ({
+    name: coherent
+      ? "with coherentCache, an instance decides on what another committed, without conflicts"
+      : "without it, an instance meets a conflict per stream another changed",
+    async run() {
+      // Accounts of their own: the memory store is shared by both cases.
+      const prefix = coherent ? "coherent" : "plain";
+      const [storeA, storeB] = [await open(), await open()];
+      try {
+        const a = instance(storeA, coherent);
+        const b = instance(storeB, coherent);
+        for (let i = 0; i < STREAMS; i++) {
+          await accepted(a.bus, {
+            type: "OpenAccount",
+            data: { accountId: `${prefix}-${i}`, owner: "ada" },
+          });
+        }
+        // B deposits into every account: A's cached states fall behind.
+        for (let i = 0; i < STREAMS; i++) await accepted(b.bus, deposit(prefix, i, 10));
+        if (coherent) {
+          await until(
+            () =>
+              Array.from(
+                { length: STREAMS },
+                (_, i) => a.cache.get(`account-${prefix}-${i}`),
+              )
+                .every((cached) => cached?.version === 2 && cached.state.balance === 10),
+            "A's cache brought up to date by B's deposits",
+          );
+        }
+        for (let i = 0; i < STREAMS; i++) await accepted(a.bus, deposit(prefix, i, 1));
+        checkEqual(a.conflicts(), coherent ? 0 : STREAMS, "A's conflicts");
+        // Either way every decision was made on the real state.
+        for (let i = 0; i < STREAMS; i++) {
+          const events = await storeA.readStream(`account-${prefix}-${i}`);
+          checkEqual(events.length, 3, "events in each account");
+          checkEqual(a.cache.get(`account-${prefix}-${i}`)?.state.balance, 11, "balance");
+        }
+      } finally {
+        await close(storeA);
+        if (storeB !== storeA) await close(storeB);
+      }
+    },
+  }));
+}
+
+/** The cases as steps of a Deno test. */
 export async function checkCoherentCache(
   t: Deno.TestContext,
   open: () => EventStore | Promise<EventStore>,
-  close: (store: EventStore) => Promise<void> = (store) => store.close(),
+  close?: (store: EventStore) => Promise<void>,
 ): Promise<void> {
-  for (const coherent of [false, true]) {
-    await t.step(
-      coherent
-        ? "with coherentCache, an instance decides on what another committed, without conflicts"
-        : "without it, an instance meets a conflict per stream another changed",
-      async () => {
-        // Accounts of their own: the memory store is shared by both steps.
-        const prefix = coherent ? "coherent" : "plain";
-        const [storeA, storeB] = [await open(), await open()];
-        try {
-          const a = instance(storeA, coherent);
-          const b = instance(storeB, coherent);
-          for (let i = 0; i < STREAMS; i++) {
-            await accepted(a.bus, {
-              type: "OpenAccount",
-              data: { accountId: `${prefix}-${i}`, owner: "ada" },
-            });
-          }
-          // B deposits into every account: A's cached states fall behind.
-          for (let i = 0; i < STREAMS; i++) await accepted(b.bus, deposit(prefix, i, 10));
-          if (coherent) {
-            await until(
-              () =>
-                Array.from(
-                  { length: STREAMS },
-                  (_, i) => a.cache.get(`account-${prefix}-${i}`),
-                )
-                  .every((cached) =>
-                    cached?.version === 2 && cached.state.balance === 10
-                  ),
-              "A's cache brought up to date by B's deposits",
-            );
-          }
-          for (let i = 0; i < STREAMS; i++) await accepted(a.bus, deposit(prefix, i, 1));
-          assert.equal(a.conflicts(), coherent ? 0 : STREAMS);
-          // Either way every decision was made on the real state.
-          for (let i = 0; i < STREAMS; i++) {
-            const events = await storeA.readStream(`account-${prefix}-${i}`);
-            assert.equal(events.length, 3);
-            assert.equal(a.cache.get(`account-${prefix}-${i}`)?.state.balance, 11);
-          }
-        } finally {
-          await close(storeA);
-          if (storeB !== storeA) await close(storeB);
-        }
-      },
-    );
+  for (const testCase of coherentCacheCases(open, close)) {
+    await t.step(testCase.name, () => testCase.run());
   }
 }
