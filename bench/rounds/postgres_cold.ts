@@ -8,6 +8,11 @@
  *   verdict reads) and fold them, INSERT, COMMIT. A second floor selects
  *   only the stream's version, which no command that decides on state can
  *   do, and is printed as a bound;
+ * - the 32 workers again with verdict on a pool of 8: its appends are single
+ *   statements, which postgres.js pipelines on a busy connection, so fewer
+ *   connections than workers serve it best; the floor's transactions hold a
+ *   connection each and are best at 16–32 (a sweep of 4, 8, 16 and 32 is in
+ *   bench/README.md);
  * - one 100,000-event stream read and folded, beside a raw `select` of the
  *   same rows with `JSON.parse` of their data and metadata.
  *
@@ -45,6 +50,8 @@ const schema = `cold_${Date.now()}`;
 // written up in bench/README.md.)
 const raw = postgres(server.url, { max: WORKERS, onnotice: () => {} });
 const stores = openPostgresStores(server.url, { schema, max: WORKERS });
+const POOL_OF_8 = 8;
+const storesOf8 = openPostgresStores(server.url, { schema, max: POOL_OF_8 });
 const sequentialRaw = postgres(server.url, { max: WORKERS, onnotice: () => {} });
 const sequentialStores = openPostgresStores(server.url, { schema, max: WORKERS });
 
@@ -188,8 +195,19 @@ try {
   const seqVersionOnly = () => sequential((i) => rawCommand(sequentialRaw, i, true));
   const workersVerdict = () => workers((i) => verdictCommand(bus, i));
   const workersRaw = () => workers((i) => rawCommand(raw, i));
+  const busOf8 = coldBus(storesOf8.events);
+  const workersVerdictOf8 = () => workers((i) => verdictCommand(busOf8, i));
   // A round to warm up: statements prepared on every connection.
-  for (const run of [seqRaw, seqVersionOnly, seqVerdict, workersRaw, workersVerdict]) {
+  for (
+    const run of [
+      seqRaw,
+      seqVersionOnly,
+      seqVerdict,
+      workersRaw,
+      workersVerdict,
+      workersVerdictOf8,
+    ]
+  ) {
     await run();
   }
   if (await verdictLoad() !== await rawLoad()) throw new Error("the loads disagree");
@@ -199,6 +217,7 @@ try {
     [`${WORKERS} workers`]: [],
     "load": [],
     "sequential over the version-only floor": [],
+    [`${WORKERS} workers, verdict on a pool of ${POOL_OF_8}`]: [],
   };
   console.log(
     `PostgreSQL, cache off, ${ROUNDS} alternating rounds: ${SEQUENTIAL} sequential commands ` +
@@ -222,6 +241,7 @@ try {
       await pair(round, workersVerdict, workersRaw),
       await pair(round, verdictLoad, rawLoad),
       await pair(round, seqVerdict, seqVersionOnly),
+      await pair(round, workersVerdictOf8, workersRaw),
     ];
     Object.values(ratios).forEach((values, i) => values.push(figures[i]));
     console.log(
@@ -239,7 +259,7 @@ try {
     );
   }
 } finally {
-  await Promise.all([stores.close(), sequentialStores.close()]);
+  await Promise.all([stores.close(), sequentialStores.close(), storesOf8.close()]);
   await Promise.all([raw.end(), sequentialRaw.end()]);
   await server.stop();
 }
