@@ -63,6 +63,12 @@ export * from "./src/errors.ts";
 export * from "./src/uuid.ts";
 export * from "./src/clock.ts";
 export * from "./src/event.ts";
+export {
+  type AppendCondition,
+  eventMatchesQuery,
+  type EventQuery,
+  type EventQueryItem,
+} from "./src/event_query.ts";
 export * from "./src/decider.ts";
 export * from "./src/decider_definition.ts";
 export * from "./src/decider_handler.ts";

@@ -417,7 +417,7 @@ export class StoreClosedError extends VerdictError {
  * ```
  */
 export class InvalidIdError extends VerdictError {
-  /** What was refused: `"stream id"`, `"event id"`, `"event type"` or `"command id"`. */
+  /** What was refused: `"stream id"`, `"event id"`, `"event type"`, `"tag"` or `"command id"`. */
   readonly kind: string;
   /** The value as given. */
   readonly value: unknown;
@@ -587,5 +587,38 @@ export class CommitUnknownError extends VerdictError {
       { cause },
     );
     this.name = "CommitUnknownError";
+  }
+}
+
+/**
+ * A conditional append met an event matching its condition's query after
+ * the condition's position: someone decided on the same facts first. The
+ * append wrote nothing; read the query again and decide again.
+ *
+ * @example
+ * ```ts
+ * import { AppendConditionError } from "@verdict/verdict";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new AppendConditionError(42, 40);
+ * assert.equal(error.position, 42);
+ * assert.match(error.message, /after position 40/);
+ * ```
+ */
+export class AppendConditionError extends VerdictError {
+  /** The position of the first event that matched the condition's query. */
+  readonly position: number;
+  /** The condition's `after`: the head the decision was made at. */
+  readonly after: number;
+
+  /** Creates the error from the first conflicting position and the condition's `after`. */
+  constructor(position: number, after: number, options?: ErrorOptions) {
+    super(
+      `An event at position ${position} matches the append's condition, after position ${after}: the decision was made on facts that have changed`,
+      options,
+    );
+    this.name = "AppendConditionError";
+    this.position = position;
+    this.after = after;
   }
 }

@@ -61,6 +61,12 @@ export interface Event<
   readonly data: Data;
   /** Tracing and application metadata. */
   readonly metadata?: EventMetadata;
+  /**
+   * Tags that queries select the event by, e.g. `"course:c-1"` (see
+   * `EventQuery`); each follows the rules of stream ids. Read back as
+   * written, on stores that keep tags (`readQuery` present).
+   */
+  readonly tags?: readonly string[];
 }
 
 /**

@@ -9,6 +9,7 @@
 import type { CommandLogStore, CommandRecord } from "./command_log.ts";
 import type { ExpectedVersion } from "./errors.ts";
 import type { Event, NewEvent, RecordedEvent } from "./event.ts";
+import type { AppendCondition, EventQuery } from "./event_query.ts";
 
 export type { ExpectedVersion } from "./errors.ts";
 
@@ -48,6 +49,35 @@ export interface AppendOptions {
    * find out). The decider handler passes the command's signal.
    */
   readonly signal?: AbortSignal;
+  /**
+   * Commits the append only if no event matching the condition's query has
+   * a position after the condition's `after`; otherwise nothing is written
+   * and the append fails with an `AppendConditionError`. Checked in the same
+   * transaction as the expected versions and the command record. Stores that
+   * keep tags (`readQuery` present) support it; others refuse it.
+   */
+  readonly condition?: AppendCondition;
+}
+
+/**
+ * What {@linkcode EventStore.readQuery} returns: the matching events in
+ * global order, and the head to condition an append on.
+ *
+ * @example
+ * ```ts
+ * import type { QueryResult } from "@verdict/verdict";
+ *
+ * const nothingYet: QueryResult = { events: [], head: 0 };
+ * ```
+ */
+export interface QueryResult<E extends Event = Event> {
+  /** The events matching the query, in global order. */
+  readonly events: RecordedEvent<E>[];
+  /**
+   * A position such that any event committed after the read has a greater
+   * one: pass it as an append condition's `after`.
+   */
+  readonly head: number;
 }
 
 /**
@@ -281,6 +311,16 @@ export interface EventStore {
   readAll<E extends Event = Event>(
     options?: ReadAllOptions,
   ): Promise<RecordedEvent<E>[]>;
+
+  /**
+   * Reads the events matching `query`, whatever their streams, in global
+   * order, and the head to condition an append on (see `AppendCondition`).
+   * Present on stores that keep tags and check append conditions.
+   */
+  readQuery?<E extends Event = Event>(
+    query: EventQuery,
+    options?: { readonly signal?: AbortSignal },
+  ): Promise<QueryResult<E>>;
 
   /** The stream's current version: its last event's version, 0 when it has none. */
   streamVersion(streamId: string): Promise<number>;

@@ -13,6 +13,7 @@ import {
   StreamNotFoundError,
   UnstorableDataError,
 } from "../errors.ts";
+import { assertValidAppendCondition, assertValidTag } from "../event_query.ts";
 import {
   idProblem,
   jsonProblem,
@@ -113,11 +114,31 @@ export function assertValidEvents(events: readonly unknown[], streamId = ""): vo
  * collects the ids of the whole append. Returns how many ids were given and
  * whether some data held `undefined` fields to leave out.
  */
+/** Refuses tags a store does not keep, or that are not a list of valid tags. */
+function checkTags(tags: unknown, streamId: string, index: number, kept: boolean): void {
+  if (!kept) {
+    throw new TypeError(
+      `Event ${index} of stream ${
+        JSON.stringify(streamId)
+      } carries tags, which this store does not keep yet; the memory store does`,
+    );
+  }
+  if (!Array.isArray(tags)) {
+    throw new TypeError(
+      `The tags of event ${index} of stream ${
+        JSON.stringify(streamId)
+      } must be a list, got ${describe(tags)}`,
+    );
+  }
+  for (const tag of tags) assertValidTag(tag);
+}
+
 function checkEvents(
   events: readonly unknown[],
   streamId: string,
   seen: { first?: string; ids?: Set<string> },
   data = true,
+  tags = false,
 ): { givenIds: number; dropsUndefined: boolean } {
   if (!Array.isArray(events)) {
     throw new TypeError(
@@ -136,6 +157,7 @@ function checkEvents(
       readonly id?: unknown;
       readonly data?: unknown;
       readonly metadata?: unknown;
+      readonly tags?: unknown;
     };
     if (typeof event !== "object" || event === null || Array.isArray(event)) {
       throw new TypeError(
@@ -161,6 +183,7 @@ function checkEvents(
       }
       givenIds++;
     }
+    if (event.tags !== undefined) checkTags(event.tags, streamId, i, tags);
     if (!data) continue;
     let problem = jsonProblem(event.data);
     if (problem) {
@@ -392,6 +415,14 @@ export interface CheckAppendsOptions {
    * the record with.
    */
   readonly commandLog?: unknown;
+  /** The append's `condition`, if it has one: checked to be valid. */
+  readonly condition?: AppendOptions["condition"];
+  /**
+   * Whether the store keeps event tags and checks append conditions
+   * (default false): a store that does not refuses both with a `TypeError`,
+   * rather than drop the tags or ignore the condition.
+   */
+  readonly queries?: boolean;
 }
 
 /**
@@ -446,6 +477,7 @@ export function checkAppends(
       append.streamId,
       seen,
       options.data ?? true,
+      options.queries ?? false,
     );
     givenIds += checked.givenIds;
     dropsUndefined ||= checked.dropsUndefined;
@@ -453,6 +485,14 @@ export function checkAppends(
   }
   if (options.commandRecord && !options.commandLog) {
     throw new TypeError("This store has no command log to commit a command record with");
+  }
+  if (options.condition !== undefined) {
+    if (!options.queries) {
+      throw new TypeError(
+        "This store does not check append conditions yet; the memory store does",
+      );
+    }
+    assertValidAppendCondition(options.condition);
   }
   if (!dropsUndefined) return { appends, givenIds };
   return {

@@ -49,6 +49,11 @@ export * from "./retried_append.ts";
 export * from "./waiters.ts";
 export * from "./throttled_signal.ts";
 export { assertStreamSequence, storedEventProblem } from "./stored_data.ts";
+export {
+  assertValidAppendCondition,
+  assertValidEventQuery,
+  assertValidTag,
+} from "../event_query.ts";
 export { assertValidSnapshot } from "../snapshot_store.ts";
 export { backoffDelay, type ResolvedRetryPolicy, resolveRetryPolicy } from "../retry.ts";
 export {

@@ -33,3 +33,4 @@ export * from "./checkpoint_contract.ts";
 export * from "./snapshot_contract.ts";
 export * from "./projection_contract.ts";
 export * from "./store_suites.ts";
+export * from "./dcb_contract.ts";

@@ -7,6 +7,7 @@
  */
 
 import type { EventStore } from "../event_store.ts";
+import { dcbContract } from "./dcb_contract.ts";
 import {
   checkpointStoreContract,
   type CheckpointStoreFactory,
@@ -74,6 +75,11 @@ export interface StoreSuiteKit<S extends EventStore = EventStore> {
   readonly checkpoints?: CheckpointStoreFactory;
   /** A snapshot store. */
   readonly snapshots?: SnapshotStoreFactory;
+  /**
+   * Whether the event stores keep tags and check append conditions
+   * (`readQuery`): then the DCB suite runs on them too.
+   */
+  readonly queries?: boolean;
 }
 
 /**
@@ -167,6 +173,12 @@ export function storeSuites<S extends EventStore>(
   }
   if (kit.snapshots) {
     suites.push([`${name} snapshot store`, snapshotStoreContract(kit.snapshots)]);
+  }
+  if (kit.queries) {
+    suites.push([
+      `${name} event store: tags, queries and append conditions`,
+      dcbContract(kit.events, { withLog: kit.eventsWithLog }),
+    ]);
   }
   return suites;
 }

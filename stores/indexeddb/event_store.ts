@@ -204,12 +204,13 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
 
   async #append<E extends Event>(
     given: readonly StreamAppend<E>[],
-    options: Pick<AppendOptions, "commandRecord" | "signal">,
+    options: Pick<AppendOptions, "commandRecord" | "signal" | "condition">,
   ): Promise<AppendResult<E>[]> {
     this.#assertOpen();
     const checked = checkAppends(given, {
       commandRecord: options.commandRecord,
       commandLog: this.commandLog,
+      condition: options.condition,
     });
     const appends = checked.appends as readonly StreamAppend<E>[];
     const givenIds = checked.givenIds;

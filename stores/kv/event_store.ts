@@ -185,7 +185,7 @@ export class KvEventStore implements EventStore, AppendNotifier {
 
   #append<E extends Event>(
     given: readonly StreamAppend<E>[],
-    options: Pick<AppendOptions, "commandRecord" | "signal">,
+    options: Pick<AppendOptions, "commandRecord" | "signal" | "condition">,
   ): Promise<AppendResult<E>[]> {
     if (this.#stamped) return this.#appendNow(given, options);
     // Appends that number their commits would only conflict on the number
@@ -197,12 +197,13 @@ export class KvEventStore implements EventStore, AppendNotifier {
 
   async #appendNow<E extends Event>(
     given: readonly StreamAppend<E>[],
-    options: Pick<AppendOptions, "commandRecord" | "signal">,
+    options: Pick<AppendOptions, "commandRecord" | "signal" | "condition">,
   ): Promise<AppendResult<E>[]> {
     this.#assertOpen();
     const checked = checkAppends(given, {
       commandRecord: options.commandRecord,
       commandLog: this.commandLog,
+      condition: options.condition,
     });
     const appends = checked.appends as readonly StreamAppend<E>[];
     const givenIds = checked.givenIds;

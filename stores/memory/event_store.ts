@@ -6,14 +6,18 @@
  */
 
 import {
+  AppendConditionError,
   type AppendNotifier,
   type AppendOptions,
   type AppendResult,
   type Clock,
   type Event,
+  eventMatchesQuery,
+  type EventQuery,
   type EventStore,
   type InlineProjections,
   type NewEvent,
+  type QueryResult,
   type ReadAllOptions,
   type ReadStreamOptions,
   type RecordedEvent,
@@ -23,6 +27,7 @@ import {
   uuidv7,
 } from "../../mod.ts";
 import {
+  assertValidEventQuery,
   assertValidProjections,
   assertValidReadAllOptions,
   assertValidReadStreamOptions,
@@ -182,7 +187,7 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
 
   #append(
     given: readonly StreamAppend[],
-    options: Pick<AppendOptions, "commandRecord" | "signal">,
+    options: Pick<AppendOptions, "commandRecord" | "signal" | "condition">,
   ): AppendResult[] {
     this.#assertOpen();
     options.signal?.throwIfAborted();
@@ -192,6 +197,8 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
       data: false,
       commandRecord: options.commandRecord,
       commandLog: this.commandLog,
+      condition: options.condition,
+      queries: true,
     });
     const appends = checked.appends;
     const hasGivenIds = checked.givenIds > 0;
@@ -204,6 +211,16 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
       if (retried) return retried;
     }
 
+    if (options.condition) {
+      const { failIfEventsMatch, after } = options.condition;
+      const all = this.#all.stored;
+      // Positions are 1, 2, 3…: the events after `after` start at index `after`.
+      for (let i = after; i < all.length; i++) {
+        if (eventMatchesQuery(all[i], failIfEventsMatch)) {
+          throw new AppendConditionError(all[i].position, after);
+        }
+      }
+    }
     for (const append of appends) {
       const actual = this.#streams.get(append.streamId)?.length ?? 0;
       checkExpectedVersion(append.streamId, append.expectedVersion ?? "any", actual);
@@ -271,6 +288,8 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
           stream.length + 1,
           this.#all.length + 1,
           timestamp,
+          // Checked by checkAppends: a list of valid tags.
+          event.tags === undefined ? undefined : [...event.tags],
         );
         stream.push(stored);
         this.#all.push(stored);
@@ -288,6 +307,9 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
           position: stored.position,
           timestamp: new Date(timestamp),
         };
+        if (event.tags !== undefined) {
+          (recorded[e] as { tags?: readonly string[] }).tags = event.tags;
+        }
       }
       results[a] = {
         streamId: append.streamId,
@@ -363,6 +385,27 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
         options.after ?? 0,
         options.limit ?? Infinity,
       ) as RecordedEvent<E>[];
+    });
+  }
+
+  /**
+   * Reads the events matching `query` in global order, and the head to
+   * condition an append on: every event after it is newer than the read.
+   */
+  readQuery<E extends Event = Event>(
+    query: EventQuery,
+    options: { readonly signal?: AbortSignal } = {},
+  ): Promise<QueryResult<E>> {
+    return settle(() => {
+      this.#assertOpen();
+      assertValidEventQuery(query);
+      options.signal?.throwIfAborted();
+      const all = this.#all.stored;
+      const events: RecordedEvent[] = [];
+      for (const stored of all) {
+        if (eventMatchesQuery(stored, query)) events.push(stored.recorded);
+      }
+      return { events: events as RecordedEvent<E>[], head: all.length };
     });
   }
 

@@ -38,6 +38,8 @@ export class StoredEvent {
     readonly version: number,
     readonly position: number,
     readonly timestamp: number,
+    /** The event's tags, a copy of the given list; undefined when none was given. */
+    readonly tags: readonly string[] | undefined,
   ) {}
 
   /** The event as every reader gets it: the same frozen object each time. */
@@ -178,15 +180,26 @@ const TIMESTAMP: PropertyDescriptor = { get: timestampGetter, enumerable: true }
  * `Date`) over a hidden number.
  */
 function frozenEvent(stored: StoredEvent): RecordedEvent {
-  const event = {
-    id: stored.id,
-    type: stored.type,
-    data: deepFreeze(stored.data),
-    metadata: deepFreeze(stored.metadata),
-    streamId: stored.streamId,
-    version: stored.version,
-    position: stored.position,
-  };
+  const event = stored.tags === undefined
+    ? {
+      id: stored.id,
+      type: stored.type,
+      data: deepFreeze(stored.data),
+      metadata: deepFreeze(stored.metadata),
+      streamId: stored.streamId,
+      version: stored.version,
+      position: stored.position,
+    }
+    : {
+      id: stored.id,
+      type: stored.type,
+      data: deepFreeze(stored.data),
+      metadata: deepFreeze(stored.metadata),
+      tags: Object.freeze(stored.tags),
+      streamId: stored.streamId,
+      version: stored.version,
+      position: stored.position,
+    };
   Object.defineProperty(event, "timestamp", TIMESTAMP);
   Object.defineProperty(event, TIME, { value: stored.timestamp });
   return Object.freeze(event) as unknown as RecordedEvent;

@@ -67,11 +67,12 @@ export class PostgresAppends {
   /** Appends to one or more streams, all or nothing. */
   async append<E extends Event>(
     given: readonly StreamAppend<E>[],
-    options: Pick<AppendOptions, "commandRecord" | "signal">,
+    options: Pick<AppendOptions, "commandRecord" | "signal" | "condition">,
   ): Promise<AppendResult<E>[]> {
     const appends = checkAppends(given, {
       commandRecord: options.commandRecord,
       commandLog: this.#options.commandLog,
+      condition: options.condition,
     }).appends as readonly StreamAppend<E>[];
     for (const append of appends) {
       if (append.events.length >= PER_TRANSACTION) {

@@ -26,5 +26,6 @@ export function memorySuites(): [string, ContractCase[]][] {
     commandLog: () => new MemoryCommandLog(),
     checkpoints: () => new MemoryCheckpointStore(),
     snapshots: () => new MemorySnapshotStore(),
+    queries: true,
   }, { exactlyOnce: { commands: soak(2_000, 500) } });
 }

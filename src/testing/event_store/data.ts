@@ -102,6 +102,34 @@ export function dataCases(test: Test, options: CaseOptions): void {
     }
   });
 
+  test("tags and append conditions: kept and checked (readQuery), or else refused, never dropped", async (store) => {
+    if (typeof store.readQuery === "function") {
+      // Such a store runs the DCB suite (dcbContract): tags must round-trip.
+      await store.appendToStream("tagged", [{ type: "A", data: {}, tags: ["t:1"] }]);
+      const [event] = await store.readStream("tagged");
+      checkEqual(event.tags, ["t:1"], "tags read back");
+      return;
+    }
+    const tagged = await checkRejects(
+      store.appendToStream("tagged", [{ type: "A", data: {}, tags: ["t:1"] }]),
+      "an event with tags, on a store that does not keep them",
+    );
+    check(tagged instanceof TypeError, `a TypeError, got ${String(tagged)}`);
+    const conditional = await checkRejects(
+      store.appendToStream("conditional", [{ type: "A", data: {} }], {
+        condition: { failIfEventsMatch: "all", after: 0 },
+      }),
+      "a condition, on a store that does not check it",
+    );
+    check(conditional instanceof TypeError, `a TypeError, got ${String(conditional)}`);
+    checkEqual(await store.streamVersion("tagged"), 0, "no tagged event written");
+    checkEqual(
+      await store.streamVersion("conditional"),
+      0,
+      "no conditional event written",
+    );
+  });
+
   test("many streams keep their own versions", async (store) => {
     const streams = 200;
     await Promise.all(
