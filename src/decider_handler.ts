@@ -24,6 +24,7 @@ import type {
   StreamTarget,
 } from "./decider_definition.ts";
 import {
+  AppendConditionError,
   CommandRejectedError,
   CommandTimeoutError,
   CommitUnknownError,
@@ -34,6 +35,7 @@ import { CommandAlreadyRecordedError, type CommandRecord } from "./command_log.t
 import { eventIdOf } from "./uuid.ts";
 import type { Event, EventMetadata, NewEvent, RecordedEvent } from "./event.ts";
 import type { AppendResult, EventStore } from "./event_store.ts";
+import type { EventQuery } from "./event_query.ts";
 import { backoffDelay, resolveRetryPolicy, type RetryPolicy } from "./retry.ts";
 import type { SnapshotPolicy } from "./snapshot_store.ts";
 import { StateCache } from "./state_cache.ts";
@@ -142,6 +144,64 @@ export interface DeciderHandlerOptions<C extends Command, S, E extends Event>
 }
 
 /**
+ * Options of a {@linkcode deciderHandler} whose state is built from a query
+ * instead of a stream (the Dynamic Consistency Boundary model): for each
+ * command it reads the events matching `query(command)`, whatever their
+ * streams, folds them, decides, and appends the decided events to
+ * `streamId(command)` on the condition that no event matching the same query
+ * appeared since the read. A failed condition is retried as a conflict is.
+ * The store must keep tags (`readQuery`; the memory store does).
+ *
+ * @example A username may be claimed once
+ * ```ts
+ * import {
+ *   type Command,
+ *   CommandBus,
+ *   CommandRejectedError,
+ *   type Decider,
+ *   deciderHandler,
+ * } from "@verdict/verdict";
+ * import { MemoryEventStore } from "@verdict/verdict/memory";
+ * import assert from "node:assert/strict";
+ *
+ * type Claim = Command<"ClaimUsername", { userId: string; username: string }>;
+ * type Claimed = { type: "UsernameClaimed"; data: { userId: string }; tags: string[] };
+ * const unique: Decider<Claim, boolean, Claimed> = {
+ *   initialState: () => false,
+ *   evolve: () => true,
+ *   decide: (command, taken) => {
+ *     if (taken) throw new CommandRejectedError("username taken");
+ *     const { userId, username } = command.data;
+ *     return [{ type: "UsernameClaimed", data: { userId }, tags: [`username:${username}`] }];
+ *   },
+ * };
+ * const bus = new CommandBus<Claim>().register("ClaimUsername", deciderHandler({
+ *   decider: unique,
+ *   store: new MemoryEventStore(),
+ *   query: (command) => [{ types: ["UsernameClaimed"], tags: [`username:${command.data.username}`] }],
+ *   streamId: (command) => `user-${command.data.userId}`,
+ * }));
+ *
+ * const first = await bus.dispatch({ type: "ClaimUsername", data: { userId: "u1", username: "ada" } });
+ * const second = await bus.dispatch({ type: "ClaimUsername", data: { userId: "u2", username: "ada" } });
+ * assert.equal(first.status, "accepted");
+ * assert.equal(second.status, "rejected");
+ * ```
+ */
+export interface QueryHandlerOptions<C extends Command, S, E extends Event>
+  extends DeciderHandlerSettings<C> {
+  /** The domain logic: its state is folded from the query's events. */
+  readonly decider: Decider<C, S, E>;
+  /** The events the command's rule depends on. */
+  query(command: C): EventQuery;
+  /**
+   * The stream the decided events are stored in. Its version is not
+   * checked: the query's condition keeps the rule.
+   */
+  streamId(command: C): string;
+}
+
+/**
  * Options of a {@linkcode deciderHandler} over several named streams: a
  * {@linkcode MultiStreamDecider} and the stream behind each name. See
  * {@linkcode MultiStreamDecider} for a whole example.
@@ -232,6 +292,26 @@ export function defaultEventMetadata(
 }
 
 /**
+ * A command handler that decides on the events of a query, not a stream:
+ * see {@linkcode QueryHandlerOptions}.
+ *
+ * @example See {@linkcode QueryHandlerOptions}.
+ * ```ts
+ * import { deciderHandler } from "@verdict/verdict";
+ * import { MemoryEventStore } from "@verdict/verdict/memory";
+ *
+ * deciderHandler({
+ *   decider: { initialState: () => 0, evolve: (n: number) => n + 1, decide: () => [] },
+ *   store: new MemoryEventStore(),
+ *   query: () => [{ tags: ["course:c-1"] }],
+ *   streamId: () => "course-c-1",
+ * });
+ * ```
+ */
+export function deciderHandler<C extends Command, S, E extends Event>(
+  options: QueryHandlerOptions<C, S, E>,
+): CommandHandler<C>;
+/**
  * A command handler that runs a decider against an event store.
  *
  * For each command it loads the state of the command's stream(s) — from the
@@ -315,24 +395,44 @@ export function deciderHandler<
 export function deciderHandler<C extends Command, E extends Event>(
   options:
     | DeciderHandlerOptions<C, unknown, E>
-    | MultiStreamHandlerOptions<C, object, E>,
+    | MultiStreamHandlerOptions<C, object, E>
+    | QueryHandlerOptions<C, unknown, E>,
 ): CommandHandler<C> {
   type S = unknown;
   const { store } = options;
-  const single = "streamId" in options ? options : undefined;
+  const byQuery = "query" in options ? options : undefined;
+  if (byQuery) {
+    if ("streams" in options) {
+      throw new TypeError("deciderHandler() takes query with streamId, not streams");
+    }
+    if (typeof store.readQuery !== "function") {
+      throw new TypeError(
+        "deciderHandler(): a query needs a store that keeps tags (one with readQuery, as the memory store has)",
+      );
+    }
+    if ((options as { coherentCache?: boolean }).coherentCache) {
+      throw new TypeError(
+        "deciderHandler(): coherentCache keeps stream states; a query handler reads its query on every command",
+      );
+    }
+  }
+  const single = !byQuery && "streamId" in options
+    ? options as DeciderHandlerOptions<C, unknown, E>
+    : undefined;
   const multi = "streams" in options ? options : undefined;
   if (single && multi) {
     throw new TypeError(
       "deciderHandler() takes streamId (one stream) or streams, not both",
     );
   }
-  if (!single && !multi) {
+  if (!single && !multi && !byQuery) {
     throw new TypeError(
       "deciderHandler() needs streamId (the command's stream) or streams (its named streams)",
     );
   }
   const decider = single?.decider as Decider<C, S, E> | undefined;
-  const given = options.cache as StateCache<S> | false | undefined;
+  const queryDecider = byQuery?.decider as Decider<C, S, E> | undefined;
+  const given = (options as { cache?: StateCache<S> | false }).cache;
   /** Each state fold's cache, when none is given for all. */
   const caches = new Map<StateFold<S, unknown>, StateCache<S>>();
   const cacheOf = (stateFold: StateFold<S, unknown>): StateCache<S> | undefined => {
@@ -500,14 +600,16 @@ export function deciderHandler<C extends Command, E extends Event>(
   ): NewEvent<E>[] {
     // Built field by field, not by spreading the event: Node 20's V8 copies
     // a spread object on a slow path, and this runs for every event decided.
-    return events.map((event, i): NewEvent<E> =>
-      ({
+    return events.map((event, i): NewEvent<E> => {
+      const stamp = {
         type: event.type,
         data: event.data,
         id: (event as NewEvent<E>).id ?? eventIdOf(commandId, offset + i),
         metadata: event.metadata ? { ...metadata, ...event.metadata } : metadata,
-      }) as NewEvent<E>
-    );
+      } as { tags?: readonly string[] };
+      if (event.tags !== undefined) stamp.tags = event.tags;
+      return stamp as NewEvent<E>;
+    });
   }
 
   /**
@@ -814,8 +916,84 @@ export function deciderHandler<C extends Command, E extends Event>(
     }
   }
 
+  /**
+   * A command decided on the events of a query: read them and the head,
+   * decide, append on the condition that nothing matching came after the
+   * head; a failed condition means someone decided first: read and decide
+   * again, with backoff.
+   */
+  async function decideByQuery(
+    definition: QueryHandlerOptions<C, S, E>,
+    command: C,
+    context: CommandContext<C>,
+  ): Promise<HandlerOutcome> {
+    const query = definition.query(command);
+    const streamId = definition.streamId(command);
+    if (typeof streamId !== "string") {
+      throw new TypeError(`streamId() must return a string, got ${typeof streamId}`);
+    }
+    let failedConditions = 0;
+    while (true) {
+      throwIfPastDeadline(context);
+      const read = await store.readQuery!<E>(
+        query,
+        context.signal ? { signal: context.signal } : {},
+      );
+      let decided: readonly E[];
+      try {
+        decided = decisionOf(
+          queryDecider!.decide(command, fold(queryDecider!, read.events)),
+          "decide()",
+        );
+      } catch (error) {
+        // A retry of a command that already happened answers as it did then.
+        const happened = await alreadyHappened(context);
+        if (happened) return happened;
+        throw error;
+      }
+      if (decided.length === 0) {
+        const happened = await alreadyHappened(context);
+        if (happened) return happened;
+        return { events: [], streams: [] };
+      }
+      const commandRecord = atomicRecordFor(context, store);
+      const events = stamped(decided, metadataOf(context), context.commandId, 0);
+      const condition = { failIfEventsMatch: query, after: read.head };
+      const append = () =>
+        store.appendToStream<E>(streamId, events, {
+          condition,
+          commandRecord,
+          signal: context.signal,
+        });
+      let result: AppendResult<E>;
+      try {
+        result = await append();
+      } catch (first) {
+        try {
+          result = await resolved(first, append, context);
+        } catch (error) {
+          const recorded = await recordedOutcome(error, context);
+          if (recorded) return recorded;
+          if (!(error instanceof AppendConditionError)) throw error;
+          if (++failedConditions >= policy.maxAttempts) throw error;
+          await context.clock.sleep(
+            backoffDelay(policy, failedConditions),
+            context.signal,
+          );
+          continue;
+        }
+      }
+      if (commandRecord) markRecordedAtomically(context);
+      return {
+        events: result.events,
+        streams: [{ streamId, version: result.nextExpectedVersion }],
+      };
+    }
+  }
+
   return (command, context) => {
     try {
+      if (byQuery) return decideByQuery(byQuery, command, context);
       if (decider) {
         const target = targetOf(single!.streamId(command), "streamId()");
         return decideOne(decider, target, command, context);
