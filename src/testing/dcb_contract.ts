@@ -237,6 +237,27 @@ export function dcbContract(
     check(error instanceof AppendConditionError, `an AppendConditionError, got ${error}`);
   });
 
+  test("a conditional append sent again with the same ids answers with its first result", async (given) => {
+    const store = queryable(given);
+    const query: EventQuery = [{ tags: ["seat:9"] }];
+    const { head } = await store.readQuery(query);
+    const send = () =>
+      store.appendToStream("booking", [
+        { id: "booking-evt-1", type: "SeatBooked", data: {}, tags: ["seat:9"] },
+      ], { condition: { failIfEventsMatch: query, after: head } });
+    const first = await send();
+    // The event it wrote matches its own condition now: a resend must still
+    // be recognised as the same append, not refused.
+    const again = await send();
+    checkEqual(
+      again.events.map((e) => e.position),
+      first.events.map((e) => e.position),
+      "positions",
+    );
+    checkEqual(again.nextExpectedVersion, first.nextExpectedVersion, "version");
+    checkEqual((await store.readQuery(query)).events.length, 1, "written once");
+  });
+
   test("a condition and expected versions are both checked, in one append", async (given) => {
     const store = queryable(given);
     await store.appendToStream("s", [{ type: "A", data: {}, tags: ["t"] }]);

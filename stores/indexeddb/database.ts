@@ -20,6 +20,8 @@ export interface StoredEventRow {
   type: string;
   data: unknown;
   metadata: Record<string, unknown>;
+  /** The event's tags; absent when it has none. */
+  tags?: string[];
   timestamp: number;
 }
 
@@ -35,7 +37,12 @@ export interface StoredSliceRow {
   id: string[];
   streamId: string;
   version: number;
-  events: { type: string; data: unknown; metadata: Record<string, unknown> }[];
+  events: {
+    type: string;
+    data: unknown;
+    metadata: Record<string, unknown>;
+    tags?: string[];
+  }[];
   timestamp: number;
 }
 

@@ -5,11 +5,14 @@
  * @module
  */
 
-import type {
-  Event,
-  ReadAllOptions,
-  ReadStreamOptions,
-  RecordedEvent,
+import {
+  type Event,
+  eventMatchesQuery,
+  type EventQuery,
+  type QueryResult,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  type RecordedEvent,
 } from "../../mod.ts";
 import { assertStreamSequence } from "../../src/store_kit/mod.ts";
 import type { StoredRow, VerdictDatabase } from "./database.ts";
@@ -147,4 +150,23 @@ export async function readAllRows<E extends Event>(
   }
   if (limit !== undefined && out.length > limit) out.length = limit;
   return out;
+}
+
+/**
+ * The events matching `query`, in position order, and the head: the last
+ * position in the store, read in the same transaction as the events.
+ */
+export async function readQueryRows<E extends Event>(
+  database: VerdictDatabase,
+  query: EventQuery,
+): Promise<QueryResult<E>> {
+  const db = await database.open();
+  const rows = await db.getAll("events");
+  const events: RecordedEvent<E>[] = [];
+  for (const row of rows) {
+    for (const event of rowEvents<E>(row, row.position!)) {
+      if (eventMatchesQuery(event, query)) events.push(event);
+    }
+  }
+  return { events, head: rows.length === 0 ? 0 : rows[rows.length - 1].position! };
 }

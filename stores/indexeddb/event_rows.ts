@@ -8,9 +8,11 @@
 
 import type { IDBPObjectStore } from "idb";
 import {
+  type AppendCondition,
   type AppendResult,
   type Event,
   EventDecodeError,
+  eventMatchesQuery,
   type RecordedEvent,
   type StreamAppend,
 } from "../../mod.ts";
@@ -30,16 +32,21 @@ export function rowToEvent<E extends Event>(
     throw new EventDecodeError(position, row, "the row names no stream");
   }
   checkStored(row, row.id, row.version, position, row.streamId);
-  return {
-    id: row.id,
-    type: row.type,
-    data: row.data,
-    metadata: row.metadata ?? {},
-    streamId: row.streamId,
-    version: row.version,
+  return withTags(
+    {
+      id: row.id,
+      type: row.type,
+      data: row.data,
+      metadata: row.metadata ?? {},
+      streamId: row.streamId,
+      version: row.version,
+      position,
+      timestamp: new Date(row.timestamp),
+    } as RecordedEvent<E>,
+    row.tags,
     position,
-    timestamp: new Date(row.timestamp),
-  } as RecordedEvent<E>;
+    row.streamId,
+  );
 }
 
 /** Raises an `EventDecodeError` for a damaged event (see `storedEventProblem`). */
@@ -121,6 +128,7 @@ export function planRows(
             type: event.type,
             data: event.data,
             metadata: event.metadata ?? {},
+            ...(event.tags === undefined ? {} : { tags: [...event.tags] }),
             timestamp,
           },
         });
@@ -140,6 +148,7 @@ export function planRows(
             type: event.type,
             data: event.data,
             metadata: event.metadata ?? {},
+            ...(event.tags === undefined ? {} : { tags: [...event.tags] }),
           })),
           timestamp,
         },
@@ -176,16 +185,21 @@ export function rowEvents<E extends Event>(
   const first = position - events.length + 1;
   return events.map((event, i) => {
     checkStored(event, id[i], row.version + i, first + i, row.streamId);
-    return {
-      id: id[i],
-      type: event.type,
-      data: event.data,
-      metadata: event.metadata ?? {},
-      streamId: row.streamId,
-      version: row.version + i,
-      position: first + i,
-      timestamp: new Date(row.timestamp),
-    } as RecordedEvent<E>;
+    return withTags(
+      {
+        id: id[i],
+        type: event.type,
+        data: event.data,
+        metadata: event.metadata ?? {},
+        streamId: row.streamId,
+        version: row.version + i,
+        position: first + i,
+        timestamp: new Date(row.timestamp),
+      } as RecordedEvent<E>,
+      event.tags,
+      first + i,
+      row.streamId,
+    );
   });
 }
 
@@ -261,6 +275,7 @@ export async function appendedResults<E extends Event>(
         version: actual[s] + e + 1,
         position: positions[s][e],
         timestamp: new Date(timestamp),
+        ...(event.tags === undefined ? {} : { tags: event.tags }),
       }) as RecordedEvent<E>
     ),
   }));
@@ -284,4 +299,44 @@ export async function retriedIn<E extends Event>(
   );
   const stored = new Map(rows.flat().map((event) => [event.id, event]));
   return retriedAppend(appends, (id) => stored.get(id));
+}
+
+/**
+ * The event with its stored tags, when it has any; tags that are not a list
+ * of strings are damage, reported as an `EventDecodeError`.
+ */
+function withTags<E extends Event>(
+  event: RecordedEvent<E>,
+  tags: unknown,
+  position: number,
+  streamId: string,
+): RecordedEvent<E> {
+  if (tags === undefined) return event;
+  if (!Array.isArray(tags) || !tags.every((tag) => typeof tag === "string")) {
+    throw new EventDecodeError(position, tags, "its tags are not a list of strings", {
+      streamId,
+      version: event.version,
+    });
+  }
+  return { ...event, tags } as RecordedEvent<E>;
+}
+
+/**
+ * The first event of `rows` (every row after `after`, read in the append's
+ * own transaction before its writes) that matches the condition's query:
+ * its position, or undefined when none does.
+ */
+export function firstMatch(
+  rows: readonly StoredRow[],
+  condition: AppendCondition,
+): number | undefined {
+  for (const row of rows) {
+    for (const event of rowEvents(row, row.position!)) {
+      if (
+        event.position > condition.after &&
+        eventMatchesQuery(event, condition.failIfEventsMatch)
+      ) return event.position;
+    }
+  }
+  return undefined;
 }

@@ -5,6 +5,7 @@
  */
 
 import {
+  AppendConditionError,
   type AppendNotifier,
   type AppendOptions,
   type AppendResult,
@@ -13,9 +14,11 @@ import {
   ConcurrencyError,
   DuplicateEventIdError,
   type Event,
+  type EventQuery,
   type EventStore,
   type InlineProjections,
   type NewEvent,
+  type QueryResult,
   type ReadAllOptions,
   type ReadStreamOptions,
   type RecordedEvent,
@@ -24,6 +27,7 @@ import {
   systemClock,
 } from "../../mod.ts";
 import {
+  assertValidEventQuery,
   assertValidProjections,
   assertValidReadAllOptions,
   assertValidReadStreamOptions,
@@ -39,6 +43,7 @@ import { abortQuietly, translateStorageError, VerdictDatabase } from "./database
 import {
   addRows,
   appendedResults,
+  firstMatch,
   knownVersion,
   planRows,
   quiet,
@@ -48,6 +53,7 @@ import {
   lastVersion,
   readAllRows,
   readEventsByIds,
+  readQueryRows,
   readStreamRows,
 } from "./event_reads.ts";
 import { TabWakeUps } from "./wake_ups.ts";
@@ -211,6 +217,7 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
       commandRecord: options.commandRecord,
       commandLog: this.commandLog,
       condition: options.condition,
+      queries: true,
     });
     const appends = checked.appends as readonly StreamAppend<E>[];
     const givenIds = checked.givenIds;
@@ -233,6 +240,12 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
       // Adding version N + 1 fails if it exists, so an append expecting N
       // needs to read only when the store has not seen version N stored
       // (nothing to see for 0). Expectations without a number read first.
+      // The rows after the condition's position, read by one request queued
+      // before any write of this transaction: they are what others committed
+      // since the read the condition names, never this append's own rows.
+      const condition = options.condition;
+      const newer = condition &&
+        quiet(events.getAll(IDBKeyRange.lowerBound(condition.after, true)));
       const known = appends.map((a) => knownVersion(a.expectedVersion));
       const headReads = appends.map((append, s) =>
         known[s] === undefined || append.events.length === 0 ||
@@ -269,6 +282,14 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
       if (pipelined && headReads.some((read) => read !== undefined)) {
         pending.push(Promise.all(headReads).then(check));
       }
+      if (newer) {
+        pending.push(newer.then((rows) => {
+          const position = firstMatch(rows, condition!);
+          if (position !== undefined) {
+            throw new AppendConditionError(position, condition!.after);
+          }
+        }));
+      }
       await Promise.all(pending);
       results.push(
         ...await appendedResults(appends, ids, actual, timestamp, planned, keys),
@@ -283,7 +304,8 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
       if (
         givenIds > 0 &&
         (constraint || error instanceof ConcurrencyError ||
-          error instanceof CommandAlreadyRecordedError)
+          error instanceof CommandAlreadyRecordedError ||
+          error instanceof AppendConditionError)
       ) {
         const read = db.transaction("events").objectStore("events");
         const retried = await retriedIn<E>(read, appends);
@@ -339,6 +361,21 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
     this.#assertOpen();
     assertValidReadAllOptions(options);
     return await readAllRows<E>(this.#database, options);
+  }
+
+  /**
+   * Reads the events matching `query` in global order, and the head to
+   * condition an append on, in one transaction. It reads the whole log:
+   * there is no index by type or tag yet.
+   */
+  async readQuery<E extends Event = Event>(
+    query: EventQuery,
+    options: { readonly signal?: AbortSignal } = {},
+  ): Promise<QueryResult<E>> {
+    this.#assertOpen();
+    assertValidEventQuery(query);
+    options.signal?.throwIfAborted();
+    return await readQueryRows<E>(this.#database, query);
   }
 
   /** The stream's current version (0 when it has no events). */

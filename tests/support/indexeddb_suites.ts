@@ -50,5 +50,6 @@ export function indexedDbSuites(prefix: string): [string, ContractCase[]][] {
     commandLog: () => new IndexedDbCommandLog({ database: fresh() }),
     checkpoints: () => new IndexedDbCheckpointStore({ database: fresh() }),
     snapshots: () => new IndexedDbSnapshotStore({ database: fresh() }),
+    queries: true,
   }, { exactlyOnce: { commands: soak(2_000, 500) } });
 }
