@@ -150,7 +150,7 @@ export interface DeciderHandlerOptions<C extends Command, S, E extends Event>
  * streams, folds them, decides, and appends the decided events to
  * `streamId(command)` on the condition that no event matching the same query
  * appeared since the read. A failed condition is retried as a conflict is.
- * The store must keep tags (`readQuery`: the memory and IndexedDB stores).
+ * The store must keep tags (`readQuery`: the memory, IndexedDB and Deno KV stores).
  *
  * @example A username may be claimed once
  * ```ts
@@ -407,7 +407,7 @@ export function deciderHandler<C extends Command, E extends Event>(
     }
     if (typeof store.readQuery !== "function") {
       throw new TypeError(
-        "deciderHandler(): a query needs a store that keeps tags (one with readQuery: the memory and IndexedDB stores)",
+        "deciderHandler(): a query needs a store that keeps tags (one with readQuery: the memory, IndexedDB and Deno KV stores)",
       );
     }
     if ((options as { coherentCache?: boolean }).coherentCache) {

@@ -3,7 +3,7 @@
 // lands; one byte, mutation or check over, it fails with a KvLimitError that
 // names the limit and the excess, and nothing is written.
 import assert from "node:assert/strict";
-import { uuidv7 } from "@verdict/verdict";
+import { AppendConditionError, uuidv7 } from "@verdict/verdict";
 import { ALTERED_PARTS_KEY } from "@verdict/verdict/store-kit";
 import {
   keySize,
@@ -244,5 +244,38 @@ Deno.test("Deno KV sizes measured in place", async (t) => {
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
     assert.equal(sizeWithin(cyclic, KV_LIMITS.valueBytes), valueSize(cyclic));
+  });
+});
+
+Deno.test("Deno KV append conditions past the 10 checks: one key watched for all, still exact; none left: refused", async () => {
+  await withTempKv(async (open) => {
+    const store = new KvEventStore(await open(), { prefix: ["many-tags"] });
+    // 12 items with tags of their own: more keys than an operation may check.
+    const query = Array.from({ length: 12 }, (_, i) => ({ tags: [`tag:${i}`] }));
+    const { head } = await store.readQuery(query);
+    await store.appendToStream("unrelated", [{ type: "A", data: {}, tags: ["other"] }]);
+    // An unrelated event moved the one key watched: the log says nothing matches.
+    await store.appendToStream("s", [{ type: "A", data: {}, tags: ["tag:11"] }], {
+      condition: { failIfEventsMatch: query, after: head },
+    });
+    await assert.rejects(
+      store.appendToStream("t", [{ type: "A", data: {} }], {
+        condition: { failIfEventsMatch: query, after: head },
+      }),
+      AppendConditionError,
+    );
+    // Ten streams use the ten checks: no room for the condition's.
+    const streams = Array.from({ length: 10 }, (_, i) => ({
+      streamId: `full-${i}`,
+      events: [{ type: "A", data: {} }],
+    }));
+    await assert.rejects(
+      store.appendToStreams(streams, {
+        condition: { failIfEventsMatch: query, after: 0 },
+      }),
+      RangeError,
+    );
+    assert.equal(await store.streamVersion("full-0"), 0);
+    await store.close();
   });
 });

@@ -122,6 +122,7 @@ export function appendOperation<E extends Event>(
   },
   failedRecord?: KvEntry<CommandRecord>,
   numbering?: { key: string; token: string | null },
+  guards?: readonly KvEntryMaybe<unknown>[],
 ): { operation: AtomicOperation; commit?: string } {
   const { kv, key } = target;
   const operation = kv.atomic();
@@ -129,6 +130,8 @@ export function appendOperation<E extends Event>(
   const numbered = numbering?.key;
   const budget = new KvBudget();
   const commit: [string, number, number][] = [];
+  /** Every tag of the append's events: their keys move with this commit. */
+  const tags = new Set<string>();
   let index = 0;
   appends.forEach((append, s) => {
     const headKey = key("h", append.streamId);
@@ -143,10 +146,12 @@ export function appendOperation<E extends Event>(
         type: event.type,
         data: event.data,
         metadata: event.metadata ?? {},
+        ...(event.tags === undefined ? {} : { tags: [...event.tags] }),
         timestamp,
         i: index++,
         ...(numbered ? { c: numbered } : {}),
       };
+      if (event.tags !== undefined) { for (const tag of event.tags) tags.add(tag); }
       const what = `event ${e} (${event.type}) of stream "${append.streamId}"`;
       budget.set(eventKey, stored, what);
       operation.set(eventKey, stored);
@@ -164,6 +169,14 @@ export function appendOperation<E extends Event>(
     operation.set(headKey, head);
     commit.push([append.streamId, actual[s] + 1, append.events.length]);
   });
+  for (const tag of tags) {
+    budget.set(key("qt", tag), timestamp, `the key of tag "${tag}"`);
+    operation.set(key("qt", tag), timestamp);
+  }
+  for (const guard of guards ?? []) {
+    budget.check(guard.key, "a key the append condition watches");
+    operation.check({ key: guard.key, versionstamp: guard.versionstamp });
+  }
   if (commit.length > 0) {
     const globalKey = key("g", "00000000000000000000");
     const entry: CommitEntry = { streams: commit };

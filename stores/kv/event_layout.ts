@@ -10,6 +10,7 @@
  * | `[P, "g", versionstamp]`   | one commit's events, in order: `[streamId, firstVersion, count][]`, and a copy of the events when they fit in 60 KB |
  * | `[P, "id", eventId]`       | `[streamId, version]`: event ids are unique  |
  * | `[P, "n"]`                 | touched by every append, for watchers        |
+ * | `[P, "qt", tag]`           | touched by every append of an event with the tag: what append conditions check |
  *
  * An event's global position is its commit's versionstamp (as a number)
  * times 1,024 plus its index within the commit: strictly increasing in
@@ -45,6 +46,8 @@ export interface StoredEvent {
   readonly type: string;
   readonly data: unknown;
   readonly metadata: EventMetadata;
+  /** The event's tags; absent when it has none. */
+  readonly tags?: readonly string[];
   readonly timestamp: number;
   /** Index of the event within its commit. */
   readonly i: number;
@@ -143,6 +146,10 @@ export function decodeEvent<E extends Event>(
     ? "its index within the commit is damaged"
     : numbered && commit !== stored.c
     ? "its commit key is damaged"
+    : stored.tags !== undefined &&
+        !(Array.isArray(stored.tags) &&
+          stored.tags.every((tag) => typeof tag === "string"))
+    ? "its tags are not a list of strings"
     : storedEventProblem({
       id: stored.id,
       type: stored.type,
@@ -154,7 +161,7 @@ export function decodeEvent<E extends Event>(
   if (problem !== undefined) {
     throw new EventDecodeError(position, stored, problem, { streamId, version });
   }
-  return {
+  const event = {
     id: stored.id,
     type: stored.type,
     data: stored.data,
@@ -164,6 +171,7 @@ export function decodeEvent<E extends Event>(
     position,
     timestamp: new Date(stored.timestamp),
   } as RecordedEvent<E>;
+  return stored.tags === undefined ? event : { ...event, tags: stored.tags };
 }
 
 /** The index within its commit of event `event` of stream append `stream`. */

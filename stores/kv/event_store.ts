@@ -8,6 +8,8 @@
 
 import type { Kv, KvEntry, KvKey } from "./kv.ts";
 import {
+  type AppendCondition,
+  AppendConditionError,
   type AppendNotifier,
   type AppendOptions,
   type AppendResult,
@@ -15,9 +17,12 @@ import {
   type CommandRecord,
   ConcurrencyError,
   type Event,
+  eventMatchesQuery,
+  type EventQuery,
   type EventStore,
   type InlineProjections,
   type NewEvent,
+  type QueryResult,
   type ReadAllOptions,
   type ReadStreamOptions,
   type RecordedEvent,
@@ -26,6 +31,7 @@ import {
   systemClock,
 } from "../../mod.ts";
 import {
+  assertValidEventQuery,
   assertValidProjections,
   assertValidReadAllOptions,
   assertValidReadStreamOptions,
@@ -49,6 +55,7 @@ import {
 } from "./append_operation.ts";
 import { headVersion, type KeyOf, MAX_COMMIT_ATTEMPTS } from "./event_layout.ts";
 import { getEvents, listAll, listStream, storedForRetry } from "./event_reads.ts";
+import { getManyStrong } from "./get_many.ts";
 import { KvWakeUps } from "./wake_ups.ts";
 import { DEFAULT_BUSY_TIMEOUT_MS, whileBusy } from "./busy.ts";
 
@@ -204,14 +211,23 @@ export class KvEventStore implements EventStore, AppendNotifier {
       commandRecord: options.commandRecord,
       commandLog: this.commandLog,
       condition: options.condition,
+      queries: true,
     });
     const appends = checked.appends as readonly StreamAppend<E>[];
     const givenIds = checked.givenIds;
 
     // Writer-chosen ids are checked to be free at commit when the checks
     // budget allows; beyond it they are still looked up before writing.
-    const checkIds = givenIds <= KV_LIMITS.checks -
-        preflight(this.#key, appends, options.commandRecord !== undefined, this.#stamped);
+    const checks = preflight(
+      this.#key,
+      appends,
+      options.commandRecord !== undefined,
+      this.#stamped,
+    );
+    const checkIds = givenIds <= KV_LIMITS.checks - checks;
+    const condition = options.condition;
+    const guards = condition &&
+      this.#guardsOf(condition, KV_LIMITS.checks - checks - (checkIds ? givenIds : 0));
     const timestamp = this.#clock.now();
     // Ids are fixed once, so every retry of the commit below writes the same events.
     const { ids, record } = planAppend(appends, options);
@@ -228,6 +244,21 @@ export class KvEventStore implements EventStore, AppendNotifier {
       if (givenIds > 0 && !checkIds) {
         const retried = await this.#retriedAppend<E>(appends);
         if (retried) return retried;
+      }
+      // The condition: the keys it watches are read first, then the log
+      // after its position; the commit checks the keys did not move, so no
+      // matching event can land between this look and the commit.
+      const guarded = guards && await getManyStrong<unknown>(this.#kv, guards);
+      if (condition) {
+        const position = await this.#firstMatch(condition);
+        if (position !== undefined) {
+          // A resend of an append already stored matches its own condition.
+          if (givenIds > 0) {
+            const retried = await this.#retriedAppend<E>(appends);
+            if (retried) return retried;
+          }
+          throw new AppendConditionError(position, condition.after);
+        }
       }
       const actual = heads.map((head, s) => headVersion(head, appends[s].streamId));
       try {
@@ -271,6 +302,7 @@ export class KvEventStore implements EventStore, AppendNotifier {
         documents,
         failedRecord,
         numbering,
+        guarded,
       );
       options.signal?.throwIfAborted();
       const committed = await whileBusy(
@@ -315,6 +347,57 @@ export class KvEventStore implements EventStore, AppendNotifier {
         );
       }
     }
+  }
+
+  /**
+   * The keys an append condition watches: for each query item with tags, the
+   * key of its first tag (every event it matches carries that tag, and so
+   * moves the key); for an item without tags, or a query of "all", the key
+   * every append moves. Past the checks an atomic operation has left (KV
+   * allows 10 in all), that one key alone: still exact, as the log is read,
+   * but then any append between the read and the commit makes it retry.
+   */
+  #guardsOf(condition: AppendCondition, available: number): KvKey[] {
+    if (available < 1) {
+      throw new RangeError(
+        `This append uses all ${KV_LIMITS.checks} checks a Deno KV atomic operation allows; its condition needs one more: append fewer streams or ids`,
+      );
+    }
+    const query = condition.failIfEventsMatch;
+    const everything = [this.#key("n")];
+    if (query === "all") return everything;
+    const keys = new Map<string, KvKey>();
+    for (const item of query) {
+      const key = item.tags ? this.#key("qt", item.tags[0]) : this.#key("n");
+      keys.set(JSON.stringify(key), key);
+    }
+    return keys.size <= available ? [...keys.values()] : everything;
+  }
+
+  /** The position of the first event after the condition's that matches it. */
+  async #firstMatch(condition: AppendCondition): Promise<number | undefined> {
+    const newer = await listAll(this.#kv, this.#key, condition.after, Infinity);
+    return newer.find((event) => eventMatchesQuery(event, condition.failIfEventsMatch))
+      ?.position;
+  }
+
+  /**
+   * Reads the events matching `query` in global order, and the head to
+   * condition an append on. It reads the whole log: there is no index by
+   * type or tag yet.
+   */
+  async readQuery<E extends Event = Event>(
+    query: EventQuery,
+    options: { readonly signal?: AbortSignal } = {},
+  ): Promise<QueryResult<E>> {
+    this.#assertOpen();
+    assertValidEventQuery(query);
+    options.signal?.throwIfAborted();
+    const all = await listAll<E>(this.#kv, this.#key, 0, Infinity);
+    return {
+      events: all.filter((event) => eventMatchesQuery(event, query)),
+      head: all.length === 0 ? 0 : all[all.length - 1].position,
+    };
   }
 
   /** The first result again when every given id is stored as this append. */

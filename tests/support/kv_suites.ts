@@ -66,5 +66,6 @@ export function kvSuites(
     checkpoints: async () =>
       new KvCheckpointStore(await open(), { prefix, ownsKv: true }),
     snapshots: async () => new KvSnapshotStore(await open(), { prefix, ownsKv: true }),
+    queries: true,
   }, { maxPayloadBytes: 60_000, exactlyOnce: { commands: soak(2_000, 500) } });
 }
