@@ -106,6 +106,9 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
   readonly #clock: Clock;
   readonly #inline?: InlineProjections<MemoryDocumentStore>;
   readonly #all = new EventList();
+  /** The events of each type, and of each tag, in global order: what queries read. */
+  readonly #byType = new Map<string, StoredEvent[]>();
+  readonly #byTag = new Map<string, StoredEvent[]>();
   readonly #streams = new Map<string, EventList>();
   // Ids above every id stored so far (the store's own UUIDv7s, and the ids
   // the decider handler derives from UUIDv7 command ids) stay in an array in
@@ -294,6 +297,10 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
         stream.push(stored);
         this.#all.push(stored);
         this.#index(stored);
+        listOf(this.#byType, stored.type).push(stored);
+        if (stored.tags) {
+          for (const tag of stored.tags) listOf(this.#byTag, tag).push(stored);
+        }
         // The caller gets its own input back, not the stored copy: one copy
         // per event keeps both sides apart.
         recorded[e] = {
@@ -400,12 +407,36 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
       this.#assertOpen();
       assertValidEventQuery(query);
       options.signal?.throwIfAborted();
-      const all = this.#all.stored;
-      const events: RecordedEvent[] = [];
-      for (const stored of all) {
-        if (eventMatchesQuery(stored, query)) events.push(stored.recorded);
+      const head = this.#all.length;
+      if (query === "all") {
+        return { events: this.#all.read(0, head) as RecordedEvent<E>[], head };
       }
-      return { events: events as RecordedEvent<E>[], head: all.length };
+      // Each item's candidates come from its shortest index list: the
+      // events of its rarest tag, else of its types.
+      const found: StoredEvent[] = [];
+      for (const item of query) {
+        let candidates: readonly StoredEvent[] = EMPTY;
+        if (item.tags) {
+          for (const tag of item.tags) {
+            const list = this.#byTag.get(tag) ?? EMPTY;
+            if (tag === item.tags[0] || list.length < candidates.length) {
+              candidates = list;
+            }
+          }
+        } else {
+          candidates = item.types!.flatMap((type) => this.#byType.get(type) ?? EMPTY);
+        }
+        for (const stored of candidates) {
+          if (eventMatchesQuery(stored, [item])) found.push(stored);
+        }
+      }
+      // Items may match the same event, and come in any order.
+      found.sort((a, b) => a.position - b.position);
+      const events: RecordedEvent[] = [];
+      for (let i = 0; i < found.length; i++) {
+        if (i === 0 || found[i] !== found[i - 1]) events.push(found[i].recorded);
+      }
+      return { events: events as RecordedEvent<E>[], head };
     });
   }
 
@@ -428,4 +459,13 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
   #assertOpen(): void {
     if (this.#closed) throw new StoreClosedError("memory event store");
   }
+}
+
+const EMPTY: readonly StoredEvent[] = [];
+
+/** The list of `key` in `lists`, made on first use. */
+function listOf(lists: Map<string, StoredEvent[]>, key: string): StoredEvent[] {
+  let list = lists.get(key);
+  if (!list) lists.set(key, list = []);
+  return list;
 }
