@@ -7,6 +7,7 @@
  *   memory             the in-memory bus and audit overhead
  *   memory-allocation  bytes of heap per command (repeats run after run)
  *   cold               the cache off: every command reads its stream (Deno, Node)
+ *   dcb                course subscriptions on queries beside the same on streams
  *   kv                 Deno KV appends beside raw KV atomics
  *   postgres           PostgreSQL appends beside a raw SQL floor
  *   postgres-ceiling   PostgreSQL throughput as writers grow
@@ -27,6 +28,7 @@ const runners: Record<string, { file: string; flags?: string[] }> = {
     ],
   },
   "cold": { file: "cold.ts" },
+  "dcb": { file: "dcb.ts" },
   "kv": { file: "kv.ts" },
   "postgres": { file: "postgres.ts" },
   "postgres-ceiling": { file: "postgres_ceiling.ts" },

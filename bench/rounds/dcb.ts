@@ -1,0 +1,210 @@
+/**
+ * `deno task bench:rounds dcb [rounds]`: the course-subscription workload of
+ * `examples/courses.ts` — 40 courses of 30 seats, 400 students of at most 5
+ * courses, 8 workers subscribing random students to random courses — decided
+ * on queries (tags and an append condition), beside the same rules modelled
+ * with streams (a course stream and a student stream, both checked by one
+ * multi-stream append; the decider handler's cache on, as by default). On
+ * the memory store, the two taking turns. Prints each round's commands per
+ * second and conflict rate, and the median of the paired ratios.
+ *
+ * PostgreSQL is not in it yet: its store does not keep tags (issue #24).
+ */
+import {
+  type Command,
+  CommandBus,
+  CommandRejectedError,
+  deciderHandler,
+  type EventStore,
+  type MultiStreamDecider,
+  type StateFold,
+} from "@verdict/verdict";
+import { MemoryEventStore } from "@verdict/verdict/memory";
+import {
+  courseBus,
+  type CourseCommand,
+  MAX_COURSES_PER_STUDENT,
+} from "../../examples/courses.ts";
+import { median, roundsArgument, time } from "./shared.ts";
+
+const ROUNDS = roundsArgument("bench:rounds dcb", 7);
+const COURSES = 40;
+const CAPACITY = 30;
+const STUDENTS = 400;
+const WORKERS = 8;
+const PER_WORKER = 250;
+
+/** The streams model's events: one per stream, both written by a subscription. */
+type StreamEvent =
+  | { type: "CourseDefined"; data: { capacity: number } }
+  | { type: "StudentAdmitted"; data: { studentId: string } }
+  | { type: "CourseTaken"; data: { courseId: string } };
+
+const course: StateFold<{ capacity?: number; students: string[] }, StreamEvent> = {
+  initialState: () => ({ students: [] }),
+  evolve: (state, event) =>
+    event.type === "CourseDefined"
+      ? { ...state, capacity: event.data.capacity }
+      : event.type === "StudentAdmitted"
+      ? { ...state, students: [...state.students, event.data.studentId] }
+      : state,
+};
+const student: StateFold<string[], StreamEvent> = {
+  initialState: () => [],
+  evolve: (courses, event) =>
+    event.type === "CourseTaken" ? [...courses, event.data.courseId] : courses,
+};
+
+/** The same rules, on a course stream and a student stream. */
+const subscribeOnStreams: MultiStreamDecider<
+  Extract<CourseCommand, { type: "SubscribeStudent" }>,
+  { course: { capacity?: number; students: string[] }; student: string[] },
+  StreamEvent
+> = {
+  states: { course, student },
+  decide(command, state) {
+    const { courseId, studentId } = command.data;
+    if (state.course.capacity === undefined) {
+      throw new CommandRejectedError("no such course", { code: "course_not_found" });
+    }
+    if (state.course.students.includes(studentId)) {
+      throw new CommandRejectedError("already", { code: "already_subscribed" });
+    }
+    if (state.course.students.length >= state.course.capacity) {
+      throw new CommandRejectedError("full", { code: "course_full" });
+    }
+    if (state.student.length >= MAX_COURSES_PER_STUDENT) {
+      throw new CommandRejectedError("too many", { code: "too_many_courses" });
+    }
+    return {
+      course: [{ type: "StudentAdmitted", data: { studentId } }],
+      student: [{ type: "CourseTaken", data: { courseId } }],
+    };
+  },
+};
+
+/** Counts the conditional appends a store refused, and those it took. */
+class Counting extends MemoryEventStore {
+  refused = 0;
+  override async appendToStream<E extends import("@verdict/verdict").Event>(
+    streamId: string,
+    events: readonly import("@verdict/verdict").NewEvent<E>[],
+    options?: import("@verdict/verdict").AppendOptions,
+  ) {
+    try {
+      return await super.appendToStream(streamId, events, options);
+    } catch (error) {
+      if (options?.condition) this.refused++;
+      throw error;
+    }
+  }
+}
+
+interface Run {
+  ms: number;
+  accepted: number;
+  conflicts: number;
+}
+
+/** The workload: the same random commands for both models (a seeded sequence). */
+function commands(): Extract<CourseCommand, { type: "SubscribeStudent" }>[][] {
+  let seed = 42;
+  const next = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+  return Array.from({ length: WORKERS }, () =>
+    Array.from({ length: PER_WORKER }, () => ({
+      type: "SubscribeStudent" as const,
+      data: {
+        courseId: `c${Math.floor(next() * COURSES)}`,
+        studentId: `s${Math.floor(next() * STUDENTS)}`,
+      },
+    })));
+}
+const workload = commands();
+
+async function drive(
+  bus: CommandBus<CourseCommand>,
+  define: (courseId: string) => Promise<unknown>,
+): Promise<{ ms: number; accepted: number }> {
+  for (let c = 0; c < COURSES; c++) await define(`c${c}`);
+  let accepted = 0;
+  const ms = await time(async () => {
+    await Promise.all(workload.map(async (lane) => {
+      for (const command of lane) {
+        if ((await bus.dispatch(command)).status === "accepted") accepted++;
+      }
+    }));
+  });
+  return { ms, accepted };
+}
+
+async function onQueries(): Promise<Run> {
+  const store = new Counting();
+  const bus = courseBus(store);
+  const { ms, accepted } = await drive(
+    bus,
+    (courseId) =>
+      bus.dispatch({ type: "DefineCourse", data: { courseId, capacity: CAPACITY } }),
+  );
+  await store.close();
+  return { ms, accepted, conflicts: store.refused };
+}
+
+async function onStreams(): Promise<Run> {
+  const store: EventStore = new MemoryEventStore();
+  let conflicts = 0;
+  const bus = new CommandBus<CourseCommand>().register(
+    "SubscribeStudent",
+    deciderHandler({
+      decider: subscribeOnStreams,
+      store,
+      streams: (command) => ({
+        course: `course-${command.data.courseId}`,
+        student: `student-${command.data.studentId}`,
+      }),
+      onConflict: () => conflicts++,
+    }),
+  ) as CommandBus<CourseCommand>;
+  const { ms, accepted } = await drive(
+    bus,
+    (courseId) =>
+      store.appendToStream(`course-${courseId}`, [
+        { type: "CourseDefined", data: { capacity: CAPACITY } },
+      ]),
+  );
+  await store.close();
+  return { ms, accepted, conflicts };
+}
+
+const commandCount = WORKERS * PER_WORKER;
+console.log(
+  `course subscriptions, memory store: ${COURSES} courses × ${CAPACITY} seats, ${STUDENTS} students, ${WORKERS} workers × ${PER_WORKER} commands, ${ROUNDS} rounds`,
+);
+// A round to warm up: both models compiled before anything is timed.
+await onQueries();
+await onStreams();
+const ratios: number[] = [];
+for (let round = 0; round < ROUNDS; round++) {
+  const [queries, streams] = round % 2
+    ? await onStreams().then(async (s) => [await onQueries(), s])
+    : await onQueries().then(async (q) => [q, await onStreams()]);
+  if (queries.accepted !== streams.accepted) {
+    throw new Error(
+      `the models disagree: ${queries.accepted} accepted on queries, ${streams.accepted} on streams`,
+    );
+  }
+  ratios.push(streams.ms / queries.ms);
+  const perSecond = (run: Run) => (commandCount / run.ms * 1_000).toFixed(0);
+  const rate = (run: Run) => `${(run.conflicts / commandCount * 100).toFixed(1)}%`;
+  console.log(
+    `  round ${round + 1}: queries ${perSecond(queries)}/s (conflicts ${
+      rate(queries)
+    }), streams ${perSecond(streams)}/s (conflicts ${
+      rate(streams)
+    }); ${queries.accepted} accepted each`,
+  );
+}
+console.log(
+  `  queries over streams: ${median(ratios).toFixed(2)}× (rounds ${
+    Math.min(...ratios).toFixed(2)
+  }–${Math.max(...ratios).toFixed(2)})`,
+);
