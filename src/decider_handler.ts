@@ -149,7 +149,9 @@ export interface DeciderHandlerOptions<C extends Command, S, E extends Event>
  * command it reads the events matching `query(command)`, whatever their
  * streams, folds them, decides, and appends the decided events to
  * `streamId(command)` on the condition that no event matching the same query
- * appeared since the read. A failed condition is retried as a conflict is.
+ * appeared since the read. A failed condition is read again and retried
+ * with backoff, up to the retry policy's attempts, as a stream conflict is
+ * (`onConflict` reports stream conflicts only).
  * The store must keep tags (`readQuery`: the memory, IndexedDB and Deno KV stores).
  *
  * @example A username may be claimed once

@@ -154,7 +154,7 @@ export function assertValidEventQuery(query: unknown): asserts query is EventQue
           }`,
         );
       }
-      for (const value of values) assertValidTag(value, what);
+      for (const value of values) assertValidName(value, what);
     }
   }
 }
@@ -174,13 +174,14 @@ export function assertValidEventQuery(query: unknown): asserts query is EventQue
  * assert.throws(() => assertValidTag(""), InvalidIdError);
  * ```
  */
-export function assertValidTag(tag: unknown, what = "tag"): asserts tag is string {
-  const problem = tagProblem(tag);
-  if (problem !== undefined) throw new InvalidIdError(what, tag, problem);
+export function assertValidTag(tag: unknown): asserts tag is string {
+  assertValidName(tag, "tag");
 }
 
-function tagProblem(value: unknown): string | undefined {
-  return idProblem(value);
+/** Throws an `InvalidIdError` unless `value` is a valid tag or event type. */
+function assertValidName(value: unknown, what: string): void {
+  const problem = idProblem(value);
+  if (problem !== undefined) throw new InvalidIdError(what, value, problem);
 }
 
 /**

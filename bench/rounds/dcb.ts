@@ -11,12 +11,14 @@
  * PostgreSQL is not in it yet: its store does not keep tags (issue #24).
  */
 import {
-  type Command,
+  type AppendOptions,
   CommandBus,
   CommandRejectedError,
   deciderHandler,
+  type Event,
   type EventStore,
   type MultiStreamDecider,
+  type NewEvent,
   type StateFold,
 } from "@verdict/verdict";
 import { MemoryEventStore } from "@verdict/verdict/memory";
@@ -86,10 +88,10 @@ const subscribeOnStreams: MultiStreamDecider<
 /** Counts the conditional appends a store refused, and those it took. */
 class Counting extends MemoryEventStore {
   refused = 0;
-  override async appendToStream<E extends import("@verdict/verdict").Event>(
+  override async appendToStream<E extends Event>(
     streamId: string,
-    events: readonly import("@verdict/verdict").NewEvent<E>[],
-    options?: import("@verdict/verdict").AppendOptions,
+    events: readonly NewEvent<E>[],
+    options?: AppendOptions,
   ) {
     try {
       return await super.appendToStream(streamId, events, options);

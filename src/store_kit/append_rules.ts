@@ -106,14 +106,10 @@ export function assertValidExpectedVersion(
  * ```
  */
 export function assertValidEvents(events: readonly unknown[], streamId = ""): void {
-  checkEvents(events, streamId, {});
+  // Tags are valid input: checked, not refused (that is a store's to say).
+  checkEvents(events, streamId, {}, true, true);
 }
 
-/**
- * Checks one stream's events (see {@linkcode assertValidEvents}); `seen`
- * collects the ids of the whole append. Returns how many ids were given and
- * whether some data held `undefined` fields to leave out.
- */
 /** Refuses tags a store does not keep, or that are not a list of valid tags. */
 function checkTags(tags: unknown, streamId: string, index: number, kept: boolean): void {
   if (!kept) {
@@ -133,6 +129,11 @@ function checkTags(tags: unknown, streamId: string, index: number, kept: boolean
   for (const tag of tags) assertValidTag(tag);
 }
 
+/**
+ * Checks one stream's events (see {@linkcode assertValidEvents}); `seen`
+ * collects the ids of the whole append. Returns how many ids were given and
+ * whether some data held `undefined` fields to leave out.
+ */
 function checkEvents(
   events: readonly unknown[],
   streamId: string,
@@ -361,7 +362,7 @@ function describe(value: unknown): string {
  * ```
  */
 export function assertValidAppends(appends: readonly StreamAppend[]): number {
-  return checkAppends(appends).givenIds;
+  return checkAppends(appends, { queries: true }).givenIds;
 }
 
 /**
