@@ -47,6 +47,8 @@ class DelegatingStore implements EventStore {
   readStream: EventStore["readStream"] = (id, options) =>
     this.inner.readStream(id, options);
   readAll: EventStore["readAll"] = (options) => this.inner.readAll(options);
+  readQuery: EventStore["readQuery"] = (query, options) =>
+    this.inner.readQuery(query, options);
   streamVersion = (id: string) => this.inner.streamVersion(id);
   close = () => this.inner.close();
 }
@@ -124,6 +126,35 @@ Deno.test("the event-store contract fails a store that ignores no_stream", async
   assert.ok(failed.length > 0, "the broken store must fail");
   assert.deepEqual(failed, failed.filter((name) => /no_stream/.test(name)));
   assert.ok(failed.some((name) => name.startsWith('race: 16 concurrent "no_stream"')));
+});
+
+Deno.test("the event-store contract fails a store that drops tags and ignores conditions", async () => {
+  class DropsTags extends DelegatingStore {
+    // No readQuery: the store says it keeps no tags, yet takes them.
+    override readQuery = undefined;
+    override appendToStream<E extends Event>(
+      streamId: string,
+      events: readonly NewEvent<E>[],
+      options?: AppendOptions,
+    ) {
+      // Invalid input goes through as it is: the inner store refuses it.
+      const untagged = Array.isArray(events)
+        ? events.map((event) =>
+          typeof event === "object" && event !== null && "tags" in event
+            ? { ...event, tags: undefined }
+            : event
+        )
+        : events;
+      return this.inner.appendToStream(streamId, untagged, {
+        ...options,
+        condition: undefined,
+      });
+    }
+  }
+  const failed = await failures(eventStoreContract(() => new DropsTags()));
+  assert.deepEqual(failed, [
+    "tags and append conditions: kept and checked (readQuery), or else refused, never dropped",
+  ]);
 });
 
 Deno.test("the event-store contract fails a multi-stream append that half-commits", async () => {
