@@ -224,3 +224,30 @@ function describeQueryPart(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value.slice(0, 40));
   return typeof value === "object" ? "an object" : String(value);
 }
+
+/**
+ * Throws unless `options` are valid `readQuery` options: `after`, when
+ * given, a position (an integer >= 0).
+ *
+ * @example
+ * ```ts
+ * import { assertValidReadQueryOptions } from "@verdict/verdict/store-kit";
+ * import assert from "node:assert/strict";
+ *
+ * assertValidReadQueryOptions({ after: 12 });
+ * assert.throws(() => assertValidReadQueryOptions({ after: -1 }), RangeError);
+ * ```
+ */
+export function assertValidReadQueryOptions(options: { readonly after?: unknown }): void {
+  const after = options.after;
+  if (
+    after !== undefined &&
+    (typeof after !== "number" || !Number.isSafeInteger(after) || after < 0)
+  ) {
+    throw new RangeError(
+      `readQuery's "after" must be a position (an integer >= 0), got ${
+        describeQueryPart(after)
+      }`,
+    );
+  }
+}

@@ -60,6 +60,33 @@ export interface AppendOptions {
 }
 
 /**
+ * Options of {@linkcode EventStore.readQuery}.
+ *
+ * @example Read only what matched since an earlier read
+ * ```ts
+ * import { MemoryEventStore } from "@verdict/verdict/memory";
+ * import assert from "node:assert/strict";
+ *
+ * const store = new MemoryEventStore();
+ * const query = [{ tags: ["course:c1"] }];
+ * await store.appendToStream("c1", [{ type: "A", data: {}, tags: ["course:c1"] }]);
+ * const first = await store.readQuery(query);
+ * await store.appendToStream("c1", [{ type: "B", data: {}, tags: ["course:c1"] }]);
+ * const newer = await store.readQuery(query, { after: first.head });
+ * assert.deepEqual(newer.events.map((e) => e.type), ["B"]);
+ * ```
+ */
+export interface ReadQueryOptions {
+  /**
+   * Read the matching events whose position is greater than this (default
+   * 0): the head of an earlier read, to catch up on it.
+   */
+  readonly after?: number;
+  /** Stops the read when aborted: the store fails with the signal's reason. */
+  readonly signal?: AbortSignal;
+}
+
+/**
  * What {@linkcode EventStore.readQuery} returns: the matching events in
  * global order, and the head to condition an append on.
  *
@@ -319,7 +346,7 @@ export interface EventStore {
    */
   readQuery?<E extends Event = Event>(
     query: EventQuery,
-    options?: { readonly signal?: AbortSignal },
+    options?: ReadQueryOptions,
   ): Promise<QueryResult<E>>;
 
   /** The stream's current version: its last event's version, 0 when it has none. */

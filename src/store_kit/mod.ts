@@ -52,6 +52,7 @@ export { assertStreamSequence, storedEventProblem } from "./stored_data.ts";
 export {
   assertValidAppendCondition,
   assertValidEventQuery,
+  assertValidReadQueryOptions,
   assertValidTag,
 } from "../event_query.ts";
 export { assertValidSnapshot } from "../snapshot_store.ts";

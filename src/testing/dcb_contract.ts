@@ -146,6 +146,32 @@ export function dcbContract(
     );
   });
 
+  test("readQuery after an earlier head reads only what matched since", async (given) => {
+    const store = queryable(given);
+    const query: EventQuery = [{ tags: ["course:c1"] }];
+    await store.appendToStream("c1", [{
+      type: "A",
+      data: { n: 1 },
+      tags: ["course:c1"],
+    }]);
+    const first = await store.readQuery(query);
+    checkEqual(first.events.length, 1, "the first read");
+    const nothingNew = await store.readQuery(query, { after: first.head });
+    checkEqual(nothingNew.events, [], "nothing new yet");
+    check(nothingNew.head >= first.head, "the head does not go back");
+    await store.appendToStream("other", [{ type: "B", data: {}, tags: ["course:c2"] }]);
+    await store.appendToStream("c1", [{
+      type: "C",
+      data: { n: 2 },
+      tags: ["course:c1"],
+    }]);
+    const newer = await store.readQuery(query, { after: first.head });
+    checkEqual(newer.events.map((e) => e.type), ["C"], "only the newer match");
+    const all = await store.readQuery(query);
+    checkEqual(newer.head, all.head, "the same head as a full read");
+    await checkRejects(store.readQuery(query, { after: -1 }), "a negative after");
+  });
+
   test("bad queries, tags and conditions are refused, and write nothing", async (given) => {
     const store = queryable(given);
     for (const query of [[], [{}], [{ types: [] }], "some"] as unknown as EventQuery[]) {

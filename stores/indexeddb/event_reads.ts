@@ -159,14 +159,21 @@ export async function readAllRows<E extends Event>(
 export async function readQueryRows<E extends Event>(
   database: VerdictDatabase,
   query: EventQuery,
+  after: number,
 ): Promise<QueryResult<E>> {
   const db = await database.open();
-  const rows = await db.getAll("events");
+  const store = db.transaction("events").store;
+  // A row's key is its last event's position: the rows after `after`, and
+  // the last key (the head), read in one transaction.
+  const [rows, last] = await Promise.all([
+    store.getAll(IDBKeyRange.lowerBound(after, true)),
+    store.openKeyCursor(null, "prev"),
+  ]);
   const events: RecordedEvent<E>[] = [];
   for (const row of rows) {
     for (const event of rowEvents<E>(row, row.position!)) {
-      if (eventMatchesQuery(event, query)) events.push(event);
+      if (event.position > after && eventMatchesQuery(event, query)) events.push(event);
     }
   }
-  return { events, head: rows.length === 0 ? 0 : rows[rows.length - 1].position! };
+  return { events, head: last?.key ?? 0 };
 }

@@ -20,6 +20,7 @@ import {
   type NewEvent,
   type QueryResult,
   type ReadAllOptions,
+  type ReadQueryOptions,
   type ReadStreamOptions,
   type RecordedEvent,
   StoreClosedError,
@@ -30,6 +31,7 @@ import {
   assertValidEventQuery,
   assertValidProjections,
   assertValidReadAllOptions,
+  assertValidReadQueryOptions,
   assertValidReadStreamOptions,
   assertValidStreamId,
   checkAppends,
@@ -365,17 +367,18 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
 
   /**
    * Reads the events matching `query` in global order, and the head to
-   * condition an append on, in one transaction. It reads the whole log:
-   * there is no index by type or tag yet.
+   * condition an append on, in one transaction. It reads the log after
+   * `after` (all of it by default): there is no index by type or tag yet.
    */
   async readQuery<E extends Event = Event>(
     query: EventQuery,
-    options: { readonly signal?: AbortSignal } = {},
+    options: ReadQueryOptions = {},
   ): Promise<QueryResult<E>> {
     this.#assertOpen();
     assertValidEventQuery(query);
+    assertValidReadQueryOptions(options);
     options.signal?.throwIfAborted();
-    return await readQueryRows<E>(this.#database, query);
+    return await readQueryRows<E>(this.#database, query, options.after ?? 0);
   }
 
   /** The stream's current version (0 when it has no events). */

@@ -24,6 +24,7 @@ import {
   type NewEvent,
   type QueryResult,
   type ReadAllOptions,
+  type ReadQueryOptions,
   type ReadStreamOptions,
   type RecordedEvent,
   StoreClosedError,
@@ -34,6 +35,7 @@ import {
   assertValidEventQuery,
   assertValidProjections,
   assertValidReadAllOptions,
+  assertValidReadQueryOptions,
   assertValidReadStreamOptions,
   assertValidStreamId,
   checkAppends,
@@ -383,20 +385,22 @@ export class KvEventStore implements EventStore, AppendNotifier {
 
   /**
    * Reads the events matching `query` in global order, and the head to
-   * condition an append on. It reads the whole log: there is no index by
-   * type or tag yet.
+   * condition an append on. It reads the log after `after` (all of it by
+   * default): there is no index by type or tag yet.
    */
   async readQuery<E extends Event = Event>(
     query: EventQuery,
-    options: { readonly signal?: AbortSignal } = {},
+    options: ReadQueryOptions = {},
   ): Promise<QueryResult<E>> {
     this.#assertOpen();
     assertValidEventQuery(query);
+    assertValidReadQueryOptions(options);
     options.signal?.throwIfAborted();
-    const all = await listAll<E>(this.#kv, this.#key, 0, Infinity);
+    const after = options.after ?? 0;
+    const newer = await listAll<E>(this.#kv, this.#key, after, Infinity);
     return {
-      events: all.filter((event) => eventMatchesQuery(event, query)),
-      head: all.length === 0 ? 0 : all[all.length - 1].position,
+      events: newer.filter((event) => eventMatchesQuery(event, query)),
+      head: newer.length === 0 ? after : newer[newer.length - 1].position,
     };
   }
 

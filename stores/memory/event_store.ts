@@ -19,6 +19,7 @@ import {
   type NewEvent,
   type QueryResult,
   type ReadAllOptions,
+  type ReadQueryOptions,
   type ReadStreamOptions,
   type RecordedEvent,
   StoreClosedError,
@@ -30,6 +31,7 @@ import {
   assertValidEventQuery,
   assertValidProjections,
   assertValidReadAllOptions,
+  assertValidReadQueryOptions,
   assertValidReadStreamOptions,
   assertValidStreamId,
   checkAppends,
@@ -401,33 +403,43 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
    */
   readQuery<E extends Event = Event>(
     query: EventQuery,
-    options: { readonly signal?: AbortSignal } = {},
+    options: ReadQueryOptions = {},
   ): Promise<QueryResult<E>> {
     return settle(() => {
       this.#assertOpen();
       assertValidEventQuery(query);
+      assertValidReadQueryOptions(options);
       options.signal?.throwIfAborted();
       const head = this.#all.length;
+      const after = options.after ?? 0;
       if (query === "all") {
-        return { events: this.#all.read(0, head) as RecordedEvent<E>[], head };
+        return {
+          events: this.#all.read(after, head - after) as RecordedEvent<E>[],
+          head,
+        };
       }
-      // Each item's candidates come from its shortest index list: the
-      // events of its rarest tag, else of its types.
+      // Each item's candidates come from its shortest index list (the
+      // events of its rarest tag, else of its types), read from the end
+      // back to `after`: a catch-up read costs what is new.
       const found: StoredEvent[] = [];
       for (const item of query) {
-        let candidates: readonly StoredEvent[] = EMPTY;
+        const lists: (readonly StoredEvent[])[] = [];
         if (item.tags) {
+          let rarest: readonly StoredEvent[] | undefined;
           for (const tag of item.tags) {
             const list = this.#byTag.get(tag) ?? EMPTY;
-            if (tag === item.tags[0] || list.length < candidates.length) {
-              candidates = list;
-            }
+            if (rarest === undefined || list.length < rarest.length) rarest = list;
           }
+          lists.push(rarest!);
         } else {
-          candidates = item.types!.flatMap((type) => this.#byType.get(type) ?? EMPTY);
+          for (const type of item.types!) lists.push(this.#byType.get(type) ?? EMPTY);
         }
-        for (const stored of candidates) {
-          if (eventMatchesQuery(stored, [item])) found.push(stored);
+        for (const list of lists) {
+          let from = list.length;
+          while (from > 0 && list[from - 1].position > after) from--;
+          for (let i = from; i < list.length; i++) {
+            if (eventMatchesQuery(list[i], [item])) found.push(list[i]);
+          }
         }
       }
       // Items may match the same event, and come in any order.
