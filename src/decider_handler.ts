@@ -152,7 +152,7 @@ export interface DeciderHandlerOptions<C extends Command, S, E extends Event>
  * appeared since the read. A failed condition is read again and retried
  * with backoff, up to the retry policy's attempts, as a stream conflict is
  * (`onConflict` reports stream conflicts only).
- * The store must keep tags (`readQuery`: the memory, IndexedDB and Deno KV stores).
+ * The store must keep tags (`readQuery`, as every verdict store has).
  *
  * @example A username may be claimed once
  * ```ts
@@ -409,7 +409,7 @@ export function deciderHandler<C extends Command, E extends Event>(
     }
     if (typeof store.readQuery !== "function") {
       throw new TypeError(
-        "deciderHandler(): a query needs a store that keeps tags (one with readQuery: the memory, IndexedDB and Deno KV stores)",
+        "deciderHandler(): a query needs a store that keeps tags (one with readQuery, as every verdict store has)",
       );
     }
     if ((options as { coherentCache?: boolean }).coherentCache) {

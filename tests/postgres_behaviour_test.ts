@@ -106,6 +106,90 @@ Deno.test({
 
 Deno.test({
   name:
+    "PostgreSQL append conditions: under READ COMMITTED a check-then-insert lets two writers in; the exclusive tag lock taken before the check lets one",
+  ignore: db === undefined,
+  async fn() {
+    // The mechanism of stores/postgres/tag_locks.ts, shown on raw SQL with
+    // two connections: first the write skew it prevents, then the lock.
+    const schema = db!.schema();
+    await db!.sql.unsafe(
+      `create schema ${schema}; create table ${schema}.claims (tag text)`,
+    );
+    const [a, b] = [await db!.sql.reserve(), await db!.sql.reserve()];
+    const taken = async (tx: typeof a) =>
+      Number(
+        (await tx.unsafe(`select count(*) from ${schema}.claims where tag = 'x'`))[0]
+          .count,
+      );
+    try {
+      // Without the lock: both check, see nothing, insert, and commit.
+      await a.unsafe("begin");
+      await b.unsafe("begin");
+      assert.equal(await taken(a), 0);
+      assert.equal(await taken(b), 0);
+      await a.unsafe(`insert into ${schema}.claims values ('x')`);
+      await b.unsafe(`insert into ${schema}.claims values ('x')`);
+      await a.unsafe("commit");
+      await b.unsafe("commit");
+      assert.equal(await taken(a), 2, "READ COMMITTED let both claims in");
+      await a.unsafe(`delete from ${schema}.claims`);
+
+      // With it: the lock comes before the check, so the second check runs
+      // after the first claim committed, on a new snapshot, and sees it.
+      const lock = `select pg_advisory_xact_lock(hashtextextended('${schema}:tag:x', 0))`;
+      await a.unsafe("begin");
+      await a.unsafe(lock);
+      assert.equal(await taken(a), 0);
+      await b.unsafe("begin");
+      const bLocked = b.unsafe(lock); // waits for a's commit
+      let bHasLock = false;
+      bLocked.then(() => bHasLock = true);
+      await a.unsafe(`insert into ${schema}.claims values ('x')`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(bHasLock, false, "the second writer waits on the lock");
+      await a.unsafe("commit");
+      await bLocked;
+      assert.equal(
+        await taken(b),
+        1,
+        "the second check sees the first claim, and refuses",
+      );
+      await b.unsafe("rollback");
+    } finally {
+      a.release();
+      b.release();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    'PostgreSQL refuses a condition with a query item without tags, or "all", writing nothing',
+  ignore: db === undefined,
+  async fn() {
+    const store = new PostgresEventStore(db!.sql, { schema: db!.schema() });
+    for (
+      const failIfEventsMatch of [[{ types: ["Claimed"] }], "all", [
+        { tags: ["t"] },
+        { types: ["Claimed"] },
+      ]] as const
+    ) {
+      await assert.rejects(
+        store.appendToStream("s", [{ type: "Claimed", data: {} }], {
+          condition: { failIfEventsMatch, after: 0 },
+        }),
+        /each name a tag/,
+      );
+    }
+    assert.equal(await store.streamVersion("s"), 0);
+    // Reads take any query.
+    assert.deepEqual((await store.readQuery([{ types: ["Claimed"] }])).events, []);
+    await store.close();
+  },
+});
+
+Deno.test({
+  name:
     "PostgreSQL atomic audit: the record and the events commit together or not at all",
   ignore: db === undefined,
   async fn(t) {

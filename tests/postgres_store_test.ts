@@ -83,6 +83,7 @@ function postgresKit(db: TestDatabase): StoreSuiteKit<PostgresEventStore> {
     commandLog: () => new PostgresCommandLog(sql, { schema: db.schema() }),
     checkpoints: () => new PostgresCheckpointStore(sql, { schema: db.schema() }),
     snapshots: () => new PostgresSnapshotStore(sql, { schema: db.schema() }),
+    queries: true,
   };
 }
 

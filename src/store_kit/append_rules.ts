@@ -116,7 +116,7 @@ function checkTags(tags: unknown, streamId: string, index: number, kept: boolean
     throw new TypeError(
       `Event ${index} of stream ${
         JSON.stringify(streamId)
-      } carries tags, which this store does not keep yet; the memory, IndexedDB and Deno KV stores do`,
+      } carries tags, which this store does not keep (every verdict store does)`,
     );
   }
   if (!Array.isArray(tags)) {
@@ -490,7 +490,7 @@ export function checkAppends(
   if (options.condition !== undefined) {
     if (!options.queries) {
       throw new TypeError(
-        "This store does not check append conditions yet; the memory, IndexedDB and Deno KV stores do",
+        "This store does not check append conditions (every verdict store does)",
       );
     }
     assertValidAppendCondition(options.condition);

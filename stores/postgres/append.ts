@@ -7,6 +7,7 @@
  */
 
 import {
+  AppendConditionError,
   type AppendOptions,
   type AppendResult,
   type Clock,
@@ -30,12 +31,14 @@ import {
   appendParameters,
   appendStatement,
   commitMayBeUnknown,
+  hasTags,
   headVersion,
   lockedVersion,
   type Queryable,
   UNIQUE_VIOLATION,
 } from "./append_statement.ts";
 import type { PostgresCommandLog } from "./command_log.ts";
+import { assertLockableCondition, lockAndCheck, lockTags } from "./tag_locks.ts";
 import type { PostgresDocumentStore } from "./document_store.ts";
 import { selectByIds } from "./event_reads.ts";
 import { PER_TRANSACTION } from "./schema.ts";
@@ -73,6 +76,7 @@ export class PostgresAppends {
       commandRecord: options.commandRecord,
       commandLog: this.#options.commandLog,
       condition: options.condition,
+      queries: true,
     }).appends as readonly StreamAppend<E>[];
     for (const append of appends) {
       if (append.events.length >= PER_TRANSACTION) {
@@ -81,14 +85,17 @@ export class PostgresAppends {
     }
     await this.#db.ready();
 
+    const condition = options.condition;
+    if (condition) assertLockableCondition(condition);
     options.signal?.throwIfAborted();
     const timestamp = new Date(this.#options.clock.now());
     const { ids, record } = planAppend(appends, options);
     const writing = appends.filter((a) => a.events.length > 0);
+    const tags = appends.some(hasTags);
 
     try {
       if (
-        writing.length <= 1 && appends.length <= 1 &&
+        !condition && writing.length <= 1 && appends.length <= 1 &&
         !(this.#options.inline && writing.length > 0)
       ) {
         const [append] = appends;
@@ -120,6 +127,10 @@ export class PostgresAppends {
         appends[a].streamId < appends[b].streamId ? -1 : 1
       );
       const results = await this.#db.sql.begin(async (tx) => {
+        // Tag keys first, all at once and in key order (see tag_locks.ts):
+        // a condition's exclusively, then checked; this append's own shared.
+        if (condition) await lockAndCheck(tx, this.#db.schema, condition, appends);
+        else if (tags) await lockTags(tx, this.#db.schema, appends);
         const results: AppendResult<E>[] = [];
         for (const s of lockOrder) {
           const append = appends[s];
@@ -152,6 +163,14 @@ export class PostgresAppends {
       // The connection went, or the call never answered: it may have committed.
       if (commitMayBeUnknown(error)) {
         throw new CommitUnknownError("PostgreSQL event store", error);
+      }
+      // A resend of a conditional append that committed meets its own events.
+      if (
+        error instanceof AppendConditionError &&
+        appends.some((append) => append.events.some((event) => event.id !== undefined))
+      ) {
+        const retried = await this.#retried<E>(appends);
+        if (retried) return retried;
       }
       if ((error as { code?: string }).code === UNIQUE_VIOLATION) {
         const constraint = String(
@@ -222,8 +241,8 @@ export class PostgresAppends {
     const expected = append.expectedVersion ?? "any";
     const count = append.events.length;
     const [row] = await sql.unsafe<{ version: number | null; first_position: number }[]>(
-      appendStatement(this.#db.schema, expected, record !== undefined),
-      appendParameters(append, ids, offset, timestamp, record),
+      appendStatement(this.#db.schema, expected, record !== undefined, hasTags(append)),
+      appendParameters(this.#db.schema, append, ids, offset, timestamp, record),
       { prepare: true },
     );
     if (row.version === null) {

@@ -39,9 +39,10 @@ export function appendStatement(
   schema: string,
   expected: ExpectedVersion,
   withRecord: boolean,
+  withTags = false,
 ): string {
   const mode = modeOf(expected);
-  const name = `${schema}:${mode}:${withRecord}`;
+  const name = `${schema}:${mode}:${withRecord}:${withTags}`;
   let text = statements.get(name);
   if (text) return text;
   const s = schema;
@@ -70,23 +71,55 @@ export function appendStatement(
         returning id
       )`
     : "";
+  // Tagged events (issue #24): their tags' keys are locked, shared, before
+  // anything is written (a conditional append locks the keys it watches
+  // exclusively, so the two queue), and each tag is indexed by position.
+  const t = 10 + (withRecord ? recordCasts.length : 0);
+  const position =
+    `pg_current_xact_id()::text::bigint * ${PER_TRANSACTION} + p.first_index + e.ord - 1`;
+  const locks = withTags
+    ? `locks as materialized (
+        select pg_advisory_xact_lock_shared(h)
+        from (select distinct hashtextextended(k, 0) as h from unnest($${
+      t + 1
+    }::text[]) k) keys
+        order by h
+      ),`
+    : "";
+  const tagged = withTags
+    ? `, tagged as (
+        insert into ${s}.event_tags (tag, position)
+        select distinct x.tag, ${position}
+        from p, head, unnest($${t}::text[]) with ordinality as e(tags, ord),
+             jsonb_array_elements_text(e.tags::jsonb) as x(tag)
+        where e.tags is not null
+      )`
+    : "";
   text = `
-    with p as (
+    with ${locks} p as (
       select $1::text as stream_id, $2::bigint as count, $3::bigint as expected,
              $8::timestamptz as created_at, $9::bigint as first_index
+      ${withTags ? "from (select count(*) from locks) as locked" : ""}
     ),
     head as (${head}),
     inserted as (
       insert into ${s}.events
-        (position, transaction_id, event_id, stream_id, version, type, data, metadata, created_at)
-      select pg_current_xact_id()::text::bigint * ${PER_TRANSACTION} + p.first_index + e.ord - 1,
+        (position, transaction_id, event_id, stream_id, version, type, data, metadata,
+         created_at${withTags ? ", tags" : ""})
+      select ${position},
              pg_current_xact_id(), e.id, p.stream_id, head.version - p.count + e.ord, e.type,
-             e.data::jsonb, e.metadata::jsonb, p.created_at
+             e.data::jsonb, e.metadata::jsonb, p.created_at${
+    withTags ? ", e.tags::jsonb" : ""
+  }
       from p, head,
-           unnest($4::text[], $5::text[], $6::text[], $7::text[])
-             with ordinality as e(id, type, data, metadata, ord)
+           unnest($4::text[], $5::text[], $6::text[], $7::text[]${
+    withTags ? `, $${t}::text[]` : ""
+  })
+             with ordinality as e(id, type, data, metadata, ${
+    withTags ? "tags, " : ""
+  }ord)
       returning position
-    )${record}
+    )${record}${tagged}
     select (select version from head)::float8 as version,
            (select min(position) from inserted)::float8 as first_position
   `;
@@ -96,6 +129,7 @@ export function appendStatement(
 
 /** The parameters of {@linkcode appendStatement}, in its order. */
 export function appendParameters(
+  schema: string,
   append: StreamAppend,
   ids: readonly string[],
   offset: number,
@@ -117,6 +151,12 @@ export function appendParameters(
     offset,
   ];
   if (record) parameters.push(...recordParameters(record));
+  if (hasTags(append)) {
+    parameters.push(
+      append.events.map((event) => event.tags ? JSON.stringify(event.tags) : null),
+      tagLockKeys(schema, append.events.flatMap((event) => event.tags ?? [])),
+    );
+  }
   return parameters as never[];
 }
 
@@ -192,4 +232,14 @@ export function commitMayBeUnknown(error: unknown): boolean {
   return code.startsWith("CONNECTION_") || code === "CONNECT_TIMEOUT" ||
     code.startsWith("08") || /^57P0[1-3]$/.test(code) ||
     code === "ECONNRESET" || code === "ECONNREFUSED" || code === "EPIPE";
+}
+
+/** Whether an append's events carry tags: it then takes the tagged statement. */
+export function hasTags(append: StreamAppend): boolean {
+  return append.events.some((event) => event.tags !== undefined && event.tags.length > 0);
+}
+
+/** The advisory-lock keys of tags, distinct: what their writers and watchers lock. */
+export function tagLockKeys(schema: string, tags: readonly string[]): string[] {
+  return [...new Set(tags.map((tag) => `${schema}:tag:${tag}`))];
 }

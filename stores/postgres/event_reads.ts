@@ -9,6 +9,9 @@ import type { Sql } from "postgres";
 import {
   type Event,
   EventDecodeError,
+  eventMatchesQuery,
+  type EventQuery,
+  type QueryResult,
   type ReadStreamOptions,
   type RecordedEvent,
 } from "../../mod.ts";
@@ -27,10 +30,12 @@ export interface EventRow {
   no_data: boolean;
   metadata: unknown;
   created_at: Date;
+  /** The event's tags; null when it has none. */
+  tags: unknown;
 }
 
 const EVENT_COLUMNS =
-  "position::float8 as position, event_id, stream_id, version::float8 as version, type, data, data is null as no_data, metadata, created_at";
+  "position::float8 as position, event_id, stream_id, version::float8 as version, type, data, data is null as no_data, metadata, created_at, tags";
 
 /** A row as a recorded event; damage is an `EventDecodeError`. */
 export function decode<E extends Event>(row: EventRow): RecordedEvent<E> {
@@ -41,13 +46,19 @@ export function decode<E extends Event>(row: EventRow): RecordedEvent<E> {
     metadata: row.metadata,
     version: row.version,
   });
-  if (problem !== undefined) {
-    throw new EventDecodeError(row.position, row, problem, {
+  const tags = row.tags;
+  const damage = problem ??
+    (tags !== null && tags !== undefined &&
+        !(Array.isArray(tags) && tags.every((tag) => typeof tag === "string"))
+      ? "its tags are not a list of strings"
+      : undefined);
+  if (damage !== undefined) {
+    throw new EventDecodeError(row.position, row, damage, {
       streamId: row.stream_id,
       version: row.version,
     });
   }
-  return {
+  const event = {
     id: row.event_id,
     type: row.type,
     data: row.data,
@@ -57,6 +68,9 @@ export function decode<E extends Event>(row: EventRow): RecordedEvent<E> {
     position: row.position,
     timestamp: row.created_at,
   } as RecordedEvent<E>;
+  return tags === null || tags === undefined
+    ? event
+    : { ...event, tags: tags as string[] } as RecordedEvent<E>;
 }
 
 /** One stream's events, checked to have no gap. */
@@ -170,4 +184,61 @@ export function waitQuery(schema: string): string {
     exists(select 1 from ${schema}.events where events.position > $1 and ${BELOW_HORIZON})
       as readable,
     coalesce((select max(position) from ${schema}.events), 0) > $1 as committed`;
+}
+
+/**
+ * The events matching `query` after `after` that readers may see (below the
+ * horizon of transactions still running, as `readAll` reads), and the head:
+ * the horizon's last position, past which every later commit lands.
+ * Candidates come from the tag side table (each item's first tag) or the
+ * type index; `eventMatchesQuery` then keeps the exact matches.
+ */
+export async function selectQuery<E extends Event>(
+  sql: Sql,
+  schema: string,
+  query: EventQuery,
+  after: number,
+  ownLast: number,
+): Promise<QueryResult<E>> {
+  const all = query === "all";
+  const items = all ? [] : query;
+  const firstTags = items.flatMap((item) => item.tags ? [item.tags[0]] : []);
+  const typesOnly = items.flatMap((item) => item.tags ? [] : item.types ?? []);
+  // As readAll does, wait (a while) for this store's own last commit to be
+  // readable: else an older transaction still open would keep it above the
+  // head, and a condition on this read would meet the writer's own event.
+  const deadline = performance.now() + OWN_WRITES_WAIT_MS;
+  let rows: (EventRow & { horizon: number })[];
+  for (let pause = 1;; pause = Math.min(pause * 2, 50)) {
+    rows = await queryRows();
+    if (rows[0].horizon > ownLast || performance.now() >= deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, pause));
+  }
+  const events: RecordedEvent<E>[] = [];
+  for (const row of rows) {
+    if (row.position === null) continue;
+    const event = decode<E>(row);
+    if (eventMatchesQuery(event, query)) events.push(event);
+  }
+  return { events, head: Math.max(after, rows[0].horizon - 1) };
+
+  function queryRows() {
+    return sql.unsafe<(EventRow & { horizon: number })[]>(
+      `with h as (
+       select pg_snapshot_xmin(pg_current_snapshot())::text::bigint * ${PER_TRANSACTION} as horizon
+     )
+     select h.horizon::float8 as horizon, m.*
+     from h left join lateral (
+       select ${EVENT_COLUMNS} from ${schema}.events
+       where events.position > $1 and events.position < h.horizon
+         and ($2 or events.position in (
+               select position from ${schema}.event_tags
+               where tag = any($3::text[]) and position > $1)
+             or events.type = any($4::text[]))
+       order by events.position
+     ) m on true`,
+      [after, all, firstTags, typesOnly] as never[],
+      { prepare: true },
+    );
+  }
 }

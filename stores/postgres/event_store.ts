@@ -11,18 +11,23 @@ import {
   type AppendResult,
   type Clock,
   type Event,
+  type EventQuery,
   type EventStore,
   type InlineProjections,
   type NewEvent,
+  type QueryResult,
   type ReadAllOptions,
+  type ReadQueryOptions,
   type ReadStreamOptions,
   type RecordedEvent,
   type StreamAppend,
   systemClock,
 } from "../../mod.ts";
 import {
+  assertValidEventQuery,
   assertValidProjections,
   assertValidReadAllOptions,
+  assertValidReadQueryOptions,
   assertValidReadStreamOptions,
   assertValidStreamId,
 } from "../../src/store_kit/mod.ts";
@@ -31,7 +36,7 @@ import { headVersion } from "./append_statement.ts";
 import type { PostgresCommandLog } from "./command_log.ts";
 import type { PostgresDocumentStore } from "./document_store.ts";
 import { PostgresAppends } from "./append.ts";
-import { selectAll, selectByIds, selectStream } from "./event_reads.ts";
+import { selectAll, selectByIds, selectQuery, selectStream } from "./event_reads.ts";
 import { whileActive } from "./idle_exit.ts";
 import { PostgresWakeUps } from "./wake_ups.ts";
 
@@ -201,6 +206,29 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
     assertValidReadStreamOptions(options);
     await this.#db.ready();
     return await selectStream<E>(this.#db.sql, this.#db.schema, streamId, options);
+  }
+
+  /**
+   * Reads the events matching `query` in global order, and the head to
+   * condition an append on. Like `readAll`, it reads only what no
+   * transaction still running can precede. Conditions need every query item
+   * to name a tag (see `tag_locks.ts`); reads take any query.
+   */
+  async readQuery<E extends Event = Event>(
+    query: EventQuery,
+    options: ReadQueryOptions = {},
+  ): Promise<QueryResult<E>> {
+    assertValidEventQuery(query);
+    assertValidReadQueryOptions(options);
+    await this.#db.ready();
+    options.signal?.throwIfAborted();
+    return await selectQuery<E>(
+      this.#db.sql,
+      this.#db.schema,
+      query,
+      options.after ?? 0,
+      this.#ownLast,
+    );
   }
 
   /** Reads events by id, in the order given; unknown ids are left out. */

@@ -105,6 +105,17 @@ const MIGRATIONS: readonly ((schema: string) => string)[] = [
       position bigint not null check (position >= 0)
     );
   `,
+  // Tags (issue #24): kept on the event as written, and in a B-tree side
+  // table by tag and position, which queries and append conditions read.
+  (s) => `
+    alter table ${s}.events add column tags jsonb;
+    create table ${s}.event_tags (
+      tag text not null,
+      position bigint not null,
+      primary key (tag, position)
+    );
+    create index events_by_type on ${s}.events (type, position);
+  `,
 ];
 
 const ready = new WeakMap<Sql, Map<string, Promise<void>>>();
