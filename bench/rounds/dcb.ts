@@ -22,6 +22,8 @@ import {
   type StateFold,
 } from "@verdict/verdict";
 import { MemoryEventStore } from "@verdict/verdict/memory";
+import { openPostgresStores } from "@verdict/verdict/postgres";
+import { startPostgres } from "../../tests/support/start_postgres.ts";
 import {
   courseBus,
   type CourseCommand,
@@ -85,21 +87,30 @@ const subscribeOnStreams: MultiStreamDecider<
   },
 };
 
-/** Counts the conditional appends a store refused, and those it took. */
-class Counting extends MemoryEventStore {
-  refused = 0;
-  override async appendToStream<E extends Event>(
-    streamId: string,
-    events: readonly NewEvent<E>[],
-    options?: AppendOptions,
-  ) {
-    try {
-      return await super.appendToStream(streamId, events, options);
-    } catch (error) {
-      if (options?.condition) this.refused++;
-      throw error;
-    }
-  }
+/** `store`, counting the conditional appends it refused. */
+function counting(store: EventStore): { store: EventStore; refused: () => number } {
+  let refused = 0;
+  const wrapped = new Proxy(store, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target);
+      if (property !== "appendToStream") {
+        return typeof value === "function" ? value.bind(target) : value;
+      }
+      return async (
+        streamId: string,
+        events: readonly NewEvent[],
+        options?: AppendOptions,
+      ) => {
+        try {
+          return await target.appendToStream(streamId, events, options);
+        } catch (error) {
+          if (options?.condition) refused++;
+          throw error;
+        }
+      };
+    },
+  });
+  return { store: wrapped, refused: () => refused };
 }
 
 interface Run {
@@ -139,20 +150,25 @@ async function drive(
   return { ms, accepted };
 }
 
-async function onQueries(): Promise<Run> {
-  const store = new Counting();
+/** Where a model runs: a fresh store each time, and how to close all of it. */
+type Open = () => { events: EventStore; close(): Promise<void> };
+
+async function onQueries(open: Open): Promise<Run> {
+  const opened = open();
+  const { store, refused } = counting(opened.events);
   const bus = courseBus(store);
   const { ms, accepted } = await drive(
     bus,
     (courseId) =>
       bus.dispatch({ type: "DefineCourse", data: { courseId, capacity: CAPACITY } }),
   );
-  await store.close();
-  return { ms, accepted, conflicts: store.refused };
+  await opened.close();
+  return { ms, accepted, conflicts: refused() };
 }
 
-async function onStreams(): Promise<Run> {
-  const store: EventStore = new MemoryEventStore();
+async function onStreams(open: Open): Promise<Run> {
+  const opened = open();
+  const store = opened.events;
   let conflicts = 0;
   const bus = new CommandBus<CourseCommand>().register(
     "SubscribeStudent",
@@ -173,40 +189,61 @@ async function onStreams(): Promise<Run> {
         { type: "CourseDefined", data: { capacity: CAPACITY } },
       ]),
   );
-  await store.close();
+  await opened.close();
   return { ms, accepted, conflicts };
 }
 
 const commandCount = WORKERS * PER_WORKER;
-console.log(
-  `course subscriptions, memory store: ${COURSES} courses × ${CAPACITY} seats, ${STUDENTS} students, ${WORKERS} workers × ${PER_WORKER} commands, ${ROUNDS} rounds`,
-);
-// A round to warm up: both models compiled before anything is timed.
-await onQueries();
-await onStreams();
-const ratios: number[] = [];
-for (let round = 0; round < ROUNDS; round++) {
-  const [queries, streams] = round % 2
-    ? await onStreams().then(async (s) => [await onQueries(), s])
-    : await onQueries().then(async (q) => [q, await onStreams()]);
-  if (queries.accepted !== streams.accepted) {
-    throw new Error(
-      `the models disagree: ${queries.accepted} accepted on queries, ${streams.accepted} on streams`,
+
+/** The rounds on one store: each model in turn first. */
+async function compare(name: string, open: Open): Promise<void> {
+  console.log(
+    `course subscriptions, ${name}: ${COURSES} courses × ${CAPACITY} seats, ${STUDENTS} students, ${WORKERS} workers × ${PER_WORKER} commands, ${ROUNDS} rounds`,
+  );
+  // A round to warm up: both models compiled before anything is timed.
+  await onQueries(open);
+  await onStreams(open);
+  const ratios: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const [queries, streams] = round % 2
+      ? await onStreams(open).then(async (s) => [await onQueries(open), s])
+      : await onQueries(open).then(async (q) => [q, await onStreams(open)]);
+    if (queries.accepted !== streams.accepted) {
+      throw new Error(
+        `the models disagree: ${queries.accepted} accepted on queries, ${streams.accepted} on streams`,
+      );
+    }
+    ratios.push(streams.ms / queries.ms);
+    const perSecond = (run: Run) => (commandCount / run.ms * 1_000).toFixed(0);
+    const rate = (run: Run) => `${(run.conflicts / commandCount * 100).toFixed(1)}%`;
+    console.log(
+      `  round ${round + 1}: queries ${perSecond(queries)}/s (conflicts ${
+        rate(queries)
+      }), streams ${perSecond(streams)}/s (conflicts ${
+        rate(streams)
+      }); ${queries.accepted} accepted each`,
     );
   }
-  ratios.push(streams.ms / queries.ms);
-  const perSecond = (run: Run) => (commandCount / run.ms * 1_000).toFixed(0);
-  const rate = (run: Run) => `${(run.conflicts / commandCount * 100).toFixed(1)}%`;
   console.log(
-    `  round ${round + 1}: queries ${perSecond(queries)}/s (conflicts ${
-      rate(queries)
-    }), streams ${perSecond(streams)}/s (conflicts ${
-      rate(streams)
-    }); ${queries.accepted} accepted each`,
+    `  queries over streams: ${median(ratios).toFixed(2)}× (rounds ${
+      Math.min(...ratios).toFixed(2)
+    }–${Math.max(...ratios).toFixed(2)})`,
   );
 }
-console.log(
-  `  queries over streams: ${median(ratios).toFixed(2)}× (rounds ${
-    Math.min(...ratios).toFixed(2)
-  }–${Math.max(...ratios).toFixed(2)})`,
-);
+
+await compare("memory store", () => {
+  const events = new MemoryEventStore();
+  return { events, close: () => events.close() };
+});
+const server = await startPostgres();
+try {
+  let schemas = 0;
+  const run = Date.now();
+  await compare(
+    "PostgreSQL",
+    () =>
+      openPostgresStores(server.url, { schema: `dcb_${run}_${schemas++}`, max: WORKERS }),
+  );
+} finally {
+  await server.stop();
+}
