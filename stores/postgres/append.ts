@@ -51,8 +51,11 @@ export interface PostgresAppendsOptions {
   readonly clock: Clock;
   readonly commandLog?: PostgresCommandLog;
   readonly inline?: InlineProjections<PostgresDocumentStore>;
-  /** After a commit, with the last position it wrote (0 when a resend wrote none). */
-  committed(lastPosition: number): void;
+  /**
+   * After a commit, with the last position it wrote (0 when a resend wrote
+   * none) and the results written.
+   */
+  committed(lastPosition: number, results: readonly AppendResult[]): void;
 }
 
 /** The appends of one PostgreSQL event store; see the module documentation. */
@@ -209,7 +212,10 @@ export class PostgresAppends {
         last = Math.max(last, position);
       }
     }
-    this.#options.committed(last);
+    this.#options.committed(
+      last,
+      results.filter((result) => !this.#replayed.has(result)),
+    );
   }
 
   /**

@@ -140,6 +140,8 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
   readonly #wakeUps: PostgresWakeUps;
   /** The position of the last event this store committed: its reads wait for it. */
   #ownLast = 0;
+  /** The last position this store committed with each tag, for readQuery. */
+  readonly #ownTagged = new Map<string, number>();
 
   /** Creates a store on a postgres.js connection pool. */
   constructor(sql: Sql, options: PostgresEventStoreOptions = {}) {
@@ -168,8 +170,16 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
       clock: options.clock ?? systemClock,
       commandLog: this.commandLog,
       inline: options.inlineProjections,
-      committed: (last) => {
+      committed: (last, results) => {
         if (last > this.#ownLast) this.#ownLast = last;
+        for (const result of results) {
+          for (const event of result.events) {
+            if (!event.tags) continue;
+            // Bounded: a forgotten tag only means a read that does not wait.
+            if (this.#ownTagged.size >= 10_000) this.#ownTagged.clear();
+            for (const tag of event.tags) this.#ownTagged.set(tag, event.position);
+          }
+        }
         this.#wakeUps.committed();
       },
     });
@@ -222,12 +232,17 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
     assertValidReadQueryOptions(options);
     await this.#db.ready();
     options.signal?.throwIfAborted();
+    // A read waits for this store's own last commit the query may match
+    // (found by each item's first tag; any, for an item without tags).
+    const own = query === "all" || query.some((item) => !item.tags)
+      ? this.#ownLast
+      : Math.max(0, ...query.map((item) => this.#ownTagged.get(item.tags![0]) ?? 0));
     return await selectQuery<E>(
       this.#db.sql,
       this.#db.schema,
       query,
       options.after ?? 0,
-      this.#ownLast,
+      own,
     );
   }
 
