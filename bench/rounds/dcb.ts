@@ -15,7 +15,6 @@ import {
   CommandBus,
   CommandRejectedError,
   deciderHandler,
-  type Event,
   type EventStore,
   type MultiStreamDecider,
   type NewEvent,
