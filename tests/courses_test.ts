@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { CommandRejectedError } from "@verdict/verdict";
-import { MemoryEventStore } from "@verdict/verdict/memory";
+import { audit, CommandRejectedError, uuidv7 } from "@verdict/verdict";
+import { MemoryCommandLog, MemoryEventStore } from "@verdict/verdict/memory";
 import { deciderSpec } from "@verdict/verdict/testing";
 import {
   courseBus,
@@ -138,4 +138,31 @@ Deno.test("on the memory store, racing commands keep both capacity rules and uni
     assert.equal(results.filter((r) => r.status === "accepted").length, 1);
     await store.close();
   });
+});
+
+Deno.test("a query handler with the audit: the record commits with the events, and a command sent again answers as it did", async () => {
+  const log = new MemoryCommandLog();
+  const store = new MemoryEventStore({ commandLog: log });
+  const bus = courseBus(store).use(audit(log));
+  await bus.dispatch({ type: "DefineCourse", data: { courseId: "c1", capacity: 1 } });
+  const commandId = uuidv7();
+  const first = await bus.dispatch(subscribe("c1", "ada"), { commandId });
+  assert.equal(first.status, "accepted");
+  assert.equal(first.status === "accepted" && first.recordedAtomically, true);
+  assert.equal((await log.get(commandId))?.status, "accepted");
+  // The same command again (a client retry): the same outcome, nothing new,
+  // though the course is full now.
+  const again = await bus.dispatch(subscribe("c1", "ada"), { commandId });
+  assert.equal(again.status, "accepted");
+  assert.deepEqual(
+    again.status === "accepted" && again.events.map((e) => e.id),
+    first.status === "accepted" && first.events.map((e) => e.id),
+  );
+  const { events } = await store.readQuery!([{ types: ["StudentSubscribed"] }]);
+  assert.equal(events.length, 1);
+  // Another student is refused, and the refusal is recorded.
+  const refused = await bus.dispatch(subscribe("c1", "grace"));
+  assert.equal(refused.status === "rejected" && refused.reason.code, "course_full");
+  assert.equal((await log.get(refused.commandId))?.status, "rejected");
+  await store.close();
 });
