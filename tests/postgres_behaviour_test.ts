@@ -16,7 +16,7 @@ import {
 import { sampleCommandRecord } from "@verdict/verdict/testing";
 import { commandPageQuery } from "../stores/postgres/command_log.ts";
 import { readAllQuery } from "../stores/postgres/event_store.ts";
-import { waitQuery } from "../stores/postgres/event_reads.ts";
+import { readQueryStatement, waitQuery } from "../stores/postgres/event_reads.ts";
 import { testDatabase } from "./support/postgres.ts";
 import { checkAtomicAudit } from "./support/atomic_audit.ts";
 import { checkEveryCommandRecorded } from "./support/every_command_recorded.ts";
@@ -245,7 +245,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "PostgreSQL: a follower's wait and readAll use the position index under the generic plan prepared statements settle on",
+    "PostgreSQL: a follower's wait, readAll and readQuery use their indexes under the generic plan prepared statements settle on",
   ignore: db === undefined,
   async fn() {
     // A prepared statement is planned for its parameters 5 times, then
@@ -256,10 +256,14 @@ Deno.test({
     for (let i = 0; i < 20; i++) {
       await store.appendToStream(
         `s-${i}`,
-        Array.from({ length: 500 }, (_, n) => ({ type: "Filler", data: { n } })),
+        Array.from({ length: 500 }, (_, n) => ({
+          type: n % 2 ? "Filler" : "Other",
+          data: { n },
+          tags: [`t:${i}`],
+        })),
       );
     }
-    await db!.sql.unsafe(`analyze ${schema}.events`);
+    await db!.sql.unsafe(`analyze ${schema}.events; analyze ${schema}.event_tags`);
     const [{ head }] = await db!.sql.unsafe(
       `select max(position)::text as head from ${schema}.events`,
     );
@@ -286,6 +290,23 @@ Deno.test({
         `${name}'s generic plan scans the table: ${plan}`,
       );
       assert.match(plan, /"Index Name":"events_pkey"/, `${name}'s generic plan: ${plan}`);
+    }
+    // readQuery from the start of the log: candidates by the tag table or
+    // the type index, never the whole events table.
+    for (
+      const [name, query] of [
+        ["readQuery by tag", [{ tags: ["t:3"] }]],
+        ["readQuery by type", [{ types: ["Other"] }]],
+      ] as const
+    ) {
+      const { text } = readQueryStatement(schema, query, 0);
+      const argument = "tags" in query[0] ? "'{t:3}'" : "'{Other}'";
+      const plan = await genericPlan(text, `(0, ${argument})`);
+      assert.doesNotMatch(
+        plan,
+        /Seq Scan/,
+        `${name}'s generic plan scans a table: ${plan}`,
+      );
     }
     await store.close();
   },

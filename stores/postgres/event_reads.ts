@@ -200,17 +200,16 @@ export async function selectQuery<E extends Event>(
   after: number,
   ownLast: number,
 ): Promise<QueryResult<E>> {
-  const all = query === "all";
-  const items = all ? [] : query;
-  const firstTags = items.flatMap((item) => item.tags ? [item.tags[0]] : []);
-  const typesOnly = items.flatMap((item) => item.tags ? [] : item.types ?? []);
+  const { text, parameters } = readQueryStatement(schema, query, after);
   // As readAll does, wait (a while) for this store's own last commit to be
   // readable: else an older transaction still open would keep it above the
   // head, and a condition on this read would meet the writer's own event.
   const deadline = performance.now() + OWN_WRITES_WAIT_MS;
   let rows: (EventRow & { horizon: number })[];
   for (let pause = 1;; pause = Math.min(pause * 2, 50)) {
-    rows = await queryRows();
+    rows = await sql.unsafe<(EventRow & { horizon: number })[]>(text, parameters, {
+      prepare: true,
+    });
     if (rows[0].horizon > ownLast || performance.now() >= deadline) break;
     await new Promise((resolve) => setTimeout(resolve, pause));
   }
@@ -221,24 +220,48 @@ export async function selectQuery<E extends Event>(
     if (eventMatchesQuery(event, query)) events.push(event);
   }
   return { events, head: Math.max(after, rows[0].horizon - 1) };
+}
 
-  function queryRows() {
-    return sql.unsafe<(EventRow & { horizon: number })[]>(
-      `with h as (
+/**
+ * The SQL of `readQuery` and its parameters: the candidates by index, only
+ * the lookups this query's shape needs (a generic plan cannot skip an empty
+ * one) — the tag table by each item's first tag, the type index for items
+ * without tags, all events for `"all"` — below the readers' horizon, which
+ * every row carries (a left join: the horizon comes back with no event).
+ */
+export function readQueryStatement(
+  schema: string,
+  query: EventQuery,
+  after: number,
+): { text: string; parameters: never[] } {
+  const items = query === "all" ? [] : query;
+  const firstTags = items.flatMap((item) => item.tags ? [item.tags[0]] : []);
+  const typesOnly = items.flatMap((item) => item.tags ? [] : item.types ?? []);
+  const parameters: unknown[] = [after];
+  const lookups: string[] = [];
+  if (firstTags.length > 0) {
+    parameters.push(firstTags);
+    lookups.push(
+      `select position from ${schema}.event_tags where tag = any($${parameters.length}::text[]) and position > $1`,
+    );
+  }
+  if (typesOnly.length > 0) {
+    parameters.push(typesOnly);
+    lookups.push(
+      `select position from ${schema}.events where type = any($${parameters.length}::text[]) and position > $1`,
+    );
+  }
+  const candidates = query === "all"
+    ? ""
+    : `and events.position in (${lookups.join(" union ")})`;
+  const text = `with h as (
        select pg_snapshot_xmin(pg_current_snapshot())::text::bigint * ${PER_TRANSACTION} as horizon
      )
      select h.horizon::float8 as horizon, m.*
      from h left join lateral (
        select ${EVENT_COLUMNS} from ${schema}.events
-       where events.position > $1 and events.position < h.horizon
-         and ($2 or events.position in (
-               select position from ${schema}.event_tags
-               where tag = any($3::text[]) and position > $1)
-             or events.type = any($4::text[]))
+       where events.position < h.horizon and events.position > $1 ${candidates}
        order by events.position
-     ) m on true`,
-      [after, all, firstTags, typesOnly] as never[],
-      { prepare: true },
-    );
-  }
+     ) m on true`;
+  return { text, parameters: parameters as never[] };
 }
