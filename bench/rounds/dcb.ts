@@ -165,7 +165,7 @@ async function onQueries(open: Open): Promise<Run> {
   return { ms, accepted, conflicts: refused() };
 }
 
-async function onStreams(open: Open): Promise<Run> {
+async function onStreams(open: Open, cache = true): Promise<Run> {
   const opened = open();
   const store = opened.events;
   let conflicts = 0;
@@ -179,6 +179,7 @@ async function onStreams(open: Open): Promise<Run> {
         student: `student-${command.data.studentId}`,
       }),
       onConflict: () => conflicts++,
+      ...(cache ? {} : { cache: false as const }),
     }),
   ) as CommandBus<CourseCommand>;
   const { ms, accepted } = await drive(
@@ -199,20 +200,33 @@ async function compare(name: string, open: Open): Promise<void> {
   console.log(
     `course subscriptions, ${name}: ${COURSES} courses × ${CAPACITY} seats, ${STUDENTS} students, ${WORKERS} workers × ${PER_WORKER} commands, ${ROUNDS} rounds`,
   );
-  // A round to warm up: both models compiled before anything is timed.
+  // A round to warm up: every model compiled before anything is timed.
   await onQueries(open);
   await onStreams(open);
+  await onStreams(open, false);
   const ratios: number[] = [];
+  const coldRatios: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
-    const [queries, streams] = round % 2
-      ? await onStreams(open).then(async (s) => [await onQueries(open), s])
-      : await onQueries(open).then(async (q) => [q, await onStreams(open)]);
-    if (queries.accepted !== streams.accepted) {
-      throw new Error(
-        `the models disagree: ${queries.accepted} accepted on queries, ${streams.accepted} on streams`,
-      );
+    // Each model first in turn.
+    const runs: Record<string, () => Promise<Run>> = {
+      queries: () => onQueries(open),
+      streams: () => onStreams(open),
+      cold: () => onStreams(open, false),
+    };
+    const order = ["queries", "streams", "cold"];
+    for (let turn = 0; turn < round % 3; turn++) order.push(order.shift()!);
+    const done: Record<string, Run> = {};
+    for (const model of order) done[model] = await runs[model]();
+    const { queries, streams, cold } = done;
+    for (const other of [streams, cold]) {
+      if (queries.accepted !== other.accepted) {
+        throw new Error(
+          `the models disagree: ${queries.accepted} accepted on queries, ${other.accepted} on streams`,
+        );
+      }
     }
     ratios.push(streams.ms / queries.ms);
+    coldRatios.push(cold.ms / queries.ms);
     const perSecond = (run: Run) => (commandCount / run.ms * 1_000).toFixed(0);
     const rate = (run: Run) => `${(run.conflicts / commandCount * 100).toFixed(1)}%`;
     console.log(
@@ -220,14 +234,17 @@ async function compare(name: string, open: Open): Promise<void> {
         rate(queries)
       }), streams ${perSecond(streams)}/s (conflicts ${
         rate(streams)
+      }), streams without the cache ${perSecond(cold)}/s (conflicts ${
+        rate(cold)
       }); ${queries.accepted} accepted each`,
     );
   }
-  console.log(
-    `  queries over streams: ${median(ratios).toFixed(2)}× (rounds ${
-      Math.min(...ratios).toFixed(2)
-    }–${Math.max(...ratios).toFixed(2)})`,
-  );
+  const range = (values: number[]) =>
+    `${median(values).toFixed(2)}× (rounds ${Math.min(...values).toFixed(2)}–${
+      Math.max(...values).toFixed(2)
+    })`;
+  console.log(`  queries over streams: ${range(ratios)}`);
+  console.log(`  queries over streams without the cache: ${range(coldRatios)}`);
 }
 
 await compare("memory store", () => {
