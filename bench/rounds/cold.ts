@@ -9,7 +9,7 @@
  * verdict and its floor take turns. Prints the medians of the paired ratios
  * (1 = as fast as the floor) and of Node's time per command over Deno's.
  */
-import { median, roundsArgument } from "./shared.ts";
+import { ensureNpmBuild, median, roundsArgument, runProbe } from "./shared.ts";
 
 const ROUNDS = roundsArgument("bench:rounds cold", 5);
 const COMMANDS = Deno.args[1] ?? "10000";
@@ -22,23 +22,9 @@ interface Figures {
   us: number[];
 }
 
-async function run(command: string, args: string[]): Promise<Figures> {
-  const { success, stdout } = await new Deno.Command(command, {
-    args,
-    cwd: root,
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  if (!success) throw new Error(`${command} ${args.join(" ")} failed`);
-  return JSON.parse(new TextDecoder().decode(stdout).trim().split("\n").at(-1)!);
-}
+const run = (command: string, args: string[]) => runProbe<Figures>(command, args);
 
-try {
-  await Deno.stat(new URL("npm/mod.js", root));
-} catch {
-  console.log("building the npm package first (deno task build:npm --no-test)…");
-  await run(Deno.execPath(), ["run", "-A", "scripts/build_npm.ts", "--no-test"]);
-}
+await ensureNpmBuild();
 const deno: Figures = { commands: [], load: [], us: [] };
 const node: Figures = { commands: [], load: [], us: [] };
 const runDeno = () =>

@@ -6,29 +6,16 @@
  * of the paired Node / Deno ratios. Builds the npm package first when it is
  * not there (`deno task build:npm --no-test`).
  */
-import { median, roundsArgument } from "./shared.ts";
+import { ensureNpmBuild, median, roundsArgument, runProbe } from "./shared.ts";
 
 const ROUNDS = roundsArgument("bench:rounds node", 5);
 const root = new URL("../../", import.meta.url);
 const probe = new URL("bench/support/runtime_probe.mjs", root).pathname;
 
-async function run(command: string, args: string[]): Promise<Record<string, number>> {
-  const { success, stdout } = await new Deno.Command(command, {
-    args,
-    cwd: root,
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  if (!success) throw new Error(`${command} ${args.join(" ")} failed`);
-  return JSON.parse(new TextDecoder().decode(stdout).trim().split("\n").at(-1)!);
-}
+const run = (command: string, args: string[]) =>
+  runProbe<Record<string, number>>(command, args);
 
-try {
-  await Deno.stat(new URL("npm/mod.js", root));
-} catch {
-  console.log("building the npm package first (deno task build:npm --no-test)…");
-  await run(Deno.execPath(), ["run", "-A", "scripts/build_npm.ts", "--no-test"]);
-}
+await ensureNpmBuild();
 const deno = () => run(Deno.execPath(), ["run", "-A", "--no-check", probe]);
 const node = () => run("node", [probe]);
 
