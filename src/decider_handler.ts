@@ -703,16 +703,17 @@ export function deciderHandler<C extends Command, E extends Event>(
   }
 
   /**
-   * Counts a conflict: reports it, then waits out the backoff, or rethrows
-   * it once the attempts are used up.
+   * Counts a conflict (a stream's, or a failed append condition): reports a
+   * stream conflict, then waits out the backoff, or rethrows it once the
+   * attempts are used up.
    */
   function backOff(
     error: unknown,
     conflicts: number,
     context: CommandContext<C>,
   ): Promise<void> {
-    if (!(error instanceof ConcurrencyError)) throw error;
-    options.onConflict?.(error, conflicts);
+    if (error instanceof ConcurrencyError) options.onConflict?.(error, conflicts);
+    else if (!(error instanceof AppendConditionError)) throw error;
     if (conflicts >= policy.maxAttempts) throw error;
     return context.clock.sleep(backoffDelay(policy, conflicts), context.signal);
   }
@@ -976,12 +977,7 @@ export function deciderHandler<C extends Command, E extends Event>(
         } catch (error) {
           const recorded = await recordedOutcome(error, context);
           if (recorded) return recorded;
-          if (!(error instanceof AppendConditionError)) throw error;
-          if (++failedConditions >= policy.maxAttempts) throw error;
-          await context.clock.sleep(
-            backoffDelay(policy, failedConditions),
-            context.signal,
-          );
+          await backOff(error, ++failedConditions, context);
           continue;
         }
       }

@@ -7,36 +7,13 @@
 // or Node (on the npm build). Prints one JSON line: each round's ratios of
 // the floor's time to verdict's (1 = as fast as the floor), and verdict's µs
 // per command.
+import { core, decider, memory } from "./probe_kit.mjs";
 const inDeno = typeof Deno !== "undefined";
 const args = inDeno ? Deno.args : process.argv.slice(2);
 const ROUNDS = Number(args[0] ?? 5);
 const COMMANDS = Number(args[1] ?? 10_000);
 const LOAD = 100_000;
-const root = new URL("../../", import.meta.url);
-const [core, memory] = inDeno
-  ? [
-    await import(new URL("mod.ts", root).href),
-    await import(new URL("stores/memory/mod.ts", root).href),
-  ]
-  : [
-    await import(new URL("npm/mod.js", root).href),
-    await import(new URL("npm/stores/memory/mod.js", root).href),
-  ];
 
-const decider = {
-  initialState: () => ({ open: false, balance: 0 }),
-  decide(command, state) {
-    if (command.type === "Open") {
-      return [{ type: "Opened", data: { id: command.data.id } }];
-    }
-    if (!state.open) throw new core.CommandRejectedError("no account");
-    return [{ type: "Deposited", data: { amount: command.data.amount } }];
-  },
-  evolve: (state, event) =>
-    event.type === "Opened"
-      ? { open: true, balance: 0 }
-      : { open: state.open, balance: state.balance + event.data.amount },
-};
 const open = { type: "Open", data: { id: 1 } };
 const deposit = { type: "Deposit", data: { id: 1, amount: 1 } };
 

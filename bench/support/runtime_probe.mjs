@@ -2,33 +2,8 @@
 // deciderHandler + memory store, 1,000 streams × 10 deposits, bare and
 // audited, in Deno (on the sources) or Node (on the npm build). Prints one
 // JSON line: µs per command, median of `REPEATS` runs.
-const inDeno = typeof Deno !== "undefined";
-const root = new URL("../../", import.meta.url);
-const [core, memory] = inDeno
-  ? [
-    await import(new URL("mod.ts", root).href),
-    await import(new URL("stores/memory/mod.ts", root).href),
-  ]
-  : [
-    await import(new URL("npm/mod.js", root).href),
-    await import(new URL("npm/stores/memory/mod.js", root).href),
-  ];
+import { core, decider, memory } from "./probe_kit.mjs";
 const REPEATS = 9;
-
-const decider = {
-  initialState: () => ({ open: false, balance: 0 }),
-  decide(command, state) {
-    if (command.type === "Open") {
-      return [{ type: "Opened", data: { id: command.data.id } }];
-    }
-    if (!state.open) throw new core.CommandRejectedError("no account");
-    return [{ type: "Deposited", data: { amount: command.data.amount } }];
-  },
-  evolve: (state, event) =>
-    event.type === "Opened"
-      ? { open: true, balance: 0 }
-      : { open: state.open, balance: state.balance + event.data.amount },
-};
 
 async function once(audited) {
   const log = new memory.MemoryCommandLog();

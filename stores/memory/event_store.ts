@@ -108,9 +108,12 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
   readonly #clock: Clock;
   readonly #inline?: InlineProjections<MemoryDocumentStore>;
   readonly #all = new EventList();
-  /** The events of each type, and of each tag, in global order: what queries read. */
-  readonly #byType = new Map<string, StoredEvent[]>();
-  readonly #byTag = new Map<string, StoredEvent[]>();
+  /**
+   * The events of each type, and of each tag, in global order: what queries
+   * read. Built by the first query, then kept up by appends, so a store that
+   * is never queried pays nothing for it.
+   */
+  #queryIndex?: { byType: Map<string, StoredEvent[]>; byTag: Map<string, StoredEvent[]> };
   readonly #streams = new Map<string, EventList>();
   // Ids above every id stored so far (the store's own UUIDv7s, and the ids
   // the decider handler derives from UUIDv7 command ids) stay in an array in
@@ -299,10 +302,7 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
         stream.push(stored);
         this.#all.push(stored);
         this.#index(stored);
-        listOf(this.#byType, stored.type).push(stored);
-        if (stored.tags) {
-          for (const tag of stored.tags) listOf(this.#byTag, tag).push(stored);
-        }
+        if (this.#queryIndex) indexForQueries(this.#queryIndex, stored);
         // The caller gets its own input back, not the stored copy: one copy
         // per event keeps both sides apart.
         recorded[e] = {
@@ -421,18 +421,23 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
       // Each item's candidates come from its shortest index list (the
       // events of its rarest tag, else of its types), read from the end
       // back to `after`: a catch-up read costs what is new.
+      if (!this.#queryIndex) {
+        this.#queryIndex = { byType: new Map(), byTag: new Map() };
+        for (const stored of this.#all.stored) indexForQueries(this.#queryIndex, stored);
+      }
+      const { byType, byTag } = this.#queryIndex;
       const found: StoredEvent[] = [];
       for (const item of query) {
         const lists: (readonly StoredEvent[])[] = [];
         if (item.tags) {
           let rarest: readonly StoredEvent[] | undefined;
           for (const tag of item.tags) {
-            const list = this.#byTag.get(tag) ?? EMPTY;
+            const list = byTag.get(tag) ?? EMPTY;
             if (rarest === undefined || list.length < rarest.length) rarest = list;
           }
           lists.push(rarest!);
         } else {
-          for (const type of item.types!) lists.push(this.#byType.get(type) ?? EMPTY);
+          for (const type of item.types!) lists.push(byType.get(type) ?? EMPTY);
         }
         for (const list of lists) {
           let from = list.length;
@@ -474,6 +479,19 @@ export class MemoryEventStore implements EventStore, AppendNotifier {
 }
 
 const EMPTY: readonly StoredEvent[] = [];
+
+/** Adds a stored event to the lists of its type and of its tags. */
+function indexForQueries(
+  index: { byType: Map<string, StoredEvent[]>; byTag: Map<string, StoredEvent[]> },
+  stored: StoredEvent,
+): void {
+  listOf(index.byType, stored.type).push(stored);
+  if (stored.tags) {
+    for (const tag of stored.tags) {
+      listOf(index.byTag, tag).push(stored);
+    }
+  }
+}
 
 /** The list of `key` in `lists`, made on first use. */
 function listOf(lists: Map<string, StoredEvent[]>, key: string): StoredEvent[] {
