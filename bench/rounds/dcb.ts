@@ -4,11 +4,10 @@
  * courses, 8 workers subscribing random students to random courses — decided
  * on queries (tags and an append condition), beside the same rules modelled
  * with streams (a course stream and a student stream, both checked by one
- * multi-stream append; the decider handler's cache on, as by default). On
- * the memory store, the two taking turns. Prints each round's commands per
- * second and conflict rate, and the median of the paired ratios.
- *
- * PostgreSQL is not in it yet: its store does not keep tags (issue #24).
+ * multi-stream append), with the decider handler's cache on, as by default,
+ * and off. On the memory store and on PostgreSQL (embedded, unless
+ * `DATABASE_URL` is set), the models taking turns. Prints each round's
+ * commands per second and conflict rate, and the median of the paired ratios.
  */
 import {
   type AppendOptions,

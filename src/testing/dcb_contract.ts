@@ -333,6 +333,91 @@ export function dcbContract(
     }
   });
 
+  test('a condition on types alone, or on "all", fails on a match after its head, tagged or not', async (given) => {
+    const store = queryable(given);
+    const closed: EventQuery = [{ types: ["Closed"] }];
+    const { head } = await store.readQuery(closed);
+    // Events of other types, tagged or not, do not stop it.
+    await store.appendToStream("other", [
+      { type: "Opened", data: {}, tags: ["door:1"] },
+      { type: "Noted", data: {} },
+    ]);
+    const all = await store.readQuery("all");
+    const [first] =
+      (await store.appendToStream("door-1", [{ type: "Closed", data: {} }], {
+        condition: { failIfEventsMatch: closed, after: head },
+      })).events;
+    // A tagged event of the type matches an item without tags.
+    const error = await checkRejects(
+      store.appendToStream("door-2", [{ type: "Closed", data: {}, tags: ["door:2"] }], {
+        condition: { failIfEventsMatch: closed, after: head },
+      }),
+      "a second Closed on the old head",
+    );
+    check(error instanceof AppendConditionError, `an AppendConditionError, got ${error}`);
+    checkEqual((error as AppendConditionError).position, first.position, "its position");
+    const allError = await checkRejects(
+      store.appendToStream("door-3", [{ type: "Noted", data: {} }], {
+        condition: { failIfEventsMatch: "all", after: all.head },
+      }),
+      '"all" after an append',
+    );
+    check(
+      allError instanceof AppendConditionError,
+      `an AppendConditionError, got ${allError}`,
+    );
+    checkEqual(
+      (allError as AppendConditionError).position,
+      first.position,
+      '"all"\'s match',
+    );
+    checkEqual(
+      await store.streamVersion("door-2"),
+      0,
+      "the refused appends wrote nothing",
+    );
+    checkEqual(
+      await store.streamVersion("door-3"),
+      0,
+      "the refused appends wrote nothing",
+    );
+    const now = await store.readQuery("all");
+    await store.appendToStream("door-3", [{ type: "Noted", data: {} }], {
+      condition: { failIfEventsMatch: "all", after: now.head },
+    });
+    checkEqual(await store.streamVersion("door-3"), 1, '"all" on the latest head holds');
+  });
+
+  test(`16 racers claim on a query of types alone, tagged and untagged: one wins, ${rounds} rounds out of ${rounds}`, async (given) => {
+    const store = queryable(given);
+    for (let round = 0; round < rounds; round++) {
+      const type = `Round${round}Claimed`;
+      const query: EventQuery = [{ tags: [`elsewhere:${round}`] }, { types: [type] }];
+      const ready = barrier(16);
+      const won = await Promise.all(
+        Array.from({ length: 16 }, async (_, racer) => {
+          await ready();
+          const { events, head } = await store.readQuery(query);
+          if (events.length > 0) return false;
+          return await appendedOrRefused(
+            store.appendToStream(`racer-${racer}`, [
+              // Half the racers tag their claim: the item matches it anyway.
+              racer % 2 === 0
+                ? { type, data: { round } }
+                : { type, data: { round }, tags: [`racer:${racer}`] },
+            ], { condition: { failIfEventsMatch: query, after: head } }),
+          );
+        }),
+      );
+      checkEqual(won.filter(Boolean).length, 1, `winners in round ${round}`);
+      checkEqual(
+        (await store.readQuery(query)).events.length,
+        1,
+        `claims in round ${round}`,
+      );
+    }
+  });
+
   test("8 writers with disjoint queries never refuse each other", async (given) => {
     const store = queryable(given);
     const refused = await Promise.all(

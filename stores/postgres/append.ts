@@ -38,7 +38,12 @@ import {
   UNIQUE_VIOLATION,
 } from "./append_statement.ts";
 import type { PostgresCommandLog } from "./command_log.ts";
-import { assertLockableCondition, lockAndCheck, lockTags } from "./tag_locks.ts";
+import {
+  lockAndCheck,
+  lockEventsTable,
+  locksBeforeInserting,
+  lockTags,
+} from "./tag_locks.ts";
 import type { PostgresDocumentStore } from "./document_store.ts";
 import { selectByIds } from "./event_reads.ts";
 import { PER_TRANSACTION } from "./schema.ts";
@@ -89,7 +94,6 @@ export class PostgresAppends {
     await this.#db.ready();
 
     const condition = options.condition;
-    if (condition) assertLockableCondition(condition);
     options.signal?.throwIfAborted();
     const timestamp = new Date(this.#options.clock.now());
     const { ids, record } = planAppend(appends, options);
@@ -130,10 +134,22 @@ export class PostgresAppends {
         appends[a].streamId < appends[b].streamId ? -1 : 1
       );
       const results = await this.#db.sql.begin(async (tx) => {
-        // Tag keys first, all at once and in key order (see tag_locks.ts):
-        // a condition's exclusively, then checked; this append's own shared.
-        if (condition) await lockAndCheck(tx, this.#db.schema, condition, appends);
-        else if (tags) await lockTags(tx, this.#db.schema, appends);
+        // The events table first, then tag keys, all at once and in key
+        // order (see tag_locks.ts): a condition's exclusively, then checked;
+        // this append's own shared. Stream rows come last.
+        // Each statement is sent as it is called, so the table lock goes
+        // first, the keys' statement right behind it, in one round trip: the
+        // server runs this connection's statements in the order sent.
+        await Promise.all([
+          locksBeforeInserting(appends, condition)
+            ? lockEventsTable(tx, this.#db.schema, condition)
+            : undefined,
+          condition
+            ? lockAndCheck(tx, this.#db.schema, condition, appends)
+            : tags
+            ? lockTags(tx, this.#db.schema, appends)
+            : undefined,
+        ]);
         const results: AppendResult<E>[] = [];
         for (const s of lockOrder) {
           const append = appends[s];

@@ -221,8 +221,9 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
   /**
    * Reads the events matching `query` in global order, and the head to
    * condition an append on. Like `readAll`, it reads only what no
-   * transaction still running can precede. Conditions need every query item
-   * to name a tag (see `tag_locks.ts`); reads take any query.
+   * transaction still running can precede. An append's condition may use
+   * any query; one with an item without tags, or `"all"`, holds off every
+   * other append while it commits (see `tag_locks.ts`).
    */
   async readQuery<E extends Event = Event>(
     query: EventQuery,

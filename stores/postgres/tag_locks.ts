@@ -10,7 +10,9 @@
  *   carries that tag, so its writer takes that key), and shared locks on its
  *   own events' tags, all in one statement, in key order. Then, in a new
  *   statement (a new READ COMMITTED snapshot), it looks for a matching event
- *   after the condition's position, and writes only if there is none.
+ *   after the condition's position, and writes only if there is none. The
+ *   look is sent behind the lock without waiting for it: PostgreSQL runs it
+ *   once the lock statement is done, so its snapshot comes after the lock.
  *
  * So a writer of a matching event either committed before the check took
  * its snapshot (the check sees it), or waits on the exclusive lock until the
@@ -19,8 +21,22 @@
  * transactions never wait on each other in a cycle. Transaction-level locks
  * end with the transaction, which is what a transaction pooler needs.
  *
- * A query item without tags (or `"all"`) would need every append to take a
- * lock; the store refuses such conditions rather than slow every append.
+ * A query item without tags (or `"all"`) names no key its writers take.
+ * Such a condition locks the events table instead, in SHARE ROW EXCLUSIVE
+ * mode: every insert takes ROW EXCLUSIVE on it, which conflicts, so the
+ * condition waits for every writer still running and holds off new ones
+ * until it commits; then it checks, in a new statement, as above. Appends
+ * that take no such condition pay nothing for it.
+ *
+ * Locks are taken in one order everywhere: the events table, then tag keys
+ * (sorted), then stream rows. A single-stream append's statement takes
+ * ROW EXCLUSIVE when PostgreSQL plans it, before its tag keys; a transaction
+ * that would take a tag key or a stream row before its first insert (see
+ * {@linkcode locksBeforeInserting}) first locks the table in ROW EXCLUSIVE
+ * mode, which costs nothing against other writers. Without that, a writer
+ * holding a tag key or a stream row and waiting to insert, and a whole-log
+ * condition holding the table and waiting for that key or row, would wait
+ * on each other.
  *
  * @module
  */
@@ -31,28 +47,57 @@ import {
   type StreamAppend,
 } from "../../mod.ts";
 import type { Queryable } from "./append_statement.ts";
-import { tagLockKeys } from "./append_statement.ts";
+import { hasTags, tagLockKeys } from "./append_statement.ts";
 
-/** Refuses a condition with an item that names no tag (see the module). */
-export function assertLockableCondition(condition: AppendCondition): void {
+/** Whether a condition's query has an item without tags, or is `"all"`. */
+function watchesWholeLog(condition: AppendCondition): boolean {
   const query = condition.failIfEventsMatch;
-  if (query === "all" || query.some((item) => !item.tags || item.tags.length === 0)) {
-    throw new TypeError(
-      'The PostgreSQL event store checks append conditions whose query items each name a tag; an item without tags, or "all", is not supported',
-    );
-  }
+  return query === "all" || query.some((item) => !item.tags);
 }
 
-/** Takes `exclusive` and `shared` keys in one statement, in key order. */
-async function lock(
+/**
+ * Whether a transactional append takes a lock before its first insert — a
+ * condition's, its tags' keys, or a stream row it only checks — and so must
+ * lock the events table first (see the module).
+ */
+export function locksBeforeInserting(
+  appends: readonly StreamAppend[],
+  condition: AppendCondition | undefined,
+): boolean {
+  return condition !== undefined || appends.some((append) =>
+    hasTags(append) ||
+    (append.events.length === 0 && (append.expectedVersion ?? "any") !== "any")
+  );
+}
+
+/**
+ * Locks the events table, first in a transaction: SHARE ROW EXCLUSIVE for a
+ * condition that watches the whole log, ROW EXCLUSIVE otherwise.
+ */
+export function lockEventsTable(
+  sql: Queryable,
+  schema: string,
+  condition: AppendCondition | undefined,
+): Promise<unknown> {
+  const mode = condition && watchesWholeLog(condition)
+    ? "share row exclusive"
+    : "row exclusive";
+  return sql.unsafe(`lock table ${schema}.events in ${mode} mode`).execute();
+}
+
+/**
+ * Takes `exclusive` and `shared` keys in one statement, in key order. The
+ * statement is sent now (`execute`), so one sent after it is run after it.
+ */
+function lock(
   sql: Queryable,
   exclusive: readonly string[],
   shared: readonly string[],
-): Promise<void> {
+): Promise<unknown> | undefined {
   const keys = [...exclusive, ...shared];
-  if (keys.length === 0) return;
+  if (keys.length === 0) return undefined;
   // The first `$2` keys are taken exclusively; a key given both ways is.
-  await sql.unsafe(
+  return sql.unsafe(
     `select case when x then pg_advisory_xact_lock(h) else pg_advisory_xact_lock_shared(h) end
      from (
        select hashtextextended(k, 0) as h, bool_or(i <= $2) as x
@@ -62,7 +107,7 @@ async function lock(
      order by h`,
     [keys, exclusive.length] as never[],
     { prepare: true },
-  );
+  ).execute();
 }
 
 /** The tags of an append's events. */
@@ -71,18 +116,18 @@ function tagsOf(appends: readonly StreamAppend[]): string[] {
 }
 
 /** Shared locks on the tags of a multi-stream append, taken before its writes. */
-export async function lockTags(
+export function lockTags(
   sql: Queryable,
   schema: string,
   appends: readonly StreamAppend[],
-): Promise<void> {
-  await lock(sql, [], tagLockKeys(schema, tagsOf(appends)));
+): Promise<unknown> | undefined {
+  return lock(sql, [], tagLockKeys(schema, tagsOf(appends)));
 }
 
 /**
- * Locks a conditional append's keys, then fails it with an
- * `AppendConditionError` if an event matching the condition's query has a
- * position after the condition's.
+ * Locks a conditional append's keys (its table lock sent already), then
+ * fails it with an `AppendConditionError` if an event matching the
+ * condition's query has a position after the condition's.
  */
 export async function lockAndCheck(
   sql: Queryable,
@@ -90,26 +135,77 @@ export async function lockAndCheck(
   condition: AppendCondition,
   appends: readonly StreamAppend[],
 ): Promise<void> {
-  const query = condition.failIfEventsMatch as Exclude<
-    AppendCondition["failIfEventsMatch"],
-    "all"
-  >;
-  const watched = [...new Set(query.map((item) => item.tags![0]))];
-  await lock(sql, tagLockKeys(schema, watched), tagLockKeys(schema, tagsOf(appends)));
-  const candidates = await sql.unsafe<
-    { position: number; type: string; tags: string[] | null }[]
-  >(
-    `select e.position::float8 as position, e.type, e.tags
-     from ${schema}.event_tags t join ${schema}.events e on e.position = t.position
-     where t.tag = any($1::text[]) and t.position > $2
-     order by e.position`,
-    [watched, condition.after] as never[],
-    { prepare: true },
+  const query = condition.failIfEventsMatch;
+  // A whole-log condition's table lock holds every other writer off, until
+  // it commits: it needs no key. The check is sent right behind the lock:
+  // PostgreSQL runs a connection's statements in order, so it takes its
+  // snapshot once the lock is held (tests/postgres_behaviour_test.ts shows
+  // it), and no round trip is spent between them.
+  const locked = watchesWholeLog(condition) ? undefined : lock(
+    sql,
+    tagLockKeys(
+      schema,
+      (query as Exclude<typeof query, "all">).map((item) => item.tags![0]),
+    ),
+    tagLockKeys(schema, tagsOf(appends)),
   );
+  const { text, parameters } = checkStatement(schema, condition);
+  const [, candidates] = await Promise.all([
+    locked,
+    sql.unsafe<{ position: number; type: string; tags: string[] | null }[]>(
+      text,
+      parameters,
+      { prepare: true },
+    ).execute(),
+  ]);
   for (const candidate of candidates) {
     const event = { type: candidate.type, tags: candidate.tags ?? undefined };
     if (eventMatchesQuery(event, query)) {
       throw new AppendConditionError(candidate.position, condition.after);
     }
   }
+}
+
+/**
+ * The look for a match after the condition's position: candidates found by
+ * each item's first tag, by type for items without tags, or the first event
+ * after it for `"all"`; built for the query's shape, as `readQuery`'s is.
+ */
+function checkStatement(
+  schema: string,
+  condition: AppendCondition,
+): { text: string; parameters: never[] } {
+  const columns = "e.position::float8 as position, e.type, e.tags";
+  const query = condition.failIfEventsMatch;
+  if (query === "all") {
+    return {
+      text: `select ${columns} from ${schema}.events e
+             where e.position > $1 order by e.position limit 1`,
+      parameters: [condition.after] as never[],
+    };
+  }
+  // A valid item names a non-empty list of tags, or of types, or both.
+  const firstTags = query.flatMap((item) => item.tags ? [item.tags[0]] : []);
+  const typesOnly = query.flatMap((item) => item.tags ? [] : item.types!);
+  const parameters: unknown[] = [condition.after];
+  const lookups: string[] = [];
+  if (typesOnly.length > 0) {
+    parameters.push(typesOnly);
+    lookups.push(
+      `select e.position from ${schema}.events e
+       where e.type = any($${parameters.length}::text[]) and e.position > $1`,
+    );
+  }
+  if (firstTags.length > 0) {
+    parameters.push([...new Set(firstTags)]);
+    lookups.push(
+      `select t.position from ${schema}.event_tags t
+       where t.tag = any($${parameters.length}::text[]) and t.position > $1`,
+    );
+  }
+  return {
+    text: `select ${columns} from ${schema}.events e
+           where e.position in (${lookups.join(" union ")}) order by e.position`,
+    parameters: parameters as never[],
+  };
 }
