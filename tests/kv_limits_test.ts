@@ -3,7 +3,7 @@
 // lands; one byte, mutation or check over, it fails with a KvLimitError that
 // names the limit and the excess, and nothing is written.
 import assert from "node:assert/strict";
-import { AppendConditionError, uuidv7 } from "@verdict/verdict";
+import { AppendConditionError, type EventQuery, uuidv7 } from "@verdict/verdict";
 import { ALTERED_PARTS_KEY } from "@verdict/verdict/store-kit";
 import {
   keySize,
@@ -86,24 +86,26 @@ Deno.test("Deno KV limits", async (t) => {
       assert.equal(await over.streamVersion("key-over"), 0);
     });
 
-    await t.step("1,000 mutations land; 1,002 are refused", async () => {
+    await t.step("1,000 mutations land; 1,001 are refused", async () => {
       // Each event is 2 mutations (event, id index); each stream 1 (head);
-      // each append 2 more (global entry, notification): 2 × 498 + 2 + 2.
-      const batch = (n: number, tag: string) =>
-        Array.from({ length: n }, (_, i) => ({ type: "Bulk", data: { tag, i } }));
+      // each distinct event type (or tag) 1 (its key); each append 2 more
+      // (global entry, notification): 2 × 497 + 2 + 2 + 2.
+      const batch = (n: number, type: string) =>
+        Array.from({ length: n }, (_, i) => ({ type, data: { i } }));
       await store.appendToStreams([
-        { streamId: "bulk-a", events: batch(249, "at") },
-        { streamId: "bulk-b", events: batch(249, "at") },
+        { streamId: "bulk-a", events: batch(249, "Bulk") },
+        { streamId: "bulk-b", events: batch(248, "Loaded") },
       ]);
       assert.equal(await store.streamVersion("bulk-a"), 249);
+      // 2 × 498 + 2 + 1 + 2.
       const error = await refused(
         store.appendToStreams([
-          { streamId: "bulk-c", events: batch(250, "over") },
-          { streamId: "bulk-d", events: batch(249, "over") },
+          { streamId: "bulk-c", events: batch(249, "Bulk") },
+          { streamId: "bulk-d", events: batch(249, "Bulk") },
         ]),
         "mutations",
       );
-      assert.equal(error.actual, 1_002);
+      assert.equal(error.actual, 1_001);
       assert.equal(await store.streamVersion("bulk-c"), 0);
     });
 
@@ -276,6 +278,50 @@ Deno.test("Deno KV append conditions past the 10 checks: one key watched for all
       RangeError,
     );
     assert.equal(await store.streamVersion("full-0"), 0);
+    await store.close();
+  });
+});
+
+Deno.test("Deno KV append conditions watch the keys of their query: a tag's, a type's, or for \"all\" the one every append moves", async () => {
+  await withTempKv(async (open) => {
+    const kv = await open();
+    // Every key an atomic operation checks, as the store builds it.
+    let checked: string[] = [];
+    const watching = new Proxy(kv, {
+      get(target, property) {
+        if (property === "atomic") {
+          return () => {
+            const operation = target.atomic();
+            const check = operation.check.bind(operation);
+            operation.check = (...checks: Deno.AtomicCheck[]) => {
+              checked.push(...checks.map((c) => JSON.stringify(c.key)));
+              return check(...checks);
+            };
+            return operation;
+          };
+        }
+        const value = Reflect.get(target, property);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const store = new KvEventStore(watching, { prefix: ["w"] });
+    const watched = async (failIfEventsMatch: EventQuery) => {
+      const { head } = await store.readQuery(failIfEventsMatch);
+      checked = [];
+      await store.appendToStream(`s-${uuidv7()}`, [{ type: "Seen", data: {} }], {
+        condition: { failIfEventsMatch, after: head },
+      });
+      // Leave out the new stream's head check.
+      return checked.filter((key) => !key.startsWith('["w","h"'));
+    };
+    assert.deepEqual(await watched([{ types: ["Closed", "Opened"] }]), [
+      '["w","qy","Closed"]',
+      '["w","qy","Opened"]',
+    ]);
+    assert.deepEqual(await watched([{ types: ["Closed"], tags: ["door:1", "x"] }]), [
+      '["w","qt","door:1"]',
+    ]);
+    assert.deepEqual(await watched("all"), ['["w","n"]']);
     await store.close();
   });
 });

@@ -130,8 +130,9 @@ export function appendOperation<E extends Event>(
   const numbered = numbering?.key;
   const budget = new KvBudget();
   const commit: [string, number, number][] = [];
-  /** Every tag of the append's events: their keys move with this commit. */
+  /** Every tag and type of the append's events: their keys move with this commit. */
   const tags = new Set<string>();
+  const types = new Set<string>();
   let index = 0;
   appends.forEach((append, s) => {
     const headKey = key("h", append.streamId);
@@ -152,6 +153,7 @@ export function appendOperation<E extends Event>(
         ...(numbered ? { c: numbered } : {}),
       };
       if (event.tags !== undefined) { for (const tag of event.tags) tags.add(tag); }
+      types.add(event.type);
       const what = `event ${e} (${event.type}) of stream "${append.streamId}"`;
       budget.set(eventKey, stored, what);
       operation.set(eventKey, stored);
@@ -172,6 +174,10 @@ export function appendOperation<E extends Event>(
   for (const tag of tags) {
     budget.set(key("qt", tag), timestamp, `the key of tag "${tag}"`);
     operation.set(key("qt", tag), timestamp);
+  }
+  for (const type of types) {
+    budget.set(key("qy", type), timestamp, `the key of event type "${type}"`);
+    operation.set(key("qy", type), timestamp);
   }
   for (const guard of guards ?? []) {
     budget.check(guard.key, "a key the append condition watches");

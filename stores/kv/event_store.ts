@@ -354,10 +354,11 @@ export class KvEventStore implements EventStore, AppendNotifier {
   /**
    * The keys an append condition watches: for each query item with tags, the
    * key of its first tag (every event it matches carries that tag, and so
-   * moves the key); for an item without tags, or a query of "all", the key
-   * every append moves. Past the checks an atomic operation has left (KV
-   * allows 10 in all), that one key alone: still exact, as the log is read,
-   * but then any append between the read and the commit makes it retry.
+   * moves the key); for an item with types alone, the key of each of its
+   * types; for a query of "all", the key every append moves. Past the checks
+   * an atomic operation has left (KV allows 10 in all), that one key alone:
+   * still exact, as the log is read, but then any append between the read
+   * and the commit makes it retry.
    */
   #guardsOf(condition: AppendCondition, available: number): KvKey[] {
     if (available < 1) {
@@ -370,8 +371,11 @@ export class KvEventStore implements EventStore, AppendNotifier {
     if (query === "all") return everything;
     const keys = new Map<string, KvKey>();
     for (const item of query) {
-      const key = item.tags ? this.#key("qt", item.tags[0]) : this.#key("n");
-      keys.set(JSON.stringify(key), key);
+      // A valid item names tags, or types, or both.
+      const watched = item.tags
+        ? [this.#key("qt", item.tags[0])]
+        : item.types!.map((type) => this.#key("qy", type));
+      for (const key of watched) keys.set(JSON.stringify(key), key);
     }
     return keys.size <= available ? [...keys.values()] : everything;
   }
