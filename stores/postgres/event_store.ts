@@ -90,6 +90,15 @@ export interface PostgresEventStoreOptions {
    */
   readonly notifyInterval?: number;
   /**
+   * Look for other processes' appends every this many milliseconds instead
+   * of listening for their NOTIFY (default: listen). For a pool behind a
+   * transaction pooler such as PgBouncer in transaction mode, where LISTEN
+   * cannot work: followers there learn of other processes' appends within
+   * this interval. This store's own appends still wake its followers at
+   * once.
+   */
+  readonly pollInterval?: number;
+  /**
    * The longest a call may take, in milliseconds (default 30,000): one
    * that has not settled by then fails (for an append, with a
    * `CommitUnknownError`) instead of waiting for ever on a connection whose
@@ -150,6 +159,7 @@ export class PostgresEventStore implements EventStore, AppendNotifier {
       this.#db.sql,
       this.#db.schema,
       options.notifyInterval ?? 10,
+      options.pollInterval,
     );
     this.commandLog = options.commandLog;
     if (this.commandLog && !this.commandLog.sharesDatabase(sql, this.#db.schema)) {

@@ -65,11 +65,53 @@ export interface PostgresStores extends Stores {
 }
 
 /**
+ * Options of {@linkcode openPostgresStores}.
+ *
+ * @example Behind PgBouncer in transaction pooling mode
+ * ```ts
+ * import { openPostgresStores, type OpenPostgresStoresOptions } from "@verdict/verdict/postgres";
+ *
+ * const options: OpenPostgresStoresOptions = { schema: "billing", transactionPooler: true };
+ * const stores = openPostgresStores("postgres://app@127.0.0.1:6432/app", options);
+ * await stores.close(); // nothing connected yet: connections open on first use
+ * ```
+ */
+export interface OpenPostgresStoresOptions {
+  /** The schema of the stores' tables (default `"verdict"`). */
+  readonly schema?: string;
+  /** Connections in the pool opened on a URL (default 16). */
+  readonly max?: number;
+  /** The event store's (see {@linkcode PostgresEventStoreOptions}). */
+  readonly notifyInterval?: number;
+  /** The longest a call may take, in milliseconds (default 30,000). */
+  readonly callTimeoutMs?: number;
+  /**
+   * The connection goes through a transaction pooler (PgBouncer in
+   * transaction mode, or another that gives each transaction any server
+   * connection). A pool opened on a URL then prepares no statements and sets
+   * no session parameters when it connects (a pooler refuses or leaks them,
+   * so the server's `statement_timeout` is not set; `callTimeoutMs` still
+   * bounds every call), and the event store polls (`pollInterval`) instead
+   * of listening. A pool you pass must have been opened with
+   * `prepare: false`. Every append, read and append condition works as on
+   * a direct connection: the stores take only transaction-level locks.
+   * `PostgresConsumerLock`, which holds a session lock, needs a direct
+   * connection (or a pooler in session mode).
+   */
+  readonly transactionPooler?: boolean;
+  /**
+   * The event store's poll interval (see {@linkcode PostgresEventStoreOptions});
+   * with `transactionPooler`, 200 ms unless given.
+   */
+  readonly pollInterval?: number;
+}
+
+/**
  * Opens the three stores on a connection URL (or an existing postgres.js
  * pool), in one schema, with the command log committing atomically with
- * appends. The pool has 16 connections unless you pass your own;
- * `notifyInterval` is the event store's (see
- * {@linkcode PostgresEventStoreOptions}).
+ * appends. The pool has 16 connections unless you pass your own; behind a
+ * transaction pooler, say so with `transactionPooler` (see
+ * {@linkcode OpenPostgresStoresOptions}).
  *
  * @example
  * ```ts ignore
@@ -82,14 +124,15 @@ export interface PostgresStores extends Stores {
  */
 export function openPostgresStores(
   connection: string | Sql,
-  options: {
-    schema?: string;
-    max?: number;
-    notifyInterval?: number;
-    callTimeoutMs?: number;
-  } = {},
+  options: OpenPostgresStoresOptions = {},
 ): PostgresStores {
   const callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+  const pooled = options.transactionPooler === true;
+  if (pooled && typeof connection !== "string" && connection.options.prepare) {
+    throw new TypeError(
+      "Behind a transaction pooler, the pool must not prepare statements: open it with postgres(url, { prepare: false })",
+    );
+  }
   // The pool's sockets are unref'd while it is idle: a process that did not
   // close the stores still ends when its work does.
   const activity = new PoolActivity();
@@ -114,10 +157,14 @@ export function openPostgresStores(
           // pool stops answering. At most a second here, with jitter.
           backoff: (errors: number) =>
             (0.5 + Math.random() / 2) * Math.min(0.05 * 2 ** Math.min(errors, 5), 1),
-          connection: {
-            statement_timeout: 30_000,
-            idle_in_transaction_session_timeout: 60_000,
-          },
+          // A transaction pooler refuses session parameters at connect, and
+          // hands each transaction any server connection: no named statements.
+          ...(pooled ? { prepare: false } : {
+            connection: {
+              statement_timeout: 30_000,
+              idle_in_transaction_session_timeout: 60_000,
+            },
+          }),
         }),
       callTimeoutMs,
       activity,
@@ -129,6 +176,7 @@ export function openPostgresStores(
     schema,
     commandLog,
     notifyInterval: options.notifyInterval,
+    pollInterval: options.pollInterval ?? (pooled ? 200 : undefined),
     callTimeoutMs,
   });
   const checkpoints = new PostgresCheckpointStore(sql, { schema, callTimeoutMs });

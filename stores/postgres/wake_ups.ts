@@ -1,6 +1,8 @@
 /**
  * How the PostgreSQL event store wakes its followers: the ones in this
- * process at once, the ones in other processes through a NOTIFY.
+ * process at once, the ones in other processes through a NOTIFY — or, with
+ * a poll interval (behind a transaction pooler, where LISTEN cannot work),
+ * by looking again every so often.
  *
  * @module
  */
@@ -19,9 +21,20 @@ export class PostgresWakeUps {
   /** Waits in a row that found committed events held back by an older transaction. */
   #heldBack = 0;
 
-  constructor(sql: Sql, schema: string, notifyInterval: number) {
+  /** Milliseconds between looks, instead of listening; undefined: LISTEN. */
+  readonly #pollInterval?: number;
+
+  constructor(sql: Sql, schema: string, notifyInterval: number, pollInterval?: number) {
+    if (
+      pollInterval !== undefined && (!Number.isFinite(pollInterval) || pollInterval < 1)
+    ) {
+      throw new RangeError(
+        `pollInterval must be a number of milliseconds >= 1, got ${pollInterval}`,
+      );
+    }
     this.#sql = sql;
     this.#schema = schema;
+    this.#pollInterval = pollInterval;
     // Sent without waiting for the WAL flush: a wake-up needs no durability.
     this.#notifications = new ThrottledSignal(
       "notifyInterval",
@@ -56,20 +69,23 @@ export class PostgresWakeUps {
    * else at this store's next commit, at a NOTIFY from another process, or
    * when `signal` aborts. Events committed but held back by an older
    * transaction still open are looked for again shortly — 5 ms, doubling to
-   * 500 ms while they stay held — as their release sends no NOTIFY.
+   * 500 ms while they stay held — as their release sends no NOTIFY. With a
+   * poll interval, nothing listens: the look is made again after it.
    */
   async wait(position: number, signal: AbortSignal): Promise<void> {
-    this.#listening ??= this.#sql.listen(this.#channel, () => this.#waiters.wakeAll());
-    await this.#listening;
+    if (this.#pollInterval === undefined) {
+      this.#listening ??= this.#sql.listen(this.#channel, () => this.#waiters.wakeAll());
+      await this.#listening;
+    }
     await this.#waiters.wait(signal, async () => {
       const [{ readable, committed }] = await this.#sql.unsafe<
         { readable: boolean; committed: boolean }[]
       >(waitQuery(this.#schema), [position] as never[], { prepare: true });
       if (readable || !committed) {
         this.#heldBack = 0;
-        return readable;
+        return readable || (this.#pollInterval ?? false);
       }
-      return Math.min(5 * 2 ** this.#heldBack++, 500);
+      return Math.min(5 * 2 ** this.#heldBack++, 500, this.#pollInterval ?? 500);
     });
   }
 
