@@ -111,7 +111,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "PostgreSQL append conditions: under READ COMMITTED a check-then-insert lets two writers in; the exclusive tag lock taken before the check lets one",
+    "PostgreSQL append conditions: under READ COMMITTED a check-then-insert lets two writers in; the exclusive tag lock taken before the check lets one, sent apart, pipelined, or in one statement through a volatile function",
   ignore: db === undefined,
   async fn() {
     // The mechanism of stores/postgres/tag_locks.ts, shown on raw SQL with
@@ -176,6 +176,42 @@ Deno.test({
       const [, [{ count }]] = await Promise.all([bLock, bCheck]);
       assert.equal(Number(count), 1, "the pipelined check sees the first claim");
       await b.unsafe("rollback");
+
+      // In one statement, as a single-stream conditional append runs: a
+      // function takes the lock, then checks in a query of its own. A
+      // VOLATILE function's query takes a fresh snapshot, after the lock; a
+      // STABLE one's is the statement's, from before it: write skew again.
+      const [{ pid }] = await b.unsafe("select pg_backend_pid() as pid");
+      for (const volatility of ["volatile", "stable"]) {
+        await a.unsafe(`delete from ${schema}.claims`);
+        await a.unsafe(
+          `create or replace function ${schema}.claimed() returns bigint
+           language plpgsql ${volatility} as $$
+           begin
+             perform pg_advisory_xact_lock(hashtextextended('${schema}:tag:x', 0));
+             return (select count(*) from ${schema}.claims where tag = 'x');
+           end $$`,
+        );
+        await a.unsafe("begin");
+        await a.unsafe(lock);
+        const bClaim = b.unsafe(
+          `with c as materialized (select ${schema}.claimed() as n)
+           insert into ${schema}.claims select 'x' from c where n = 0 returning 1`,
+        ).execute();
+        // b's statement has begun (its snapshot taken) once it waits on the lock.
+        while (
+          (await db!.sql`select 1 from pg_locks where pid = ${pid} and not granted`)
+            .length === 0
+        ) await new Promise((resolve) => setTimeout(resolve, 5));
+        await a.unsafe(`insert into ${schema}.claims values ('x')`);
+        await a.unsafe("commit");
+        await bClaim;
+        assert.equal(
+          await taken(a),
+          volatility === "volatile" ? 1 : 2,
+          `claims after a ${volatility} function's check`,
+        );
+      }
     } finally {
       a.release();
       b.release();
@@ -322,7 +358,7 @@ Deno.test({
       await store.appendToStream(
         `s-${i}`,
         Array.from({ length: 500 }, (_, n) => ({
-          type: n % 2 ? "Filler" : "Other",
+          type: n === 0 ? "Other" : "Filler",
           data: { n },
           tags: [`t:${i}`],
         })),
@@ -332,12 +368,12 @@ Deno.test({
     const [{ head }] = await db!.sql.unsafe(
       `select max(position)::text as head from ${schema}.events`,
     );
-    const genericPlan = (query: string, parameters: string) =>
+    const genericPlan = (query: string, parameters: string, analyze = "") =>
       db!.sql.begin(async (tx) => {
         await tx.unsafe("set local plan_cache_mode = force_generic_plan");
         await tx.unsafe(`prepare generic as ${query}`);
         const [row] = await tx.unsafe(
-          `explain (format json) execute generic${parameters}`,
+          `explain (${analyze}format json) execute generic${parameters}`,
         );
         await tx.unsafe("deallocate generic");
         return JSON.stringify(row["QUERY PLAN"]);
@@ -357,20 +393,26 @@ Deno.test({
       assert.match(plan, /"Index Name":"events_pkey"/, `${name}'s generic plan: ${plan}`);
     }
     // readQuery from the start of the log: candidates by the tag table or
-    // the type index, never the whole events table.
+    // the type index, then each event by its position — never a scan of
+    // the events after the read's position, which is the whole log here.
     for (
-      const [name, query] of [
-        ["readQuery by tag", [{ tags: ["t:3"] }]],
-        ["readQuery by type", [{ types: ["Other"] }]],
+      const [name, query, matches] of [
+        ["readQuery by tag", [{ tags: ["t:3"] }], 500],
+        ["readQuery by type", [{ types: ["Other"] }], 20],
       ] as const
     ) {
       const { text } = readQueryStatement(schema, query, 0);
       const argument = "tags" in query[0] ? "'{t:3}'" : "'{Other}'";
-      const plan = await genericPlan(text, `(0, ${argument})`);
+      const plan = await genericPlan(text, `(0, ${argument})`, "analyze, ");
       assert.doesNotMatch(
         plan,
         /Seq Scan/,
         `${name}'s generic plan scans a table: ${plan}`,
+      );
+      const read = rowsRead(JSON.parse(plan), "events");
+      assert.ok(
+        read <= 2 * matches,
+        `${name} reads ${read} rows of events for ${matches} matches: ${plan}`,
       );
     }
     await store.close();
@@ -734,3 +776,15 @@ Deno.test({
     await db!.close();
   },
 });
+
+/** The rows a plan run with ANALYZE read from `table`, over all its nodes. */
+function rowsRead(plan: unknown, table: string): number {
+  if (Array.isArray(plan)) return plan.reduce((sum, p) => sum + rowsRead(p, table), 0);
+  if (typeof plan !== "object" || plan === null) return 0;
+  const node = plan as Record<string, unknown>;
+  const own = node["Relation Name"] === table
+    ? Number(node["Actual Rows"]) * Number(node["Actual Loops"])
+    : 0;
+  return own +
+    Object.values(node).reduce<number>((sum, v) => sum + rowsRead(v, table), 0);
+}

@@ -7,6 +7,7 @@
  */
 
 import {
+  type AppendCondition,
   AppendConditionError,
   type AppendOptions,
   type AppendResult,
@@ -43,6 +44,7 @@ import {
   lockEventsTable,
   locksBeforeInserting,
   lockTags,
+  watchesWholeLog,
 } from "./tag_locks.ts";
 import type { PostgresDocumentStore } from "./document_store.ts";
 import { selectByIds } from "./event_reads.ts";
@@ -101,9 +103,14 @@ export class PostgresAppends {
     const tags = appends.some(hasTags);
 
     try {
+      // One stream, no inline projections: one statement. So with a
+      // condition on tag keys, which its statement takes and checks (see
+      // tag_locks.ts); a whole-log one locks the table in a transaction.
+      const single = writing.length <= 1 && appends.length <= 1 &&
+        !(this.#options.inline && writing.length > 0);
       if (
-        !condition && writing.length <= 1 && appends.length <= 1 &&
-        !(this.#options.inline && writing.length > 0)
+        single &&
+        (!condition || (!watchesWholeLog(condition) && writing.length === 1))
       ) {
         const [append] = appends;
         if (!append) return [];
@@ -117,6 +124,7 @@ export class PostgresAppends {
           0,
           timestamp,
           record,
+          condition,
         );
         this.#committed([result]);
         return [result];
@@ -259,14 +267,36 @@ export class PostgresAppends {
     offset: number,
     timestamp: Date,
     record: CommandRecord | undefined,
+    condition?: AppendCondition,
   ): Promise<AppendResult<E>> {
     const expected = append.expectedVersion ?? "any";
     const count = append.events.length;
-    const [row] = await sql.unsafe<{ version: number | null; first_position: number }[]>(
-      appendStatement(this.#db.schema, expected, record !== undefined, hasTags(append)),
-      appendParameters(this.#db.schema, append, ids, offset, timestamp, record),
+    const [row] = await sql.unsafe<
+      { version: number | null; first_position: number; conflict?: number | null }[]
+    >(
+      appendStatement(
+        this.#db.schema,
+        expected,
+        record !== undefined,
+        hasTags(append),
+        condition !== undefined,
+      ),
+      appendParameters(
+        this.#db.schema,
+        append,
+        ids,
+        offset,
+        timestamp,
+        record,
+        condition,
+      ),
       { prepare: true },
     );
+    // The condition failed: nothing was written (a resend is answered by
+    // the caller, which knows it by its ids).
+    if (condition && row.conflict !== null && row.conflict !== undefined) {
+      throw new AppendConditionError(row.conflict, condition.after);
+    }
     if (row.version === null) {
       // The head did not move. A resend of events already stored is answered
       // with the first result; otherwise the expectation failed: report the

@@ -7,7 +7,13 @@
  */
 
 import type { Sql, TransactionSql } from "postgres";
-import type { CommandRecord, ExpectedVersion, StreamAppend } from "../../mod.ts";
+import type {
+  AppendCondition,
+  CommandRecord,
+  EventQueryItem,
+  ExpectedVersion,
+  StreamAppend,
+} from "../../mod.ts";
 import { commandRecordColumns, recordCasts, recordParameters } from "./command_rows.ts";
 import { PostgresCallTimeoutError } from "./guard.ts";
 import { PER_TRANSACTION } from "./schema.ts";
@@ -40,9 +46,12 @@ export function appendStatement(
   expected: ExpectedVersion,
   withRecord: boolean,
   withTags = false,
+  withCondition = false,
 ): string {
+  // A condition's statement has the tagged statement's parameters, and more.
+  if (withCondition) withTags = true;
   const mode = modeOf(expected);
-  const name = `${schema}:${mode}:${withRecord}:${withTags}`;
+  const name = `${schema}:${mode}:${withRecord}:${withTags}:${withCondition}`;
   let text = statements.get(name);
   if (text) return text;
   const s = schema;
@@ -77,7 +86,16 @@ export function appendStatement(
   const t = 10 + (withRecord ? recordCasts.length : 0);
   const position =
     `pg_current_xact_id()::text::bigint * ${PER_TRANSACTION} + p.first_index + e.ord - 1`;
-  const locks = withTags
+  // With a condition (issue #24), a function takes the condition's keys and
+  // this append's own, then looks for a match (see tag_locks.ts): nothing is
+  // written when it finds one, and the statement answers its position.
+  const locks = withCondition
+    ? `checked as materialized (
+        select ${s}.condition_conflict($${t + 2}::text[], $${t + 1}::text[], $${
+      t + 3
+    }::text[], $${t + 4}::text::jsonb, $${t + 5}::bigint) as conflict
+      ),`
+    : withTags
     ? `locks as materialized (
         select pg_advisory_xact_lock_shared(h)
         from (select distinct hashtextextended(k, 0) as h from unnest($${
@@ -99,7 +117,13 @@ export function appendStatement(
     with ${locks} p as (
       select $1::text as stream_id, $2::bigint as count, $3::bigint as expected,
              $8::timestamptz as created_at, $9::bigint as first_index
-      ${withTags ? "from (select count(*) from locks) as locked" : ""}
+      ${
+    withCondition
+      ? "from checked where checked.conflict is null"
+      : withTags
+      ? "from (select count(*) from locks) as locked"
+      : ""
+  }
     ),
     head as (${head}),
     inserted as (
@@ -121,7 +145,9 @@ export function appendStatement(
       returning position
     )${record}${tagged}
     select (select version from head)::float8 as version,
-           (select min(position) from inserted)::float8 as first_position
+           (select min(position) from inserted)::float8 as first_position${
+    withCondition ? ", (select conflict from checked)::float8 as conflict" : ""
+  }
   `;
   statements.set(name, text);
   return text;
@@ -135,6 +161,7 @@ export function appendParameters(
   offset: number,
   timestamp: Date,
   record: CommandRecord | undefined,
+  condition?: AppendCondition,
 ): never[] {
   const expected = append.expectedVersion ?? "any";
   const parameters: unknown[] = [
@@ -151,10 +178,21 @@ export function appendParameters(
     offset,
   ];
   if (record) parameters.push(...recordParameters(record));
-  if (hasTags(append)) {
+  if (hasTags(append) || condition) {
     parameters.push(
       append.events.map((event) => event.tags ? JSON.stringify(event.tags) : null),
       tagLockKeys(schema, append.events.flatMap((event) => event.tags ?? [])),
+    );
+  }
+  if (condition) {
+    // Only conditions whose items each name a tag take this statement.
+    const items = condition.failIfEventsMatch as readonly EventQueryItem[];
+    const firstTags = [...new Set(items.map((item) => item.tags![0]))];
+    parameters.push(
+      tagLockKeys(schema, firstTags),
+      firstTags,
+      JSON.stringify(items.map((item) => ({ types: item.types, tags: item.tags }))),
+      condition.after,
     );
   }
   return parameters as never[];

@@ -223,45 +223,60 @@ export async function selectQuery<E extends Event>(
 }
 
 /**
- * The SQL of `readQuery` and its parameters: the candidates by index, only
- * the lookups this query's shape needs (a generic plan cannot skip an empty
- * one) — the tag table by each item's first tag, the type index for items
- * without tags, all events for `"all"` — below the readers' horizon, which
- * every row carries (a left join: the horizon comes back with no event).
+ * The SQL of `readQuery` and its parameters: the candidates' positions by
+ * index — only the lookups this query's shape needs (a generic plan cannot
+ * skip an empty one): the tag table by each item's first tag, the type
+ * index for items without tags — then each candidate's event by its
+ * position (a lateral lookup, so no plan can turn it into a scan of every
+ * event after `after`); all events after `after` for `"all"`. Only what is
+ * below the readers' horizon, which every row carries (a left join: the
+ * horizon comes back with no event).
  */
 export function readQueryStatement(
   schema: string,
   query: EventQuery,
   after: number,
 ): { text: string; parameters: never[] } {
-  const items = query === "all" ? [] : query;
-  const firstTags = items.flatMap((item) => item.tags ? [item.tags[0]] : []);
-  const typesOnly = items.flatMap((item) => item.tags ? [] : item.types ?? []);
+  const horizon = `with h as (
+       select pg_snapshot_xmin(pg_current_snapshot())::text::bigint * ${PER_TRANSACTION} as horizon
+     )`;
+  if (query === "all") {
+    return {
+      text: `${horizon}
+     select h.horizon::float8 as horizon, m.*
+     from h left join lateral (
+       select ${EVENT_COLUMNS} from ${schema}.events
+       where events.position < h.horizon and events.position > $1
+       order by events.position
+     ) m on true`,
+      parameters: [after] as never[],
+    };
+  }
+  const firstTags = query.flatMap((item) => item.tags ? [item.tags[0]] : []);
+  const typesOnly = query.flatMap((item) => item.tags ? [] : item.types ?? []);
   const parameters: unknown[] = [after];
   const lookups: string[] = [];
   if (firstTags.length > 0) {
-    parameters.push(firstTags);
+    parameters.push([...new Set(firstTags)]);
     lookups.push(
       `select position from ${schema}.event_tags where tag = any($${parameters.length}::text[]) and position > $1`,
     );
   }
   if (typesOnly.length > 0) {
-    parameters.push(typesOnly);
+    parameters.push([...new Set(typesOnly)]);
     lookups.push(
       `select position from ${schema}.events where type = any($${parameters.length}::text[]) and position > $1`,
     );
   }
-  const candidates = query === "all"
-    ? ""
-    : `and events.position in (${lookups.join(" union ")})`;
-  const text = `with h as (
-       select pg_snapshot_xmin(pg_current_snapshot())::text::bigint * ${PER_TRANSACTION} as horizon
-     )
+  const text = `${horizon}
      select h.horizon::float8 as horizon, m.*
      from h left join lateral (
-       select ${EVENT_COLUMNS} from ${schema}.events
-       where events.position < h.horizon and events.position > $1 ${candidates}
-       order by events.position
+       select e.* from (${lookups.join(" union ")}) c
+       cross join lateral (
+         select ${EVENT_COLUMNS} from ${schema}.events where events.position = c.position
+       ) e
+       where c.position < h.horizon
+       order by c.position
      ) m on true`;
   return { text, parameters: parameters as never[] };
 }

@@ -116,6 +116,38 @@ const MIGRATIONS: readonly ((schema: string) => string)[] = [
     );
     create index events_by_type on ${s}.events (type, position);
   `,
+  // Append conditions in the append's own statement (see tag_locks.ts): a
+  // volatile function takes the condition's advisory locks, then looks for
+  // the first event after `since` that matches `query`, in a query of its
+  // own, which under READ COMMITTED takes a fresh snapshot: after the locks.
+  (s) => `
+    create function ${s}.condition_conflict(
+      watched_keys text[], own_keys text[], first_tags text[], query jsonb, since bigint
+    ) returns bigint language plpgsql volatile as $fn$
+    declare
+      conflict bigint;
+    begin
+      perform case when exclusive then pg_advisory_xact_lock(h)
+                   else pg_advisory_xact_lock_shared(h) end
+      from (
+        select hashtextextended(k, 0) as h, bool_or(exclusive) as exclusive
+        from (select unnest(watched_keys) as k, true as exclusive
+              union all select unnest(own_keys), false) as keys
+        group by 1
+      ) as keys
+      order by h;
+      select min(e.position) into conflict
+      from ${s}.event_tags t join ${s}.events e on e.position = t.position
+      where t.tag = any(first_tags) and t.position > since
+        and exists (
+          select from jsonb_array_elements(query) as item
+          where ((item -> 'types') is null or (item -> 'types') ? e.type)
+            and e.tags @> (item -> 'tags')
+        );
+      return conflict;
+    end
+    $fn$;
+  `,
 ];
 
 const ready = new WeakMap<Sql, Map<string, Promise<void>>>();

@@ -9,10 +9,16 @@
  *   the first tag of each item of its query (every event an item matches
  *   carries that tag, so its writer takes that key), and shared locks on its
  *   own events' tags, all in one statement, in key order. Then, in a new
- *   statement (a new READ COMMITTED snapshot), it looks for a matching event
- *   after the condition's position, and writes only if there is none. The
- *   look is sent behind the lock without waiting for it: PostgreSQL runs it
- *   once the lock statement is done, so its snapshot comes after the lock.
+ *   query (a new READ COMMITTED snapshot), it looks for a matching event
+ *   after the condition's position, and writes only if there is none.
+ * - An append to one stream does all of it in its one statement: its first
+ *   CTE calls the schema's `condition_conflict` function (migration 5),
+ *   which takes the keys and then looks, in a query of its own — a VOLATILE
+ *   function's query takes a fresh snapshot, after the locks — and the
+ *   statement writes only if the function found nothing. One round trip.
+ * - A transaction (several streams) sends the look right behind the lock
+ *   statement without waiting for it: PostgreSQL runs it once the lock
+ *   statement is done, so its snapshot comes after the lock.
  *
  * So a writer of a matching event either committed before the check took
  * its snapshot (the check sees it), or waits on the exclusive lock until the
@@ -25,8 +31,10 @@
  * Such a condition locks the events table instead, in SHARE ROW EXCLUSIVE
  * mode: every insert takes ROW EXCLUSIVE on it, which conflicts, so the
  * condition waits for every writer still running and holds off new ones
- * until it commits; then it checks, in a new statement, as above. Appends
- * that take no such condition pay nothing for it.
+ * until it commits; then it checks, in a new statement, as above, in a
+ * transaction (the table must be locked before the statement that inserts
+ * plans its own ROW EXCLUSIVE lock). Appends that take no such condition pay
+ * nothing for it.
  *
  * Locks are taken in one order everywhere: the events table, then tag keys
  * (sorted), then stream rows. A single-stream append's statement takes
@@ -50,7 +58,7 @@ import type { Queryable } from "./append_statement.ts";
 import { hasTags, tagLockKeys } from "./append_statement.ts";
 
 /** Whether a condition's query has an item without tags, or is `"all"`. */
-function watchesWholeLog(condition: AppendCondition): boolean {
+export function watchesWholeLog(condition: AppendCondition): boolean {
   const query = condition.failIfEventsMatch;
   return query === "all" || query.some((item) => !item.tags);
 }
