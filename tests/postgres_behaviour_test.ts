@@ -415,6 +415,76 @@ Deno.test({
         `${name} reads ${read} rows of events for ${matches} matches: ${plan}`,
       );
     }
+    // A conditional append's look, made by the schema's function with the
+    // generic plans it keeps: auto_explain shows its nested query's plan.
+    const notices: string[] = [];
+    const traced = postgres(db!.url, {
+      max: 1,
+      onnotice: (notice) => notices.push(String(notice.message)),
+    });
+    try {
+      await traced.unsafe("load 'auto_explain'");
+    } catch (error) {
+      console.warn(
+        `\n⚠ SKIPPING the plan of a conditional append's look: auto_explain does not load here (${error})\n`,
+      );
+      await traced.end();
+      await store.close();
+      return;
+    }
+    await traced.unsafe(
+      `set auto_explain.log_min_duration = 0; set auto_explain.log_nested_statements = on;
+       set auto_explain.log_analyze = on; set auto_explain.log_format = json;
+       set client_min_messages = log`,
+    );
+    const conditional = new PostgresEventStore(traced, { schema });
+    for (let i = 0; i < 7; i++) {
+      await conditional.appendToStream(`c-${i}`, [{
+        type: "Other",
+        data: {},
+        tags: ["t:3"],
+      }], {
+        condition: { failIfEventsMatch: [{ types: ["Nope"], tags: ["t:3"] }], after: 0 },
+      });
+    }
+    // And on one connection, the tagged and conditional appends and
+    // readQuery settle on their generic plans after PostgreSQL's five custom
+    // ones, instead of being planned again at every call.
+    await traced.unsafe(
+      "set client_min_messages = warning; set auto_explain.log_min_duration = -1",
+    );
+    for (let i = 0; i < 10; i++) {
+      await conditional.readQuery([{ tags: [`t:${i}`] }]);
+      await conditional.appendToStream(`g-${i}`, [{
+        type: "A",
+        data: {},
+        tags: [`g:${i}`],
+      }]);
+      await conditional.appendToStream(`h-${i}`, [{
+        type: "A",
+        data: {},
+        tags: [`h:${i}`],
+      }], {
+        condition: { failIfEventsMatch: [{ tags: [`h:${i}`] }], after: 0 },
+      });
+    }
+    const plans = await traced.unsafe<{ statement: string; custom_plans: number }[]>(
+      `select statement, custom_plans::int from pg_prepared_statements
+       where statement like '%event_tags%'`,
+    );
+    assert.equal(plans.length, 3, "readQuery, the tagged and the conditional append");
+    for (const { statement, custom_plans } of plans) {
+      assert.ok(custom_plans <= 5, `${custom_plans} custom plans: ${statement}`);
+    }
+    await traced.end();
+    const look = notices.filter((notice) => notice.includes("event_tags t")).at(-1);
+    assert.ok(look, "auto_explain showed the look's plan");
+    const plan = JSON.parse(look.slice(look.indexOf("{")));
+    const read = rowsRead(plan, "events");
+    assert.ok(
+      read <= 2 * 507,
+      `the look reads ${read} rows of events for 507 candidates: ${look}`,
+    );
     await store.close();
   },
 });

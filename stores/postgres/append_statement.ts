@@ -91,9 +91,9 @@ export function appendStatement(
   // written when it finds one, and the statement answers its position.
   const locks = withCondition
     ? `checked as materialized (
-        select ${s}.condition_conflict($${t + 2}::text[], $${t + 1}::text[], $${
-      t + 3
-    }::text[], $${t + 4}::text::jsonb, $${t + 5}::bigint) as conflict
+        select ${s}.condition_conflict($${t + 4}::text[], $${t + 1}::text[], $${
+      t + 5
+    }::text[], $${t + 6}::text::jsonb, $${t + 7}::bigint) as conflict
       ),`
     : withTags
     ? `locks as materialized (
@@ -104,13 +104,14 @@ export function appendStatement(
         order by h
       ),`
     : "";
+  // The tag rows come as two flat arrays (tag, event ordinal): a plan over
+  // them costs the same for any parameters, so PostgreSQL keeps one generic
+  // plan instead of planning the statement at every append.
   const tagged = withTags
     ? `, tagged as (
         insert into ${s}.event_tags (tag, position)
-        select distinct x.tag, ${position}
-        from p, head, unnest($${t}::text[]) with ordinality as e(tags, ord),
-             jsonb_array_elements_text(e.tags::jsonb) as x(tag)
-        where e.tags is not null
+        select e.tag, ${position}
+        from p, head, unnest($${t + 2}::text[], $${t + 3}::bigint[]) as e(tag, ord)
       )`
     : "";
   text = `
@@ -179,9 +180,19 @@ export function appendParameters(
   ];
   if (record) parameters.push(...recordParameters(record));
   if (hasTags(append) || condition) {
+    const tags: string[] = [];
+    const ordinals: number[] = [];
+    append.events.forEach((event, e) => {
+      for (const tag of new Set(event.tags)) {
+        tags.push(tag);
+        ordinals.push(e + 1);
+      }
+    });
     parameters.push(
       append.events.map((event) => event.tags ? JSON.stringify(event.tags) : null),
-      tagLockKeys(schema, append.events.flatMap((event) => event.tags ?? [])),
+      tagLockKeys(schema, tags),
+      tags,
+      ordinals,
     );
   }
   if (condition) {

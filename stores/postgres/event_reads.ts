@@ -227,8 +227,8 @@ export async function selectQuery<E extends Event>(
  * index — only the lookups this query's shape needs (a generic plan cannot
  * skip an empty one): the tag table by each item's first tag, the type
  * index for items without tags — then each candidate's event by its
- * position (a lateral lookup, so no plan can turn it into a scan of every
- * event after `after`); all events after `after` for `"all"`. Only what is
+ * position (a lateral lookup behind `offset 0`, which no plan flattens into
+ * a scan of every event after `after`); all events after `after` for `"all"`. Only what is
  * below the readers' horizon, which every row carries (a left join: the
  * horizon comes back with no event).
  */
@@ -254,18 +254,23 @@ export function readQueryStatement(
   }
   const firstTags = query.flatMap((item) => item.tags ? [item.tags[0]] : []);
   const typesOnly = query.flatMap((item) => item.tags ? [] : item.types ?? []);
+  // Each parameter is read through a scalar subquery, which no plan sees
+  // into: a plan for these values then costs what the generic plan does,
+  // and PostgreSQL keeps the generic plan instead of planning every read.
   const parameters: unknown[] = [after];
   const lookups: string[] = [];
   if (firstTags.length > 0) {
     parameters.push([...new Set(firstTags)]);
     lookups.push(
-      `select position from ${schema}.event_tags where tag = any($${parameters.length}::text[]) and position > $1`,
+      `select position from ${schema}.event_tags
+       where tag = any((select $${parameters.length}::text[])::text[]) and position > (select $1::bigint)`,
     );
   }
   if (typesOnly.length > 0) {
     parameters.push([...new Set(typesOnly)]);
     lookups.push(
-      `select position from ${schema}.events where type = any($${parameters.length}::text[]) and position > $1`,
+      `select position from ${schema}.events
+       where type = any((select $${parameters.length}::text[])::text[]) and position > (select $1::bigint)`,
     );
   }
   const text = `${horizon}
@@ -273,7 +278,8 @@ export function readQueryStatement(
      from h left join lateral (
        select e.* from (${lookups.join(" union ")}) c
        cross join lateral (
-         select ${EVENT_COLUMNS} from ${schema}.events where events.position = c.position
+         select ${EVENT_COLUMNS} from ${schema}.events
+         where events.position = c.position offset 0
        ) e
        where c.position < h.horizon
        order by c.position
