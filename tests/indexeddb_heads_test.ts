@@ -11,6 +11,7 @@ import "fake-indexeddb/auto";
 import assert from "node:assert/strict";
 import { forceCloseDatabase } from "fake-indexeddb";
 import { unwrap } from "idb";
+import type { EventQuery } from "@verdict/verdict";
 import {
   ConcurrencyError,
   DuplicateEventIdError,
@@ -230,5 +231,95 @@ Deno.test("a database of schema 3 (heads in a streams store) upgrades with its h
   assert.ok(!upgraded.objectStoreNames.contains("streams"));
   // Schema 5 indexes every id of a slice row.
   assert.ok(upgraded.transaction("events").objectStore("events").index("id").multiEntry);
+  await store.close();
+});
+
+Deno.test("a database of schema 5 upgrades with its tagged events indexed by tag", async () => {
+  const name = `tags-upgrade-${Date.now()}`;
+  // The layout of schema 5, as the previous version created it.
+  const old = await new Promise<IDBDatabase>((resolve, reject) => {
+    const request = indexedDB.open(name, 5);
+    request.onupgradeneeded = () => {
+      const db = request.result;
+      const events = db.createObjectStore("events", {
+        keyPath: "position",
+        autoIncrement: true,
+      });
+      events.createIndex("stream", ["streamId", "version"], { unique: true });
+      events.createIndex("id", "id", { unique: true, multiEntry: true });
+      const commands = db.createObjectStore("commands", { keyPath: "id" });
+      commands.createIndex("time", ["ts", "id"]);
+      commands.createIndex("correlation", ["correlationId", "ts", "id"]);
+      commands.createIndex("type", ["commandType", "ts", "id"]);
+      db.createObjectStore("checkpoints", { keyPath: "consumer" });
+      db.createObjectStore("snapshots", { keyPath: "streamId" });
+      db.createObjectStore("documents", { keyPath: ["projection", "id"] });
+      db.createObjectStore("projections", { keyPath: "name" });
+    };
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+  const timestamp = Date.UTC(2026, 0, 1);
+  await new Promise<void>((resolve, reject) => {
+    const tx = old.transaction("events", "readwrite");
+    const events = tx.objectStore("events");
+    // An event alone, one without tags, and a slice of two.
+    events.add({
+      id: "e-1",
+      streamId: "course-c1",
+      version: 1,
+      type: "CourseDefined",
+      data: {},
+      metadata: {},
+      tags: ["course:c1"],
+      timestamp,
+    });
+    events.add({
+      id: "e-2",
+      streamId: "other",
+      version: 1,
+      type: "Noted",
+      data: {},
+      metadata: {},
+      timestamp,
+    });
+    events.add({
+      id: ["e-3", "e-4"],
+      streamId: "students",
+      version: 1,
+      events: [
+        {
+          type: "StudentSubscribed",
+          data: {},
+          metadata: {},
+          tags: ["course:c1", "student:s1"],
+        },
+        { type: "StudentSubscribed", data: {}, metadata: {}, tags: ["student:s2"] },
+      ],
+      timestamp,
+    });
+    tx.oncomplete = () => resolve();
+    tx.onerror = () => reject(tx.error);
+  });
+  old.close();
+
+  const database = new VerdictDatabase(name);
+  const store = new IndexedDbEventStore({ database });
+  const ids = async (query: EventQuery) =>
+    (await store.readQuery(query)).events.map((event) => event.id);
+  assert.deepEqual(await ids([{ tags: ["course:c1"] }]), ["e-1", "e-3"]);
+  assert.deepEqual(await ids([{ tags: ["student:s2"] }]), ["e-4"]);
+  assert.deepEqual(await ids([{ tags: ["student:s1"] }, { tags: ["student:s2"] }]), [
+    "e-3",
+    "e-4",
+  ]);
+  // New rows are indexed as they are written; a condition sees the old ones.
+  const { head } = await store.readQuery([{ tags: ["course:c1"] }]);
+  await store.appendToStream("course-c1", [
+    { id: "e-5", type: "CourseCapacityChanged", data: {}, tags: ["course:c1"] },
+  ], { condition: { failIfEventsMatch: [{ tags: ["course:c1"] }], after: head } });
+  assert.deepEqual(await ids([{ tags: ["course:c1"] }]), ["e-1", "e-3", "e-5"]);
+  const upgraded = unwrap(await database.open());
+  assert.ok(upgraded.transaction("events").objectStore("events").index("tag").multiEntry);
   await store.close();
 });

@@ -5,7 +5,13 @@
  * @module
  */
 
-import { type DBSchema, type IDBPDatabase, openDB } from "idb";
+import {
+  type DBSchema,
+  type IDBPDatabase,
+  type IDBPObjectStore,
+  openDB,
+  type StoreNames,
+} from "idb";
 import { VerdictError } from "../../mod.ts";
 
 /**
@@ -22,6 +28,8 @@ export interface StoredEventRow {
   metadata: Record<string, unknown>;
   /** The event's tags; absent when it has none. */
   tags?: string[];
+  /** The tags of the row's events, once each, for the tag index; absent when none. */
+  qt?: string[];
   timestamp: number;
 }
 
@@ -43,6 +51,8 @@ export interface StoredSliceRow {
     metadata: Record<string, unknown>;
     tags?: string[];
   }[];
+  /** The tags of the row's events, once each, for the tag index; absent when none. */
+  qt?: string[];
   timestamp: number;
 }
 
@@ -63,7 +73,7 @@ export interface VerdictSchema extends DBSchema {
   events: {
     key: number;
     value: StoredRow;
-    indexes: { stream: [string, number]; id: string };
+    indexes: { stream: [string, number]; id: string; tag: string };
   };
   commands: {
     key: string;
@@ -93,7 +103,7 @@ export interface VerdictSchema extends DBSchema {
 }
 
 /** The schema version this code creates and reads. */
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 /**
  * The browser refused to store more: the origin's quota is used up. The
@@ -302,6 +312,16 @@ export class VerdictDatabase {
             events.deleteIndex("id");
             events.createIndex("id", "id", { unique: true, multiEntry: true });
           }
+          // Version 6 indexes rows by their events' tags (issue #24), so a
+          // query by tag reads its rows alone; rows stored before get their
+          // tags listed, in this upgrade's transaction.
+          if (oldVersion < 6) {
+            const events = transaction.objectStore("events");
+            events.createIndex("tag", "qt", { multiEntry: true });
+            // A failed write aborts the upgrade's transaction, and openDB
+            // rejects with it: nothing to add here.
+            if (oldVersion >= 1) listTagsOfStoredRows(events).catch(() => {});
+          }
         },
         blocked: () => {
           // An older version is open in another tab: fail now, clearly.
@@ -336,5 +356,39 @@ export class VerdictDatabase {
     const db = this.#db;
     this.#db = undefined;
     if (db) (await db.catch(() => undefined))?.close();
+  }
+}
+
+/** The tags of a row's events, once each; undefined when they have none. */
+export function rowTags(row: StoredRow): string[] | undefined {
+  const tags = new Set<string>();
+  if ("events" in row && Array.isArray(row.events)) {
+    for (const event of row.events) for (const tag of event.tags ?? []) tags.add(tag);
+  } else {
+    for (const tag of (row as StoredEventRow).tags ?? []) tags.add(tag);
+  }
+  return tags.size > 0 ? [...tags] : undefined;
+}
+
+/**
+ * Sets `qt` on every stored row with tags, for the tag index: a cursor over
+ * the events store, in the upgrade's transaction, which commits only once
+ * every row is done (or aborts the upgrade).
+ */
+async function listTagsOfStoredRows(
+  events: IDBPObjectStore<
+    VerdictSchema,
+    StoreNames<VerdictSchema>[],
+    "events",
+    "versionchange"
+  >,
+): Promise<void> {
+  for (let cursor = await events.openCursor(); cursor; cursor = await cursor.continue()) {
+    const row = cursor.value;
+    const tags = Array.isArray((row as { tags?: unknown }).tags) ||
+        Array.isArray((row as { events?: unknown }).events)
+      ? rowTags(row)
+      : undefined;
+    if (tags) await cursor.update({ ...row, qt: tags });
   }
 }

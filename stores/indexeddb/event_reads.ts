@@ -163,14 +163,28 @@ export async function readQueryRows<E extends Event>(
 ): Promise<QueryResult<E>> {
   const db = await database.open();
   const store = db.transaction("events").store;
-  // A row's key is its last event's position: the rows after `after`, and
-  // the last key (the head), read in one transaction.
-  const [rows, last] = await Promise.all([
-    store.getAll(IDBKeyRange.lowerBound(after, true)),
+  // A row's key is its last event's position. When every item names a tag,
+  // the rows of each item's first tag, by the tag index (every event the
+  // item matches carries that tag); else the rows after `after`. And the
+  // last key (the head), in the same transaction.
+  const firstTags = query === "all" || query.some((item) => !item.tags)
+    ? undefined
+    : [...new Set(query.map((item) => item.tags![0]))];
+  const [found, last] = await Promise.all([
+    firstTags
+      ? Promise.all(
+        firstTags.map((tag) => store.index("tag").getAll(IDBKeyRange.only(tag))),
+      )
+      : store.getAll(IDBKeyRange.lowerBound(after, true)).then((rows) => [rows]),
     store.openKeyCursor(null, "prev"),
   ]);
+  // Each tag's rows come in key order; a row of several tags comes once.
+  const rows = found.length === 1 ? found[0] : [
+    ...new Map(found.flat().map((row) => [row.position!, row])).values(),
+  ].sort((a, b) => a.position! - b.position!);
   const events: RecordedEvent<E>[] = [];
   for (const row of rows) {
+    if (row.position! <= after) continue;
     for (const event of rowEvents<E>(row, row.position!)) {
       if (event.position > after && eventMatchesQuery(event, query)) events.push(event);
     }

@@ -17,11 +17,12 @@ import {
   type StreamAppend,
 } from "../../mod.ts";
 import { retriedAppend, storedEventProblem } from "../../src/store_kit/mod.ts";
-import type {
-  StoredEventRow,
-  StoredRow,
-  StoredSliceRow,
-  VerdictSchema,
+import {
+  rowTags,
+  type StoredEventRow,
+  type StoredRow,
+  type StoredSliceRow,
+  type VerdictSchema,
 } from "./database.ts";
 
 export function rowToEvent<E extends Event>(
@@ -129,6 +130,7 @@ export function planRows(
             data: event.data,
             metadata: event.metadata ?? {},
             ...(event.tags === undefined ? {} : { tags: [...event.tags] }),
+            ...(event.tags?.length ? { qt: [...new Set(event.tags)] } : {}),
             timestamp,
           },
         });
@@ -153,6 +155,8 @@ export function planRows(
           timestamp,
         },
       });
+      const tags = rowTags(planned[planned.length - 1].row);
+      if (tags) planned[planned.length - 1].row.qt = tags;
     }
   }
   return planned;

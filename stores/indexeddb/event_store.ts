@@ -367,8 +367,10 @@ export class IndexedDbEventStore implements EventStore, AppendNotifier {
 
   /**
    * Reads the events matching `query` in global order, and the head to
-   * condition an append on, in one transaction. It reads the log after
-   * `after` (all of it by default): there is no index by type or tag yet.
+   * condition an append on, in one transaction. When every item of the
+   * query names a tag, it reads the rows of each item's first tag by the tag
+   * index (schema 6); otherwise the log after `after` (all of it by default):
+   * there is no index by type.
    */
   async readQuery<E extends Event = Event>(
     query: EventQuery,
