@@ -5,6 +5,7 @@ import {
   type DeadLetter,
   type DocumentProjection,
   EventDecodeError,
+  type EventQuery,
   StoreBusyError,
   Subscription,
 } from "@verdict/verdict";
@@ -425,4 +426,110 @@ Deno.test("Deno KV coherentCache: two handles on one file learn of each other's 
     for (const kv of handles) kv.close();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("Deno KV readQuery by tag reads the tag index: the events it names, not the log", async () => {
+  await withTempKv(async (open) => {
+    const kv = await open();
+    // Every event key read, by getMany, as the store reads them.
+    let read = 0;
+    const counting = new Proxy(kv, {
+      get(target, property) {
+        if (property === "getMany") {
+          return (
+            keys: Deno.KvKey[],
+            options?: { consistency?: Deno.KvConsistencyLevel },
+          ) => {
+            read += keys.filter((key) => key[1] === "s").length;
+            return target.getMany(keys, options);
+          };
+        }
+        const value = Reflect.get(target, property);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const store = new KvEventStore(counting, { prefix: ["q"] });
+    for (let t = 0; t < 50; t++) {
+      await store.appendToStream(
+        `s-${t}`,
+        Array.from({ length: 20 }, (_, n) => ({
+          type: n === 0 ? "Opened" : "Noted",
+          data: { n },
+          tags: [`t:${t}`, ...(n === 0 ? ["opened"] : [])],
+        })),
+      );
+    }
+    // The first query by tag on a store file builds the index for the
+    // commits before it once (it reads the log); later ones read the index.
+    read = 0;
+    await store.readQuery([{ tags: ["t:6"] }]);
+    assert.equal(read, 1_000 + 20, "the index built once, then 20 read");
+    read = 0;
+    const { events, head } = await store.readQuery([{ tags: ["t:7"] }]);
+    assert.equal(events.length, 20);
+    assert.equal(read, 20, "event keys read for 20 matches among 1,000");
+    const [last] = await store.readAll({ after: 0 }).then((all) => all.slice(-1));
+    assert.equal(head, last.position);
+    // Two items: each item's first tag's events, once, in global order.
+    const opened = await store.readQuery([
+      { types: ["Opened"], tags: ["opened"] },
+      { tags: ["t:3"] },
+    ]);
+    assert.deepEqual(
+      opened.events.map((event) => event.position),
+      (await store.readAll({ after: 0 })).filter((event) =>
+        event.tags!.includes("opened") || event.tags!.includes("t:3")
+      ).map((event) => event.position),
+    );
+    // After a head: what came since, alone.
+    await store.appendToStream("s-7", [{ type: "Noted", data: {}, tags: ["t:7"] }]);
+    const since = await store.readQuery([{ tags: ["t:7"] }], { after: head });
+    assert.deepEqual(since.events.map((event) => event.version), [21]);
+    // An item without tags reads the log.
+    read = 0;
+    await store.readQuery([{ types: ["Opened"] }]);
+    assert.equal(read, 1_001);
+    await store.close();
+  });
+});
+
+Deno.test("Deno KV builds the tag index for commits written before it; a damaged index entry is an error", async () => {
+  await withTempKv(async (open) => {
+    const kv = await open();
+    const before = new KvEventStore(kv, { prefix: ["old"] });
+    await before.appendToStream("course-c1", [
+      { type: "CourseDefined", data: {}, tags: ["course:c1"] },
+    ]);
+    await before.appendToStreams([
+      {
+        streamId: "s1",
+        events: [{ type: "Subscribed", data: {}, tags: ["course:c1", "s:1"] }],
+      },
+      { streamId: "s2", events: [{ type: "Subscribed", data: {}, tags: ["s:2"] }] },
+    ]);
+    await before.close();
+    // As a store of the previous layout left it: no tag index.
+    for await (const entry of kv.list({ prefix: ["old", "xt"] })) {
+      await kv.delete(entry.key);
+    }
+    await kv.delete(["old", "xt-ready"]);
+
+    const store = new KvEventStore(kv, { prefix: ["old"] });
+    const types = async (query: EventQuery) =>
+      (await store.readQuery(query)).events.map((event) =>
+        `${event.streamId}:${event.type}`
+      );
+    assert.deepEqual(await types([{ tags: ["course:c1"] }]), [
+      "course-c1:CourseDefined",
+      "s1:Subscribed",
+    ]);
+    assert.deepEqual(await types([{ tags: ["s:2"] }]), ["s2:Subscribed"]);
+    assert.equal((await kv.get(["old", "xt-ready"])).value, true);
+
+    // A damaged index entry is read loudly.
+    const [entry] = await Array.fromAsync(kv.list({ prefix: ["old", "xt", "s:2"] }));
+    await kv.set(entry.key, "not a list");
+    await assert.rejects(store.readQuery([{ tags: ["s:2"] }]), EventDecodeError);
+    await store.close();
+  });
 });

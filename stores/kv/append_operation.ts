@@ -130,8 +130,11 @@ export function appendOperation<E extends Event>(
   const numbered = numbering?.key;
   const budget = new KvBudget();
   const commit: [string, number, number][] = [];
-  /** Every tag and type of the append's events: their keys move with this commit. */
-  const tags = new Set<string>();
+  /**
+   * Every tag and type of the append's events: their keys move with this
+   * commit; each tag with the indexes in the commit of its events.
+   */
+  const tags = new Map<string, number[]>();
   const types = new Set<string>();
   let index = 0;
   appends.forEach((append, s) => {
@@ -152,7 +155,14 @@ export function appendOperation<E extends Event>(
         i: index++,
         ...(numbered ? { c: numbered } : {}),
       };
-      if (event.tags !== undefined) { for (const tag of event.tags) tags.add(tag); }
+      if (event.tags !== undefined) {
+        for (const tag of event.tags) {
+          // The event's index in the commit (`i`, counted just above).
+          const indexes = tags.get(tag) ?? [];
+          if (indexes.at(-1) !== index - 1) indexes.push(index - 1);
+          tags.set(tag, indexes);
+        }
+      }
       types.add(event.type);
       const what = `event ${e} (${event.type}) of stream "${append.streamId}"`;
       budget.set(eventKey, stored, what);
@@ -171,7 +181,7 @@ export function appendOperation<E extends Event>(
     operation.set(headKey, head);
     commit.push([append.streamId, actual[s] + 1, append.events.length]);
   });
-  for (const tag of tags) {
+  for (const tag of tags.keys()) {
     budget.set(key("qt", tag), timestamp, `the key of tag "${tag}"`);
     operation.set(key("qt", tag), timestamp);
   }
@@ -198,6 +208,15 @@ export function appendOperation<E extends Event>(
       operation.set(key("g", numbered), entry);
     } else {
       operation.set(key("g", kv.commitVersionstamp!()), entry);
+    }
+    // The tag index: per tag, the commit and its events that carry the tag.
+    for (const [tag, indexes] of tags) {
+      budget.set(
+        key("xt", tag, "00000000000000000000"),
+        indexes,
+        `the index of tag "${tag}"`,
+      );
+      operation.set(key("xt", tag, numbered || kv.commitVersionstamp!()), indexes);
     }
   }
   if (record) target.commandLog!.addToOperation(operation, budget, record, failedRecord);

@@ -12,6 +12,7 @@
  * | `[P, "n"]`                 | touched by every append, for watchers        |
  * | `[P, "qt", tag]`           | touched by every append of an event with the tag: what append conditions check |
  * | `[P, "qy", type]`          | touched by every append of an event of the type: what conditions on types alone check |
+ * | `[P, "xt", tag, versionstamp]` | the indexes, in that commit, of its events with the tag: what queries by tag read |
  *
  * An event's global position is its commit's versionstamp (as a number)
  * times 1,024 plus its index within the commit: strictly increasing in

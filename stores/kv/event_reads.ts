@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Kv, KvEntry } from "./kv.ts";
+import type { AtomicOperation, Kv, KvEntry } from "./kv.ts";
 import {
   DuplicateEventIdError,
   type Event,
@@ -107,62 +107,181 @@ export async function listAll<E extends Event>(
     const versionstamp = commit.key.at(-1) as string;
     // A commit wholly at or before `after` (the first one listed can be).
     if (positionOf(versionstamp, PER_COMMIT - 1) <= after) continue;
-    const streams = commitStreams(commit.value);
-    if (typeof streams === "string") {
-      // Nothing of a damaged entry can be trusted, not even its length:
-      // the error names the commit's last possible position, so a
-      // subscription that skips it skips the whole commit.
-      throw new EventDecodeError(
-        positionOf(versionstamp, PER_COMMIT - 1),
-        commit.value,
-        `the global-log entry of commit ${versionstamp} is damaged: ${streams}`,
-      );
-    }
-    const refs: { streamId: string; version: number; index: number }[] = [];
-    let index = 0;
-    for (const [streamId, first, count] of streams) {
-      for (let v = first; v < first + count; v++) {
-        refs.push({ streamId, version: v, index: index++ });
-      }
-    }
-    const wanted = refs.filter((ref) => positionOf(versionstamp, ref.index) > after)
+    const wanted = commitRefs(commit, versionstamp)
+      .filter((ref) => positionOf(versionstamp, ref.index) > after)
       .slice(0, limit - out.length);
-    // One copy of each event, the one readStream reads: an entry's copy
-    // of its events (written by earlier versions) is not read.
-    const entries = await getManyStrong<StoredEvent>(
-      kv,
-      wanted.map((ref) => key("s", ref.streamId, ref.version)),
-    );
-    entries.forEach((entry, i) => {
-      const ref = wanted[i];
-      const where = { streamId: ref.streamId, version: ref.version };
-      const position = positionOf(versionstamp, ref.index);
-      if (entry.versionstamp === null) {
-        throw new EventDecodeError(position, undefined, "the event is missing", where);
-      }
-      // Written by the commit of this global-log entry, and not since: a
-      // stamped event's versionstamp is the entry's key; a numbered one
-      // names the key, and was written with the entry.
-      const numbered = (entry.value as StoredEvent | null)?.c;
-      if (
-        numbered === undefined
-          ? entry.versionstamp !== versionstamp
-          : numbered !== versionstamp || entry.versionstamp !== commit.versionstamp
-      ) {
-        throw new EventDecodeError(
-          position,
-          entry.value,
-          `the event was written again after its commit (versionstamp ${entry.versionstamp})`,
-          where,
-        );
-      }
-      out.push(
-        decodeEvent<E>(entry as KvEntry<StoredEvent>, ref.streamId, ref.version),
-      );
-    });
+    for (const event of await loadRefs<E>(kv, key, commit, versionstamp, wanted)) {
+      out.push(event);
+    }
     if (out.length >= limit) break;
   }
   return out;
+}
+
+/**
+ * The position of the last event in the global log (0 when it is empty):
+ * a head, read before what it heads, as any later commit comes after it.
+ */
+export async function lastPosition(kv: Kv, key: KeyOf): Promise<number> {
+  for await (
+    const commit of kv.list<CommitEntry>(
+      { start: key("g", ""), end: key("g", "\uffff") },
+      { reverse: true, limit: 1, consistency: "strong" },
+    )
+  ) {
+    const versionstamp = commit.key.at(-1) as string;
+    const refs = commitRefs(commit, versionstamp);
+    return positionOf(versionstamp, refs.length - 1);
+  }
+  return 0;
+}
+
+/**
+ * The events after `after`, and at most `head`, of the commits the tag
+ * index lists under any of `tags`, in global order (not yet matched to a
+ * query): the index entries first, then their commits' entries and events.
+ */
+export async function listByTags<E extends Event>(
+  kv: Kv,
+  key: KeyOf,
+  tags: readonly string[],
+  after: number,
+  head: number,
+): Promise<RecordedEvent<E>[]> {
+  if (head <= after) return [];
+  const last = commitOf(head);
+  const byCommit = new Map<string, Set<number>>();
+  for (const tag of tags) {
+    const start = after === 0 ? key("xt", tag, "") : key("xt", tag, commitOf(after));
+    for await (
+      const entry of kv.list<number[]>(
+        { start, end: key("xt", tag, "\uffff") },
+        { consistency: "strong" },
+      )
+    ) {
+      const versionstamp = entry.key.at(-1) as string;
+      if (versionstamp > last) break;
+      const indexes = entry.value;
+      if (
+        !Array.isArray(indexes) ||
+        !indexes.every((i) => Number.isSafeInteger(i) && i >= 0 && i < PER_COMMIT)
+      ) {
+        throw new EventDecodeError(
+          positionOf(versionstamp, PER_COMMIT - 1),
+          indexes,
+          `the index of tag "${tag}" in commit ${versionstamp} is damaged`,
+        );
+      }
+      let wanted = byCommit.get(versionstamp);
+      if (!wanted) byCommit.set(versionstamp, wanted = new Set());
+      for (const i of indexes) wanted.add(i);
+    }
+  }
+  const versionstamps = [...byCommit.keys()].sort();
+  const commits = await getManyStrong<CommitEntry>(
+    kv,
+    versionstamps.map((versionstamp) => key("g", versionstamp)),
+  );
+  const out: RecordedEvent<E>[] = [];
+  for (let c = 0; c < commits.length; c++) {
+    const versionstamp = versionstamps[c];
+    const commit = commits[c];
+    if (commit.versionstamp === null) {
+      throw new EventDecodeError(
+        positionOf(versionstamp, PER_COMMIT - 1),
+        undefined,
+        `the global-log entry of commit ${versionstamp}, which the tag index names, is missing`,
+      );
+    }
+    const wanted = byCommit.get(versionstamp)!;
+    const refs = commitRefs(commit as KvEntry<CommitEntry>, versionstamp).filter(
+      (ref) => {
+        const position = positionOf(versionstamp, ref.index);
+        return wanted.has(ref.index) && position > after && position <= head;
+      },
+    );
+    for (
+      const event of await loadRefs<E>(
+        kv,
+        key,
+        commit as KvEntry<CommitEntry>,
+        versionstamp,
+        refs,
+      )
+    ) out.push(event);
+  }
+  return out;
+}
+
+/** One event of a commit: where its stream keeps it, and its index in the commit. */
+interface CommitRef {
+  readonly streamId: string;
+  readonly version: number;
+  readonly index: number;
+}
+
+/** The events a global-log entry lists, in commit order; damage is an error. */
+function commitRefs(commit: KvEntry<CommitEntry>, versionstamp: string): CommitRef[] {
+  const streams = commitStreams(commit.value);
+  if (typeof streams === "string") {
+    // Nothing of a damaged entry can be trusted, not even its length:
+    // the error names the commit's last possible position, so a
+    // subscription that skips it skips the whole commit.
+    throw new EventDecodeError(
+      positionOf(versionstamp, PER_COMMIT - 1),
+      commit.value,
+      `the global-log entry of commit ${versionstamp} is damaged: ${streams}`,
+    );
+  }
+  const refs: CommitRef[] = [];
+  let index = 0;
+  for (const [streamId, first, count] of streams) {
+    for (let v = first; v < first + count; v++) {
+      refs.push({ streamId, version: v, index: index++ });
+    }
+  }
+  return refs;
+}
+
+/** The events of `refs`, read where their streams keep them, and checked. */
+async function loadRefs<E extends Event>(
+  kv: Kv,
+  key: KeyOf,
+  commit: KvEntry<CommitEntry>,
+  versionstamp: string,
+  refs: readonly CommitRef[],
+): Promise<RecordedEvent<E>[]> {
+  // One copy of each event, the one readStream reads: an entry's copy
+  // of its events (written by earlier versions) is not read.
+  const entries = await getManyStrong<StoredEvent>(
+    kv,
+    refs.map((ref) => key("s", ref.streamId, ref.version)),
+  );
+  return entries.map((entry, i) => {
+    const ref = refs[i];
+    const where = { streamId: ref.streamId, version: ref.version };
+    const position = positionOf(versionstamp, ref.index);
+    if (entry.versionstamp === null) {
+      throw new EventDecodeError(position, undefined, "the event is missing", where);
+    }
+    // Written by the commit of this global-log entry, and not since: a
+    // stamped event's versionstamp is the entry's key; a numbered one
+    // names the key, and was written with the entry.
+    const numbered = (entry.value as StoredEvent | null)?.c;
+    if (
+      numbered === undefined
+        ? entry.versionstamp !== versionstamp
+        : numbered !== versionstamp || entry.versionstamp !== commit.versionstamp
+    ) {
+      throw new EventDecodeError(
+        position,
+        entry.value,
+        `the event was written again after its commit (versionstamp ${entry.versionstamp})`,
+        where,
+      );
+    }
+    return decodeEvent<E>(entry as KvEntry<StoredEvent>, ref.streamId, ref.version);
+  });
 }
 
 /**
@@ -198,4 +317,48 @@ export async function storedForRetry<E extends Event>(
   }
   if (stored.size === 0) throw new DuplicateEventIdError(given[known]);
   return stored;
+}
+
+/**
+ * Builds the tag index for commits written before it existed, once per
+ * store: every commit of the log with tagged events gets its index entries
+ * (the same ones an append writes, so rewriting one is harmless), then the
+ * `[P, "xt-ready"]` key says it is done. `write` commits one operation.
+ */
+export async function buildTagIndex(
+  kv: Kv,
+  key: KeyOf,
+  write: (operation: AtomicOperation) => Promise<unknown>,
+): Promise<void> {
+  if ((await kv.get(key("xt-ready"), { consistency: "strong" })).versionstamp !== null) {
+    return;
+  }
+  let operation = kv.atomic();
+  let mutations = 0;
+  for await (
+    const commit of kv.list<CommitEntry>(
+      { start: key("g", ""), end: key("g", "\uffff") },
+      { consistency: "strong" },
+    )
+  ) {
+    const versionstamp = commit.key.at(-1) as string;
+    const refs = commitRefs(commit, versionstamp);
+    const events = await loadRefs(kv, key, commit, versionstamp, refs);
+    const tags = new Map<string, number[]>();
+    events.forEach((event, i) => {
+      for (const tag of new Set(event.tags ?? [])) {
+        tags.set(tag, [...tags.get(tag) ?? [], refs[i].index]);
+      }
+    });
+    for (const [tag, indexes] of tags) {
+      operation.set(key("xt", tag, versionstamp), indexes);
+      if (++mutations === 500) {
+        await write(operation);
+        operation = kv.atomic();
+        mutations = 0;
+      }
+    }
+  }
+  operation.set(key("xt-ready"), true);
+  await write(operation);
 }

@@ -56,7 +56,15 @@ import {
   preflight,
 } from "./append_operation.ts";
 import { headVersion, type KeyOf, MAX_COMMIT_ATTEMPTS } from "./event_layout.ts";
-import { getEvents, listAll, listStream, storedForRetry } from "./event_reads.ts";
+import {
+  buildTagIndex,
+  getEvents,
+  lastPosition,
+  listAll,
+  listByTags,
+  listStream,
+  storedForRetry,
+} from "./event_reads.ts";
 import { getManyStrong } from "./get_many.ts";
 import { KvWakeUps } from "./wake_ups.ts";
 import { DEFAULT_BUSY_TIMEOUT_MS, whileBusy } from "./busy.ts";
@@ -136,6 +144,8 @@ export class KvEventStore implements EventStore, AppendNotifier {
   readonly #ownsKv: boolean;
   readonly #clock: Clock;
   readonly #busyTimeout: number;
+  /** The tag index built for commits older than it, once (see `buildTagIndex`). */
+  #tagIndex?: Promise<void>;
   readonly #heads = new KnownHeads();
   /** Where appends write: the handle, the keys, the log and documents. */
   readonly #target: AppendTarget;
@@ -389,8 +399,10 @@ export class KvEventStore implements EventStore, AppendNotifier {
 
   /**
    * Reads the events matching `query` in global order, and the head to
-   * condition an append on. It reads the log after `after` (all of it by
-   * default): there is no index by type or tag yet.
+   * condition an append on. When every item names a tag, it reads the tag
+   * index of each item's first tag (built once for older commits, by the
+   * first such read); otherwise the log after `after` (all of it by
+   * default): there is no index by type.
    */
   async readQuery<E extends Event = Event>(
     query: EventQuery,
@@ -401,11 +413,38 @@ export class KvEventStore implements EventStore, AppendNotifier {
     assertValidReadQueryOptions(options);
     options.signal?.throwIfAborted();
     const after = options.after ?? 0;
+    // When every item names a tag: the commits the tag index lists under
+    // each item's first tag (every event the item matches carries it), up
+    // to the head, read first: whatever commits later comes after it.
+    if (query !== "all" && query.every((item) => item.tags)) {
+      await this.#tagIndexReady();
+      const head = Math.max(after, await lastPosition(this.#kv, this.#key));
+      const firstTags = [...new Set(query.map((item) => item.tags![0]))];
+      const found = await listByTags<E>(this.#kv, this.#key, firstTags, after, head);
+      return { events: found.filter((event) => eventMatchesQuery(event, query)), head };
+    }
     const newer = await listAll<E>(this.#kv, this.#key, after, Infinity);
     return {
       events: newer.filter((event) => eventMatchesQuery(event, query)),
       head: newer.length === 0 ? after : newer[newer.length - 1].position,
     };
+  }
+
+  /** Resolves once the tag index covers every commit (see `buildTagIndex`). */
+  #tagIndexReady(): Promise<void> {
+    this.#tagIndex ??= buildTagIndex(
+      this.#kv,
+      this.#key,
+      (operation) =>
+        whileBusy("Deno KV event store", this.#busyTimeout, async () => {
+          const committed = await operation.commit();
+          if (!committed.ok) throw new Error("a tag index write without checks failed");
+        }),
+    ).catch((error) => {
+      this.#tagIndex = undefined;
+      throw error;
+    });
+    return this.#tagIndex;
   }
 
   /** The first result again when every given id is stored as this append. */
