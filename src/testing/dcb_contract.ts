@@ -8,6 +8,7 @@
 import { AppendConditionError, ConcurrencyError, InvalidIdError } from "../errors.ts";
 import type { AppendCondition, EventQuery } from "../event_query.ts";
 import type { EventStore, WrittenEvents } from "../event_store.ts";
+import type { NewEvent } from "../event.ts";
 import type { CommandRecord } from "../command_log.ts";
 import { check, checkEqual, checkRejects } from "./assert.ts";
 import type { ContractCase } from "./contract.ts";
@@ -62,6 +63,40 @@ async function appendedOrRefused(append: Promise<unknown>): Promise<boolean> {
   } catch (error) {
     if (error instanceof AppendConditionError) return false;
     throw error;
+  }
+}
+
+/**
+ * `rounds` rounds of 16 racers: each reads the round's query behind a
+ * barrier and, if nothing matched (the rule: claim only what nobody has
+ * claimed), appends its claim on the read's condition. One wins a round.
+ */
+async function race(
+  store: QueryStore,
+  rounds: number,
+  roundOf: (round: number) => { query: EventQuery; claim: (racer: number) => NewEvent },
+): Promise<void> {
+  for (let round = 0; round < rounds; round++) {
+    const { query, claim } = roundOf(round);
+    const ready = barrier(16);
+    const won = await Promise.all(
+      Array.from({ length: 16 }, async (_, racer) => {
+        await ready();
+        const { events, head } = await store.readQuery(query);
+        if (events.length > 0) return false;
+        return await appendedOrRefused(
+          store.appendToStream(`racer-${racer}`, [claim(racer)], {
+            condition: { failIfEventsMatch: query, after: head },
+          }),
+        );
+      }),
+    );
+    checkEqual(won.filter(Boolean).length, 1, `winners in round ${round}`);
+    checkEqual(
+      (await store.readQuery(query)).events.length,
+      1,
+      `claims in round ${round}`,
+    );
   }
 }
 
@@ -307,30 +342,10 @@ export function dcbContract(
   });
 
   test(`16 racers read behind a barrier, then claim on their read's condition: one wins, ${rounds} rounds out of ${rounds}`, async (given) => {
-    const store = queryable(given);
-    for (let round = 0; round < rounds; round++) {
-      const query: EventQuery = [{ types: ["Claimed"], tags: [`round:${round}`] }];
-      const ready = barrier(16);
-      const won = await Promise.all(
-        Array.from({ length: 16 }, async (_, racer) => {
-          await ready();
-          const { events, head } = await store.readQuery(query);
-          // The rule: claim only what nobody has claimed.
-          if (events.length > 0) return false;
-          return await appendedOrRefused(
-            store.appendToStream(`racer-${racer}`, [
-              { type: "Claimed", data: { round }, tags: [`round:${round}`] },
-            ], { condition: { failIfEventsMatch: query, after: head } }),
-          );
-        }),
-      );
-      checkEqual(won.filter(Boolean).length, 1, `winners in round ${round}`);
-      checkEqual(
-        (await store.readQuery(query)).events.length,
-        1,
-        `claims in round ${round}`,
-      );
-    }
+    await race(queryable(given), rounds, (round) => ({
+      query: [{ types: ["Claimed"], tags: [`round:${round}`] }],
+      claim: () => ({ type: "Claimed", data: { round }, tags: [`round:${round}`] }),
+    }));
   });
 
   test('a condition on types alone, or on "all", fails on a match after its head, tagged or not', async (given) => {
@@ -389,33 +404,17 @@ export function dcbContract(
   });
 
   test(`16 racers claim on a query of types alone, tagged and untagged: one wins, ${rounds} rounds out of ${rounds}`, async (given) => {
-    const store = queryable(given);
-    for (let round = 0; round < rounds; round++) {
+    await race(queryable(given), rounds, (round) => {
       const type = `Round${round}Claimed`;
-      const query: EventQuery = [{ tags: [`elsewhere:${round}`] }, { types: [type] }];
-      const ready = barrier(16);
-      const won = await Promise.all(
-        Array.from({ length: 16 }, async (_, racer) => {
-          await ready();
-          const { events, head } = await store.readQuery(query);
-          if (events.length > 0) return false;
-          return await appendedOrRefused(
-            store.appendToStream(`racer-${racer}`, [
-              // Half the racers tag their claim: the item matches it anyway.
-              racer % 2 === 0
-                ? { type, data: { round } }
-                : { type, data: { round }, tags: [`racer:${racer}`] },
-            ], { condition: { failIfEventsMatch: query, after: head } }),
-          );
-        }),
-      );
-      checkEqual(won.filter(Boolean).length, 1, `winners in round ${round}`);
-      checkEqual(
-        (await store.readQuery(query)).events.length,
-        1,
-        `claims in round ${round}`,
-      );
-    }
+      return {
+        query: [{ tags: [`elsewhere:${round}`] }, { types: [type] }],
+        // Half the racers tag their claim: the item matches it anyway.
+        claim: (racer) =>
+          racer % 2 === 0
+            ? { type, data: { round } }
+            : { type, data: { round }, tags: [`racer:${racer}`] },
+      };
+    });
   });
 
   test("8 writers with disjoint queries never refuse each other", async (given) => {

@@ -3,20 +3,14 @@
  * CHROMIUM_PATH names), driven by puppeteer-core, headless, on pages served
  * from 127.0.0.1. Where no Chromium exists, the tests say so loudly and skip.
  */
+import { firstFile } from "./programs.ts";
 import puppeteer, { type Browser } from "puppeteer-core";
 
-export const chromiumPath: string | undefined = [
+export const chromiumPath: string | undefined = firstFile([
   Deno.env.get("CHROMIUM_PATH"),
   "/usr/bin/chromium",
   "/usr/bin/chromium-browser",
-].find((path) => {
-  if (!path) return false;
-  try {
-    return Deno.statSync(path).isFile;
-  } catch {
-    return false;
-  }
-});
+]);
 
 if (!chromiumPath) {
   console.warn(

@@ -5,19 +5,13 @@
  * `pgbouncer` (or the binary PGBOUNCER_PATH names), on 127.0.0.1, always
  * stopped. Where no PgBouncer exists, the tests say so loudly and skip.
  */
+import { firstFile } from "./programs.ts";
 
-export const pgbouncerPath: string | undefined = [
+export const pgbouncerPath: string | undefined = firstFile([
   Deno.env.get("PGBOUNCER_PATH"),
   "/usr/sbin/pgbouncer",
   "/usr/bin/pgbouncer",
-].find((path) => {
-  if (!path) return false;
-  try {
-    return Deno.statSync(path).isFile;
-  } catch {
-    return false;
-  }
-});
+]);
 
 if (!pgbouncerPath) {
   console.warn(
