@@ -22,6 +22,7 @@ import { sampleCommandRecord } from "@verdict/verdict/testing";
 import { commandPageQuery } from "../stores/postgres/command_log.ts";
 import { readAllQuery } from "../stores/postgres/event_store.ts";
 import { readQueryStatement, waitQuery } from "../stores/postgres/event_reads.ts";
+import { checkStatement } from "../stores/postgres/tag_locks.ts";
 import { testDatabase } from "./support/postgres.ts";
 import { checkAtomicAudit } from "./support/atomic_audit.ts";
 import { checkEveryCommandRecorded } from "./support/every_command_recorded.ts";
@@ -395,13 +396,18 @@ Deno.test({
     // readQuery from the start of the log: candidates by the tag table or
     // the type index, then each event by its position — never a scan of
     // the events after the read's position, which is the whole log here.
+    // So does the look of a conditional append in a transaction.
     for (
       const [name, query, matches] of [
         ["readQuery by tag", [{ tags: ["t:3"] }], 500],
         ["readQuery by type", [{ types: ["Other"] }], 20],
+        ["a transaction's look by tag", [{ tags: ["t:3"] }], 500],
+        ["a transaction's look by type", [{ types: ["Other"] }], 20],
       ] as const
     ) {
-      const { text } = readQueryStatement(schema, query, 0);
+      const { text } = name.startsWith("readQuery")
+        ? readQueryStatement(schema, query, 0)
+        : checkStatement(schema, { failIfEventsMatch: query, after: 0 });
       const argument = "tags" in query[0] ? "'{t:3}'" : "'{Other}'";
       const plan = await genericPlan(text, `(0, ${argument})`, "analyze, ");
       assert.doesNotMatch(
@@ -467,12 +473,20 @@ Deno.test({
       }], {
         condition: { failIfEventsMatch: [{ tags: [`h:${i}`] }], after: 0 },
       });
+      await conditional.appendToStreams([
+        { streamId: `m-${i}`, events: [{ type: "A", data: {}, tags: [`m:${i}`] }] },
+        { streamId: `n-${i}`, events: [{ type: "A", data: {} }] },
+      ], { condition: { failIfEventsMatch: [{ tags: [`m:${i}`] }], after: 0 } });
     }
     const plans = await traced.unsafe<{ statement: string; custom_plans: number }[]>(
       `select statement, custom_plans::int from pg_prepared_statements
        where statement like '%event_tags%'`,
     );
-    assert.equal(plans.length, 3, "readQuery, the tagged and the conditional append");
+    assert.equal(
+      plans.length,
+      4,
+      "readQuery, the tagged and the conditional append, a transaction's look",
+    );
     for (const { statement, custom_plans } of plans) {
       assert.ok(custom_plans <= 5, `${custom_plans} custom plans: ${statement}`);
     }

@@ -103,9 +103,9 @@ export class PostgresAppends {
     const tags = appends.some(hasTags);
 
     try {
-      // One stream, no inline projections: one statement. So with a
-      // condition on tag keys, which its statement takes and checks (see
-      // tag_locks.ts); a whole-log one locks the table in a transaction.
+      // One stream and no inline projections: one statement, also with a
+      // condition on tag keys, which the statement takes and checks itself
+      // (see tag_locks.ts). A whole-log condition needs a transaction.
       const single = writing.length <= 1 && appends.length <= 1 &&
         !(this.#options.inline && writing.length > 0);
       if (
@@ -142,12 +142,11 @@ export class PostgresAppends {
         appends[a].streamId < appends[b].streamId ? -1 : 1
       );
       const results = await this.#db.sql.begin(async (tx) => {
-        // The events table first, then tag keys, all at once and in key
-        // order (see tag_locks.ts): a condition's exclusively, then checked;
-        // this append's own shared. Stream rows come last.
-        // Each statement is sent as it is called, so the table lock goes
-        // first, the keys' statement right behind it, in one round trip: the
-        // server runs this connection's statements in the order sent.
+        // The events table first, then the tag keys in key order (see
+        // tag_locks.ts): a condition's exclusively, then its check; this
+        // append's own shared. Stream rows come last. Each statement is sent
+        // as it is called, and the server runs a connection's statements in
+        // the order sent: all of this is one round trip.
         await Promise.all([
           locksBeforeInserting(appends, condition)
             ? lockEventsTable(tx, this.#db.schema, condition)

@@ -176,19 +176,21 @@ export async function lockAndCheck(
 
 /**
  * The look for a match after the condition's position: candidates found by
- * each item's first tag, by type for items without tags, or the first event
- * after it for `"all"`; built for the query's shape, as `readQuery`'s is.
+ * each item's first tag, by type for items without tags, then each one's
+ * event by position (a lateral lookup behind `offset 0`, as `readQuery`'s);
+ * or the first event after it for `"all"`. Built for the query's shape, its
+ * values read through scalar subqueries so PostgreSQL keeps one generic plan
+ * (see `readQueryStatement`).
  */
-function checkStatement(
+export function checkStatement(
   schema: string,
   condition: AppendCondition,
 ): { text: string; parameters: never[] } {
-  const columns = "e.position::float8 as position, e.type, e.tags";
   const query = condition.failIfEventsMatch;
   if (query === "all") {
     return {
-      text: `select ${columns} from ${schema}.events e
-             where e.position > $1 order by e.position limit 1`,
+      text: `select position::float8 as position, type, tags from ${schema}.events
+             where position > $1::bigint order by position limit 1`,
       parameters: [condition.after] as never[],
     };
   }
@@ -198,22 +200,28 @@ function checkStatement(
   const parameters: unknown[] = [condition.after];
   const lookups: string[] = [];
   if (typesOnly.length > 0) {
-    parameters.push(typesOnly);
+    parameters.push([...new Set(typesOnly)]);
     lookups.push(
-      `select e.position from ${schema}.events e
-       where e.type = any($${parameters.length}::text[]) and e.position > $1`,
+      `select position from ${schema}.events
+       where type = any((select $${parameters.length}::text[])::text[])
+         and position > (select $1::bigint)`,
     );
   }
   if (firstTags.length > 0) {
     parameters.push([...new Set(firstTags)]);
     lookups.push(
-      `select t.position from ${schema}.event_tags t
-       where t.tag = any($${parameters.length}::text[]) and t.position > $1`,
+      `select position from ${schema}.event_tags
+       where tag = any((select $${parameters.length}::text[])::text[])
+         and position > (select $1::bigint)`,
     );
   }
   return {
-    text: `select ${columns} from ${schema}.events e
-           where e.position in (${lookups.join(" union ")}) order by e.position`,
+    text: `select e.* from (${lookups.join(" union ")}) c
+           cross join lateral (
+             select position::float8 as position, type, tags from ${schema}.events
+             where events.position = c.position offset 0
+           ) e
+           order by c.position`,
     parameters: parameters as never[],
   };
 }
