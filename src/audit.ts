@@ -187,8 +187,10 @@ function defaultRecordMetadata(context: CommandContext): Record<string, unknown>
  *
  * When the command log is the event store's own `commandLog`, the decider
  * handler commits an accepted command's record in the same transaction as
- * its events; the accepted result says so (`recordedAtomically: true`). Otherwise the record is written after the decision; a failure
- * to write it is reported through the bus's `onError` as an
+ * its events; the accepted result says so (`recordedAtomically: true`). Otherwise the record is written after the decision, tried up to
+ * three times (a lost connection is worth another try; the record is the
+ * same each time, so a write that landed is not doubled); a failure after
+ * that is reported through the bus's `onError` as an
  * {@linkcode AuditWriteError} and the command's result stays as it was.
  *
  * @example Audit a bank deposit and find it by correlation
@@ -284,14 +286,7 @@ export function audit<C extends Command>(
         if (request.committed) {
           return recordedHow(result, true);
         }
-        let written: Promise<void>;
-        try {
-          // A log written without async may answer with nothing: resolved.
-          written = Promise.resolve(log.record(recordOf(result, build)));
-        } catch (error) {
-          written = Promise.reject(error);
-        }
-        return written.then(
+        return recordWithRetries(log, recordOf(result, build), context).then(
           () => recordedHow(result, false),
           (error) => {
             // The command already has a final record (this dispatch retried
@@ -317,6 +312,41 @@ export function audit<C extends Command>(
       },
     );
   };
+}
+
+/** Attempts of a record write that fails: a lost connection is worth another. */
+const RECORD_ATTEMPTS = 3;
+
+/**
+ * Writes `record`, and again after a failure (10 ms, then 40 ms later) up to
+ * {@linkcode RECORD_ATTEMPTS} times while the command's signal allows: the
+ * record is the same each time, so a write that landed but whose answer was
+ * lost is met as `CommandAlreadyRecordedError` with that very record, which
+ * is final and not tried again.
+ */
+function recordWithRetries<C extends Command>(
+  log: CommandLogStore,
+  record: CommandRecord,
+  context: CommandContext<C>,
+): Promise<void> {
+  let attempt = 1;
+  const once = (): Promise<void> => {
+    let written: Promise<void>;
+    try {
+      // A log written without async may answer with nothing: resolved.
+      written = Promise.resolve(log.record(record));
+    } catch (error) {
+      written = Promise.reject(error);
+    }
+    return written.catch((error) => {
+      if (
+        error instanceof CommandAlreadyRecordedError || attempt >= RECORD_ATTEMPTS ||
+        context.signal?.aborted
+      ) throw error;
+      return context.clock.sleep(10 * 4 ** (attempt++ - 1), context.signal).then(once);
+    });
+  };
+  return once();
 }
 
 /**

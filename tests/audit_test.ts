@@ -393,6 +393,22 @@ Deno.test("a separate log that fails is reported and never changes the outcome",
   assert.equal((errors[0] as AuditWriteError).commandId, result.commandId);
 });
 
+Deno.test("a record write that fails once (a lost connection) is tried again: a rejection's record is not lost", async () => {
+  const { log, bus, errors } = separateBank();
+  const record = log.record.bind(log);
+  let failures = 1;
+  log.record = (entry) =>
+    failures-- > 0 ? Promise.reject(new Error("connection lost")) : record(entry);
+  // Withdrawing from an account that does not exist is refused.
+  const result = await bus.dispatch({
+    type: "Withdraw",
+    data: { accountId: "nobody", amount: 5 },
+  });
+  assert.equal(result.status, "rejected");
+  assert.equal((await log.get(result.commandId))?.status, "rejected");
+  assert.deepEqual(errors, []);
+});
+
 Deno.test("a command log whose record() answers nothing, not a promise, still audits", async () => {
   // Written without async in plain JavaScript: the audit does not depend on a promise back.
   class BareLog extends MemoryCommandLog {
