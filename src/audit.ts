@@ -55,8 +55,11 @@ export interface AuditOptions<C extends Command> {
 }
 
 /**
- * The audit record of a command could not be written. It is reported through
- * the bus's `onError` hook; the command's own result is unchanged.
+ * The audit record of a command could not be written. For a rejection it is
+ * the error of the `failed` result the dispatch answers (the refusal is not
+ * final until recorded: send the command again under its id); otherwise it
+ * is reported through the bus's `onError` hook, and the command's own result
+ * is unchanged.
  *
  * @example
  * ```ts
@@ -189,9 +192,13 @@ function defaultRecordMetadata(context: CommandContext): Record<string, unknown>
  * handler commits an accepted command's record in the same transaction as
  * its events; the accepted result says so (`recordedAtomically: true`). Otherwise the record is written after the decision, tried up to
  * three times (a lost connection is worth another try; the record is the
- * same each time, so a write that landed is not doubled); a failure after
- * that is reported through the bus's `onError` as an
- * {@linkcode AuditWriteError} and the command's result stays as it was.
+ * same each time, so a write that landed is not doubled). A rejection whose
+ * record still cannot be written answers `failed`, with an
+ * {@linkcode AuditWriteError}: a refusal is final only once recorded, as a
+ * retry under its id decides again; send it again. Any other write that
+ * fails is reported through the bus's `onError` as an `AuditWriteError`, and
+ * the command's result stays as it was (an accepted command's events are in
+ * the store, and a retry answers with them).
  *
  * @example Audit a bank deposit and find it by correlation
  * ```ts
@@ -300,7 +307,16 @@ export function audit<C extends Command>(
               !existing ||
               (result.status !== "failed" && existing.status !== result.status)
             ) {
-              context.reportError(new AuditWriteError(context.commandId, error));
+              const failure = new AuditWriteError(context.commandId, error);
+              // A refusal is final only once recorded: a retry under this id
+              // decides again (or answers with the final record another
+              // attempt left), and could answer otherwise. So it answers
+              // failed, which says to send it again. (Accepted events are in
+              // the store, and a retry answers with them.)
+              if (result.status === "rejected") {
+                return { status: "failed", commandId: result.commandId, error: failure };
+              }
+              context.reportError(failure);
             }
             return recordedHow(result, false);
           },

@@ -409,6 +409,27 @@ Deno.test("a record write that fails once (a lost connection) is tried again: a 
   assert.deepEqual(errors, []);
 });
 
+Deno.test("a rejection whose record cannot be written answers failed; sent again, it is recorded", async () => {
+  const { log, bus, errors } = separateBank();
+  const record = log.record.bind(log);
+  let failures = 3; // every try of the first dispatch
+  log.record = (entry) =>
+    failures-- > 0 ? Promise.reject(new Error("connection lost")) : record(entry);
+  const withdraw = {
+    type: "Withdraw" as const,
+    data: { accountId: "nobody", amount: 5 },
+  };
+  // Not final until recorded: a retry under the id could decide otherwise.
+  const first = await bus.dispatch(withdraw, { commandId: "cmd-w" });
+  assert.equal(first.status, "failed");
+  assert.ok(first.status === "failed" && first.error instanceof AuditWriteError);
+  assert.equal(await log.get("cmd-w"), undefined);
+  const again = await bus.dispatch(withdraw, { commandId: "cmd-w" });
+  assert.equal(again.status, "rejected");
+  assert.equal((await log.get("cmd-w"))?.status, "rejected");
+  assert.deepEqual(errors, [], "the failure is the result, not a report");
+});
+
 Deno.test("a command log whose record() answers nothing, not a promise, still audits", async () => {
   // Written without async in plain JavaScript: the audit does not depend on a promise back.
   class BareLog extends MemoryCommandLog {
