@@ -190,9 +190,10 @@ function defaultRecordMetadata(context: CommandContext): Record<string, unknown>
  *
  * When the command log is the event store's own `commandLog`, the decider
  * handler commits an accepted command's record in the same transaction as
- * its events; the accepted result says so (`recordedAtomically: true`). Otherwise the record is written after the decision, tried up to
- * three times (a lost connection is worth another try; the record is the
- * same each time, so a write that landed is not doubled). A rejection whose
+ * its events; the accepted result says so (`recordedAtomically: true`).
+ * Otherwise the record is written after the decision, tried up to three
+ * times (a lost connection is worth another try; the record is the same
+ * each time, so a write that landed is not doubled). A rejection whose
  * record still cannot be written answers `failed`, with an
  * {@linkcode AuditWriteError}: a refusal is final only once recorded, as a
  * retry under its id decides again; send it again. Any other write that
