@@ -692,6 +692,32 @@ export function deciderHandler<C extends Command, E extends Event>(
     return record && await originalOutcome(record, context);
   }
 
+  /**
+   * After a decision's append failed: an outcome the error may hide is
+   * resolved (see `resolved`); an append refused because the command
+   * already has a final record answers with that outcome; a conflict (a
+   * stream's, or a failed condition) waits out its backoff — `conflicts`
+   * counts it — and asks for the command to be decided again (`again`,
+   * with the conflict). Anything else, and a conflict past the attempts,
+   * is thrown. (The append's first try stays with the caller: a command
+   * that appends at once allocates nothing here.)
+   */
+  async function afterFailedAppend<R>(
+    error: unknown,
+    append: () => Promise<R>,
+    conflicts: () => number,
+    context: CommandContext<C>,
+  ): Promise<{ result: R } | { recorded: HandlerOutcome } | { again: unknown }> {
+    try {
+      return { result: await resolved(error, append, context) };
+    } catch (last) {
+      const recorded = await recordedOutcome(last, context);
+      if (recorded) return { recorded };
+      await backOff(last, conflicts(), context);
+      return { again: last };
+    }
+  }
+
   /** An append refused because the command already has a final record: its outcome. */
   async function recordedOutcome(
     error: unknown,
@@ -802,16 +828,19 @@ export function deciderHandler<C extends Command, E extends Event>(
       let result: AppendResult<E>;
       try {
         result = await append();
-      } catch (first) {
-        try {
-          result = await resolved(first, append, context);
-        } catch (error) {
-          const recorded = await recordedOutcome(error, context);
-          if (recorded) return recorded;
-          await backOff(error, ++conflicts, context);
+      } catch (error) {
+        const outcome = await afterFailedAppend(
+          error,
+          append,
+          () => ++conflicts,
+          context,
+        );
+        if ("recorded" in outcome) return outcome.recorded;
+        if ("again" in outcome) {
           refresh = true;
           continue;
         }
+        result = outcome.result;
       }
       if (commandRecord) markRecordedAtomically(context);
       const saving = remember(loaded, decided, result, context);
@@ -888,16 +917,19 @@ export function deciderHandler<C extends Command, E extends Event>(
       let results: readonly AppendResult<E>[];
       try {
         results = await append();
-      } catch (first) {
-        try {
-          results = await resolved(first, append, context);
-        } catch (error) {
-          const recorded = await recordedOutcome(error, context);
-          if (recorded) return recorded;
-          await backOff(error, ++conflicts, context);
-          mustRefresh = [(error as ConcurrencyError).streamId];
+      } catch (error) {
+        const outcome = await afterFailedAppend(
+          error,
+          append,
+          () => ++conflicts,
+          context,
+        );
+        if ("recorded" in outcome) return outcome.recorded;
+        if ("again" in outcome) {
+          mustRefresh = [(outcome.again as ConcurrencyError).streamId];
           continue;
         }
+        results = outcome.result;
       }
       if (commandRecord) markRecordedAtomically(context);
 
@@ -971,15 +1003,16 @@ export function deciderHandler<C extends Command, E extends Event>(
       let result: AppendResult<E>;
       try {
         result = await append();
-      } catch (first) {
-        try {
-          result = await resolved(first, append, context);
-        } catch (error) {
-          const recorded = await recordedOutcome(error, context);
-          if (recorded) return recorded;
-          await backOff(error, ++failedConditions, context);
-          continue;
-        }
+      } catch (error) {
+        const outcome = await afterFailedAppend(
+          error,
+          append,
+          () => ++failedConditions,
+          context,
+        );
+        if ("recorded" in outcome) return outcome.recorded;
+        if ("again" in outcome) continue;
+        result = outcome.result;
       }
       if (commandRecord) markRecordedAtomically(context);
       return {
