@@ -11,6 +11,7 @@ import {
   EventDecodeError,
   eventMatchesQuery,
   type EventQuery,
+  type EventQueryItem,
   type QueryResult,
   type ReadStreamOptions,
   type RecordedEvent,
@@ -252,31 +253,11 @@ export function readQueryStatement(
       parameters: [after] as never[],
     };
   }
-  const firstTags = query.flatMap((item) => item.tags ? [item.tags[0]] : []);
-  const typesOnly = query.flatMap((item) => item.tags ? [] : item.types ?? []);
-  // Each parameter is read through a scalar subquery, which no plan sees
-  // into: a plan for these values then costs what the generic plan does,
-  // and PostgreSQL keeps the generic plan instead of planning every read.
-  const parameters: unknown[] = [after];
-  const lookups: string[] = [];
-  if (firstTags.length > 0) {
-    parameters.push([...new Set(firstTags)]);
-    lookups.push(
-      `select position from ${schema}.event_tags
-       where tag = any((select $${parameters.length}::text[])::text[]) and position > (select $1::bigint)`,
-    );
-  }
-  if (typesOnly.length > 0) {
-    parameters.push([...new Set(typesOnly)]);
-    lookups.push(
-      `select position from ${schema}.events
-       where type = any((select $${parameters.length}::text[])::text[]) and position > (select $1::bigint)`,
-    );
-  }
+  const candidates = candidatePositions(schema, query);
   const text = `${horizon}
      select h.horizon::float8 as horizon, m.*
      from h left join lateral (
-       select e.* from (${lookups.join(" union ")}) c
+       select e.* from (${candidates.union}) c
        cross join lateral (
          select ${EVENT_COLUMNS} from ${schema}.events
          where events.position = c.position offset 0
@@ -284,5 +265,45 @@ export function readQueryStatement(
        where c.position < h.horizon
        order by c.position
      ) m on true`;
-  return { text, parameters: parameters as never[] };
+  return { text, parameters: [after, ...candidates.parameters] as never[] };
+}
+
+/**
+ * The positions after `$1` of the events a query's items may match, as one
+ * SQL union, and its parameters from `$2` on: the tag table by each item's
+ * first tag (every event the item matches carries it), the type index for
+ * items without tags — only the lookups the query's shape needs (a generic
+ * plan cannot skip an empty one). Each value is read through a scalar
+ * subquery, which no plan sees into: a plan for given values then costs
+ * what the generic plan does, and PostgreSQL keeps the generic plan instead
+ * of planning every call. For `readQuery` and a transaction's condition.
+ */
+export function candidatePositions(
+  schema: string,
+  items: readonly EventQueryItem[],
+): { union: string; parameters: unknown[] } {
+  // A valid item names a non-empty list of tags, or of types, or both.
+  const firstTags = [
+    ...new Set(items.flatMap((item) => item.tags ? [item.tags[0]] : [])),
+  ];
+  const typesOnly = [...new Set(items.flatMap((item) => item.tags ? [] : item.types!))];
+  const parameters: unknown[] = [];
+  const lookups: string[] = [];
+  if (firstTags.length > 0) {
+    parameters.push(firstTags);
+    lookups.push(
+      `select position from ${schema}.event_tags
+       where tag = any((select $${parameters.length + 1}::text[])::text[])
+         and position > (select $1::bigint)`,
+    );
+  }
+  if (typesOnly.length > 0) {
+    parameters.push(typesOnly);
+    lookups.push(
+      `select position from ${schema}.events
+       where type = any((select $${parameters.length + 1}::text[])::text[])
+         and position > (select $1::bigint)`,
+    );
+  }
+  return { union: lookups.join(" union "), parameters };
 }

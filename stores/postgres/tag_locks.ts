@@ -56,6 +56,7 @@ import {
 } from "../../mod.ts";
 import type { Queryable } from "./append_statement.ts";
 import { hasTags, tagLockKeys } from "./append_statement.ts";
+import { candidatePositions } from "./event_reads.ts";
 
 /** Whether a condition's query has an item without tags, or is `"all"`. */
 export function watchesWholeLog(condition: AppendCondition): boolean {
@@ -175,12 +176,10 @@ export async function lockAndCheck(
 }
 
 /**
- * The look for a match after the condition's position: candidates found by
- * each item's first tag, by type for items without tags, then each one's
- * event by position (a lateral lookup behind `offset 0`, as `readQuery`'s);
- * or the first event after it for `"all"`. Built for the query's shape, its
- * values read through scalar subqueries so PostgreSQL keeps one generic plan
- * (see `readQueryStatement`).
+ * The look for a match after the condition's position: the candidates of
+ * {@linkcode candidatePositions}, then each one's event by position (a
+ * lateral lookup behind `offset 0`, as `readQuery`'s); or the first event
+ * after it for `"all"`.
  */
 export function checkStatement(
   schema: string,
@@ -194,34 +193,14 @@ export function checkStatement(
       parameters: [condition.after] as never[],
     };
   }
-  // A valid item names a non-empty list of tags, or of types, or both.
-  const firstTags = query.flatMap((item) => item.tags ? [item.tags[0]] : []);
-  const typesOnly = query.flatMap((item) => item.tags ? [] : item.types!);
-  const parameters: unknown[] = [condition.after];
-  const lookups: string[] = [];
-  if (typesOnly.length > 0) {
-    parameters.push([...new Set(typesOnly)]);
-    lookups.push(
-      `select position from ${schema}.events
-       where type = any((select $${parameters.length}::text[])::text[])
-         and position > (select $1::bigint)`,
-    );
-  }
-  if (firstTags.length > 0) {
-    parameters.push([...new Set(firstTags)]);
-    lookups.push(
-      `select position from ${schema}.event_tags
-       where tag = any((select $${parameters.length}::text[])::text[])
-         and position > (select $1::bigint)`,
-    );
-  }
+  const candidates = candidatePositions(schema, query);
   return {
-    text: `select e.* from (${lookups.join(" union ")}) c
+    text: `select e.* from (${candidates.union}) c
            cross join lateral (
              select position::float8 as position, type, tags from ${schema}.events
              where events.position = c.position offset 0
            ) e
            order by c.position`,
-    parameters: parameters as never[],
+    parameters: [condition.after, ...candidates.parameters] as never[],
   };
 }
