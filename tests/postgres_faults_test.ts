@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import postgres from "postgres";
 import {
   audit,
+  type Command,
   CommandBus,
   type CommandResult,
   type Decider,
@@ -84,13 +85,7 @@ Deno.test({
 
     // Listening after the stores exist, as an application would: what they
     // handle (postgres.js's own orphaned rejections) is not counted.
-    const unhandled: unknown[] = [];
-    const onUnhandled = (event: PromiseRejectionEvent) => {
-      if (event.defaultPrevented) return;
-      event.preventDefault();
-      unhandled.push(event.reason);
-    };
-    globalThis.addEventListener("unhandledrejection", onUnhandled);
+    const unhandled = unhandledRejections();
     const started = performance.now();
     const outcomes = new Map<string, { command: Deposit; result: CommandResult }>();
     let slowest = 0;
@@ -105,20 +100,11 @@ Deno.test({
           type: "Deposit",
           data: { account: (lane * 7 + i) % 200, amount: 1 + (i % 5) },
         };
-        let result: CommandResult;
-        // A failed outcome is not final: the same command, under its id,
-        // until it has one (a failed command wrote nothing, or its retry
-        // answers with what it wrote).
-        for (let attempt = 0;; attempt++) {
-          const t0 = performance.now();
-          result = await bus.dispatch(command, { commandId: id });
-          slowest = Math.max(slowest, performance.now() - t0);
+        const result = await untilSettled(bus, command, id, (settled, ms) => {
+          slowest = Math.max(slowest, ms);
           attempts++;
-          if (result.status !== "failed") break;
-          failedAttempts++;
-          if (attempt >= 200) break;
-          await new Promise((resolve) => setTimeout(resolve, 20));
-        }
+          if (settled.status === "failed") failedAttempts++;
+        });
         outcomes.set(id, { command, result });
       }
     });
@@ -199,16 +185,16 @@ Deno.test({
     }
     await check.close();
     await stores.close().catch(() => {});
-    globalThis.removeEventListener("unhandledrejection", onUnhandled);
+    unhandled.stop();
 
     console.log(
       `PostgreSQL faults: ${outcomes.size} commands in ${
         (ranMs / 1000).toFixed(0)
       } s on ${LANES} lanes, ${attempts} dispatches (${failedAttempts} failed and retried), ${terminations} backends terminated (${misses} rounds found none, ${killerErrors} failed), ${restarts} restart; slowest dispatch ${
         slowest.toFixed(0)
-      } ms (deadline ${DEADLINE_MS} ms); duplicates ${duplicates}, lost ${lost}, unsettled ${unsettled}, untrue ${untrue}, balances off ${mismatched}, unhandled rejections ${unhandled.length}`,
+      } ms (deadline ${DEADLINE_MS} ms); duplicates ${duplicates}, lost ${lost}, unsettled ${unsettled}, untrue ${untrue}, balances off ${mismatched}, unhandled rejections ${unhandled.reasons.length}`,
     );
-    assert.deepEqual(unhandled.map(String), [], "no rejection escaped");
+    assert.deepEqual(unhandled.reasons.map(String), [], "no rejection escaped");
     // Five sixths of the aim: the lanes may reach MAX_MS first.
     const enough = Math.floor(TERMINATIONS * 5 / 6);
     assert.ok(
@@ -259,13 +245,7 @@ Deno.test({
       assert.equal(defined.status, "accepted");
     }
 
-    const unhandled: unknown[] = [];
-    const onUnhandled = (event: PromiseRejectionEvent) => {
-      if (event.defaultPrevented) return;
-      event.preventDefault();
-      unhandled.push(event.reason);
-    };
-    globalThis.addEventListener("unhandledrejection", onUnhandled);
+    const unhandled = unhandledRejections();
     const started = performance.now();
     const outcomes = new Map<string, CommandResult>();
     let stop = false;
@@ -279,14 +259,7 @@ Deno.test({
             studentId: `s${(lane * 13 + i) % STUDENTS}`,
           },
         };
-        // A failed outcome is not final: the same command, under its id.
-        let result: CommandResult;
-        for (let attempt = 0;; attempt++) {
-          result = await bus.dispatch(command, { commandId: id });
-          if (result.status !== "failed" || attempt >= 200) break;
-          await new Promise((resolve) => setTimeout(resolve, 20));
-        }
-        outcomes.set(id, result);
+        outcomes.set(id, await untilSettled(bus, command, id));
       }
     });
     const terminations = { count: 0 };
@@ -342,15 +315,15 @@ Deno.test({
     }
     await check.close();
     await stores.close().catch(() => {});
-    globalThis.removeEventListener("unhandledrejection", onUnhandled);
+    unhandled.stop();
     console.log(
       `PostgreSQL faults, on queries: ${outcomes.size} commands (${rejected} rejected), ${subscriptions.length} subscriptions, ${terminations.count} backends terminated; fullest course ${
         Math.max(...perCourse.values())
       } of ${CAPACITY}, busiest student ${
         Math.max(...perStudent.values())
-      } of ${MAX_COURSES_PER_STUDENT}; doubled ${doubled}, lost ${lost}, duplicates ${duplicates}, unsettled ${unsettled}, untrue ${untrue}, unhandled ${unhandled.length}`,
+      } of ${MAX_COURSES_PER_STUDENT}; doubled ${doubled}, lost ${lost}, duplicates ${duplicates}, unsettled ${unsettled}, untrue ${untrue}, unhandled ${unhandled.reasons.length}`,
     );
-    assert.deepEqual(unhandled.map(String), [], "no rejection escaped");
+    assert.deepEqual(unhandled.reasons.map(String), [], "no rejection escaped");
     assert.ok(
       terminations.count >= Math.floor(TERMINATIONS / 2 * 5 / 6),
       `terminations: ${terminations.count}`,
@@ -367,6 +340,42 @@ Deno.test({
     );
   },
 });
+
+/** The rejections nobody handles from now until `stop()`, kept from Deno's default. */
+function unhandledRejections(): { reasons: unknown[]; stop(): void } {
+  const reasons: unknown[] = [];
+  const listener = (event: PromiseRejectionEvent) => {
+    if (event.defaultPrevented) return;
+    event.preventDefault();
+    reasons.push(event.reason);
+  };
+  globalThis.addEventListener("unhandledrejection", listener);
+  return {
+    reasons,
+    stop: () => globalThis.removeEventListener("unhandledrejection", listener),
+  };
+}
+
+/**
+ * Dispatches `command` under `id` until its outcome is not `failed` (at most
+ * 200 tries, 20 ms apart): a failed outcome is not final (the command wrote
+ * nothing, or its retry answers with what it wrote). `each` sees every try
+ * and how long it took.
+ */
+async function untilSettled<C extends Command>(
+  bus: CommandBus<C>,
+  command: C,
+  id: string,
+  each?: (result: CommandResult, ms: number) => void,
+): Promise<CommandResult> {
+  for (let attempt = 0;; attempt++) {
+    const t0 = performance.now();
+    const result = await bus.dispatch(command, { commandId: id });
+    each?.(result, performance.now() - t0);
+    if (result.status !== "failed" || attempt >= 200) return result;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 /**
  * Terminates one random client backend every ~25 ms, on a connection of its
